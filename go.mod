@@ -1,0 +1,3 @@
+module github.com/gocann/gocann
+
+go 1.26
