@@ -1,3 +1,8 @@
 module github.com/gocann/gocann
 
-go 1.26
+go 1.26.0
+
+require (
+	golang.org/x/sys v0.50.0
+	google.golang.org/protobuf v1.36.12 // indirect
+)

@@ -1,0 +1,186 @@
+package conformance
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The ONNX backend test data from Debian's libonnx-testdata. .ci/run
+// installs it; GOCANN_ONNX_TESTDATA points elsewhere.
+func testdataRoot() string {
+	if d := os.Getenv("GOCANN_ONNX_TESTDATA"); d != "" {
+		return d
+	}
+	return "/usr/share/libonnx-testdata/data"
+}
+
+var suites = []string{"node", "pytorch-converted", "pytorch-operator", "simple"}
+
+var (
+	update    = flag.Bool("update", false, "rewrite testdata/onnx_backend.txt from this run's results")
+	casesFlag = flag.String("cases", "", "run only the cases whose name matches this regexp, and report each (no expectation checks)")
+)
+
+const expectFile = "testdata/onnx_backend.txt"
+
+// expectation is one line of the expectations file: "NAME pass" or
+// "NAME fail REASON".
+type expectation struct {
+	pass   bool
+	reason string
+}
+
+func readExpectations(t *testing.T) map[string]expectation {
+	f, err := os.Open(expectFile)
+	if err != nil {
+		if *update {
+			return map[string]expectation{}
+		}
+		t.Fatalf("reading expectations: %v (run with -update to create it)", err)
+	}
+	defer f.Close()
+	exp := map[string]expectation{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, rest, _ := strings.Cut(line, " ")
+		status, reason, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		switch status {
+		case "pass":
+			exp[name] = expectation{pass: true}
+		case "fail":
+			if strings.TrimSpace(reason) == "" {
+				t.Fatalf("%s: %s is expected to fail without a written reason", expectFile, name)
+			}
+			exp[name] = expectation{reason: strings.TrimSpace(reason)}
+		default:
+			t.Fatalf("%s: bad line %q", expectFile, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
+// TestONNXBackend runs every case of the ONNX backend test data and holds
+// the results to the checked-in expectations: a case expected to pass that
+// fails is a regression, and a case expected to fail that passes means the
+// list is stale (run with -update and commit it).
+func TestONNXBackend(t *testing.T) {
+	root := testdataRoot()
+	if _, err := os.Stat(root); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ONNX test data missing at %s (install libonnx-testdata)", root)
+		}
+		t.Skipf("ONNX test data missing at %s (install Debian's libonnx-testdata)", root)
+	}
+	cases, err := Cases(root, suites...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *casesFlag != "" {
+		runSelected(t, cases)
+		return
+	}
+	exp := readExpectations(t)
+	results := map[string]error{}
+	perSuite := map[string][2]int{}
+	for _, c := range cases {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := c.Run(ctx, Default)
+		cancel()
+		results[c.Name] = err
+		suite, _, _ := strings.Cut(c.Name, "/")
+		n := perSuite[suite]
+		n[1]++
+		if err == nil {
+			n[0]++
+		}
+		perSuite[suite] = n
+		if *update {
+			continue
+		}
+		e, listed := exp[c.Name]
+		switch {
+		case !listed:
+			t.Errorf("%s: not in %s (run with -update)", c.Name, expectFile)
+		case e.pass && err != nil:
+			t.Errorf("%s: regression: %v", c.Name, err)
+		case !e.pass && err == nil:
+			t.Errorf("%s: passes now but is listed as failing (%s): run with -update", c.Name, e.reason)
+		}
+	}
+	total := 0
+	names := make([]string, 0, len(perSuite))
+	for s := range perSuite {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	for _, s := range names {
+		t.Logf("%-18s %4d / %4d pass", s, perSuite[s][0], perSuite[s][1])
+		total += perSuite[s][0]
+	}
+	t.Logf("%-18s %4d / %4d pass", "total", total, len(cases))
+	if *update {
+		writeExpectations(t, cases, results, exp)
+	}
+}
+
+func writeExpectations(t *testing.T, cases []Case, results map[string]error, old map[string]expectation) {
+	var b strings.Builder
+	b.WriteString("# Expected status of every ONNX backend test case (Debian libonnx-testdata).\n")
+	b.WriteString("# NAME pass | NAME fail REASON. Regenerate: go test ./conformance -run TestONNXBackend -update\n")
+	for _, c := range cases {
+		if err := results[c.Name]; err != nil {
+			fmt.Fprintf(&b, "%s fail %s\n", c.Name, Summary(err))
+		} else {
+			fmt.Fprintf(&b, "%s pass\n", c.Name)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(expectFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(expectFile, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runSelected runs the cases matching -cases and reports each, for working
+// on a group of operators without touching the expectations file.
+func runSelected(t *testing.T, cases []Case) {
+	re, err := regexp.Compile(*casesFlag)
+	if err != nil {
+		t.Fatalf("-cases: %v", err)
+	}
+	pass, total := 0, 0
+	for _, c := range cases {
+		if !re.MatchString(c.Name) {
+			continue
+		}
+		total++
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := c.Run(ctx, Default)
+		cancel()
+		if err != nil {
+			t.Logf("FAIL %s: %v", c.Name, err)
+			continue
+		}
+		pass++
+		t.Logf("pass %s", c.Name)
+	}
+	t.Logf("%d / %d selected cases pass", pass, total)
+}

@@ -1,0 +1,257 @@
+// Package conformance checks GoCANN against references nobody here wrote:
+// the ONNX backend test cases (Debian's libonnx-testdata) and the reference
+// models beside the repository. Its tests compare every output; this file
+// holds the runner and the comparison they share.
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gocann/gocann/model"
+	"github.com/gocann/gocann/onnx"
+	"github.com/gocann/gocann/tensor"
+)
+
+// Tolerance bounds float differences: |got-want| <= Atol + Rtol*|want|.
+type Tolerance struct{ Rtol, Atol float64 }
+
+// Default is the project's standard tolerance for the backend test data.
+var Default = Tolerance{Rtol: 1e-3, Atol: 1e-5}
+
+// Case is one test case directory: model.onnx and test_data_set_N folders.
+type Case struct {
+	Name string // e.g. "node/test_abs"
+	Dir  string
+}
+
+// Cases lists the cases under root/{suites...}, sorted by name.
+func Cases(root string, suites ...string) ([]Case, error) {
+	var cases []Case
+	for _, s := range suites {
+		entries, err := os.ReadDir(filepath.Join(root, s))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			dir := filepath.Join(root, s, e.Name())
+			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err == nil {
+				cases = append(cases, Case{Name: s + "/" + e.Name(), Dir: dir})
+			}
+		}
+	}
+	sort.Slice(cases, func(i, j int) bool { return cases[i].Name < cases[j].Name })
+	return cases, nil
+}
+
+// Run loads the case's model, runs every test data set and compares the
+// outputs. The error says what went wrong first.
+func (c Case) Run(ctx context.Context, tol Tolerance, opts ...model.Option) error {
+	m, err := model.Load(filepath.Join(c.Dir, "model.onnx"), opts...)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	defer m.Close()
+	sets, _ := filepath.Glob(filepath.Join(c.Dir, "test_data_set_*"))
+	if len(sets) == 0 {
+		return fmt.Errorf("no test data sets")
+	}
+	sort.Strings(sets)
+	for _, set := range sets {
+		if err := runSet(ctx, m, set, tol); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(set), err)
+		}
+	}
+	return nil
+}
+
+func runSet(ctx context.Context, m *model.Model, set string, tol Tolerance) error {
+	ins := m.Inputs()
+	feeds := map[string]*tensor.Tensor{}
+	for i := 0; ; i++ {
+		path := filepath.Join(set, fmt.Sprintf("input_%d.pb", i))
+		if _, err := os.Stat(path); err != nil {
+			break
+		}
+		if i >= len(ins) {
+			return fmt.Errorf("more input files than model inputs (%d)", len(ins))
+		}
+		name, t, err := onnx.ReadTensorFile(path)
+		if err != nil {
+			return fmt.Errorf("input %d: %w", i, err)
+		}
+		if name == "" {
+			name = ins[i].Name
+		}
+		feeds[name] = t
+	}
+	outs, err := m.Run(ctx, feeds)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	for i := range outs {
+		path := filepath.Join(set, fmt.Sprintf("output_%d.pb", i))
+		_, want, err := onnx.ReadTensorFile(path)
+		if err != nil {
+			return fmt.Errorf("output %d: %w", i, err)
+		}
+		if err := Compare(outs[i], want, tol); err != nil {
+			return fmt.Errorf("output %d (%s): %w", i, m.Outputs()[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// Compare checks got against want: same dtype and shape, floats within
+// tol (NaN matches NaN, infinities match exactly), everything else equal.
+func Compare(got, want *tensor.Tensor, tol Tolerance) error {
+	if got == nil {
+		return fmt.Errorf("no output")
+	}
+	if got.DType() != want.DType() {
+		return fmt.Errorf("dtype %s, want %s", got.DType(), want.DType())
+	}
+	if !got.Shape().Equal(want.Shape()) {
+		return fmt.Errorf("shape %v, want %v", got.Shape(), want.Shape())
+	}
+	if dt := got.DType(); dt.IsInteger() || dt == tensor.Bool {
+		gb, _ := got.HostBytes()
+		wb, _ := want.HostBytes()
+		size := dt.Size()
+		for i := 0; i+size <= len(gb); i += size {
+			if string(gb[i:i+size]) != string(wb[i:i+size]) {
+				g, _ := asFloat64(got)
+				w, _ := asFloat64(want)
+				return fmt.Errorf("values differ; first at flat index %d: got %v, want %v", i/size, g[i/size], w[i/size])
+			}
+		}
+		return nil
+	}
+	g, err := asFloat64(got)
+	if err == nil {
+		w, _ := asFloat64(want)
+		bad, worst := 0, -1
+		for i := range g {
+			if !closeEnough(g[i], w[i], tol) {
+				if bad == 0 {
+					worst = i
+				}
+				bad++
+			}
+		}
+		if bad > 0 {
+			return fmt.Errorf("%d of %d values differ; first at flat index %d: got %v, want %v", bad, len(g), worst, g[worst], w[worst])
+		}
+		return nil
+	}
+	if got.DType() == tensor.String {
+		gs, _ := got.Strings()
+		ws, _ := want.Strings()
+		for i := range gs {
+			if gs[i] != ws[i] {
+				return fmt.Errorf("string %d is %q, want %q", i, gs[i], ws[i])
+			}
+		}
+		return nil
+	}
+	return err
+}
+
+func closeEnough(g, w float64, tol Tolerance) bool {
+	if math.IsNaN(w) || math.IsNaN(g) {
+		return math.IsNaN(w) && math.IsNaN(g)
+	}
+	if math.IsInf(w, 0) || math.IsInf(g, 0) {
+		return g == w
+	}
+	return math.Abs(g-w) <= tol.Atol+tol.Rtol*math.Abs(w)
+}
+
+// asFloat64 flattens a numeric tensor (complex as re, im pairs).
+func asFloat64(t *tensor.Tensor) ([]float64, error) {
+	conv := func(n int, at func(i int) float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = at(i)
+		}
+		return out
+	}
+	switch t.DType() {
+	case tensor.Float32:
+		v, _ := tensor.View[float32](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Float64:
+		v, _ := tensor.View[float64](t)
+		return conv(len(v), func(i int) float64 { return v[i] }), nil
+	case tensor.Float16:
+		v, _ := tensor.View[tensor.F16](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i].Float32()) }), nil
+	case tensor.BFloat16:
+		v, _ := tensor.View[tensor.BF16](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i].Float32()) }), nil
+	case tensor.Int8:
+		v, _ := tensor.View[int8](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Int16:
+		v, _ := tensor.View[int16](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Int32:
+		v, _ := tensor.View[int32](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Int64:
+		v, _ := tensor.View[int64](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Uint8:
+		v, _ := tensor.View[uint8](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Uint16:
+		v, _ := tensor.View[uint16](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Uint32:
+		v, _ := tensor.View[uint32](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Uint64:
+		v, _ := tensor.View[uint64](t)
+		return conv(len(v), func(i int) float64 { return float64(v[i]) }), nil
+	case tensor.Bool:
+		v, _ := tensor.View[bool](t)
+		return conv(len(v), func(i int) float64 {
+			if v[i] {
+				return 1
+			}
+			return 0
+		}), nil
+	case tensor.Complex64:
+		v, _ := tensor.View[complex64](t)
+		return conv(2*len(v), func(i int) float64 {
+			c := complex128(v[i/2])
+			if i%2 == 0 {
+				return real(c)
+			}
+			return imag(c)
+		}), nil
+	case tensor.Complex128:
+		v, _ := tensor.View[complex128](t)
+		return conv(2*len(v), func(i int) float64 {
+			if i%2 == 0 {
+				return real(v[i/2])
+			}
+			return imag(v[i/2])
+		}), nil
+	}
+	return nil, fmt.Errorf("cannot compare %s values", t.DType())
+}
+
+// Summary formats an error for the expectations file: one line, bounded.
+func Summary(err error) string {
+	s := strings.ReplaceAll(err.Error(), "\n", " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

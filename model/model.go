@@ -1,0 +1,182 @@
+// Package model is GoCANN's model API: load an ONNX model, inspect its
+// inputs and outputs, and run it with tensors.
+//
+//	m, err := model.Load("model.onnx", model.WithThreads(2))
+//	defer m.Close()
+//	outs, err := m.Run(ctx, map[string]*tensor.Tensor{"input": x})
+//
+// A loaded model is safe for concurrent use by many goroutines; each Run
+// honours its context's cancellation between operators.
+package model
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gocann/gocann/engine"
+	"github.com/gocann/gocann/graph"
+	"github.com/gocann/gocann/onnx"
+	"github.com/gocann/gocann/ops"
+	"github.com/gocann/gocann/ops/standard"
+	"github.com/gocann/gocann/runtime"
+	"github.com/gocann/gocann/runtime/backends"
+	"github.com/gocann/gocann/runtime/cpu"
+	"github.com/gocann/gocann/tensor"
+)
+
+// Option configures Load.
+type Option func(*options)
+
+type options struct {
+	device         string
+	threads        int
+	ops            *ops.Registry
+	maxTensorBytes int64
+}
+
+// WithDevice picks the device by id ("cpu", "cpu:0"); the default is "cpu".
+func WithDevice(id string) Option { return func(o *options) { o.device = id } }
+
+// WithThreads sets the CPU worker threads (0: one per core).
+func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithOps supplies the operator registry, for models that use custom
+// operators: start from standard.NewRegistry and register yours.
+func WithOps(r *ops.Registry) Option { return func(o *options) { o.ops = r } }
+
+// WithMaxTensorBytes bounds every tensor the file declares (default
+// onnx.DefaultMaxTensorBytes), so that a corrupt file cannot make Load
+// allocate without limit.
+func WithMaxTensorBytes(n int64) Option { return func(o *options) { o.maxTensorBytes = n } }
+
+// Model is a loaded model, ready to run.
+type Model struct {
+	exe    *engine.Executable
+	reg    *runtime.Registry
+	device runtime.Device
+}
+
+// Info describes one input or output.
+type Info struct {
+	Name string
+	Type ops.Type // Shape dims are -1 where symbolic
+	// DimParams names the symbolic dims ("batch"), parallel to Type.Shape.
+	DimParams []string
+}
+
+// Load reads an ONNX model file and prepares it to run.
+func Load(path string, opts ...Option) (*Model, error) {
+	o := collect(opts)
+	g, err := onnx.LoadModel(path, onnx.WithMaxTensorBytes(o.maxTensorBytes))
+	if err != nil {
+		return nil, err
+	}
+	return build(g, o)
+}
+
+// LoadBytes loads a serialized ONNX model. External data is not allowed
+// (there is no directory to resolve it in); use Load for such models.
+func LoadBytes(b []byte, opts ...Option) (*Model, error) {
+	return LoadReader(bytes.NewReader(b), opts...)
+}
+
+// LoadReader loads a serialized ONNX model from r.
+func LoadReader(r io.Reader, opts ...Option) (*Model, error) {
+	o := collect(opts)
+	g, err := onnx.ReadModel(r, onnx.WithMaxTensorBytes(o.maxTensorBytes))
+	if err != nil {
+		return nil, err
+	}
+	return build(g, o)
+}
+
+func collect(opts []Option) *options {
+	o := &options{device: "cpu"}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(o)
+		}
+	}
+	return o
+}
+
+func build(g *graph.Model, o *options) (*Model, error) {
+	reg, err := backends.Registry(backends.Options{Threads: o.threads})
+	if err != nil {
+		return nil, err
+	}
+	dev, err := reg.Open(o.device)
+	if err != nil {
+		reg.Close()
+		return nil, err
+	}
+	cd, ok := dev.(*cpu.Device)
+	if !ok {
+		reg.Close()
+		return nil, fmt.Errorf("device %s: only the CPU runs models so far: %w", dev.Properties().ID(), runtime.ErrUnsupported)
+	}
+	opsReg := o.ops
+	if opsReg == nil {
+		if opsReg, err = standard.NewRegistry(); err != nil {
+			reg.Close()
+			return nil, err
+		}
+	}
+	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers()})
+	if err != nil {
+		reg.Close()
+		return nil, err
+	}
+	return &Model{exe: exe, reg: reg, device: dev}, nil
+}
+
+// Close releases the model's device resources.
+func (m *Model) Close() error { return m.reg.Close() }
+
+// Device is the device the model runs on.
+func (m *Model) Device() runtime.Device { return m.device }
+
+// Inputs describes the values Run needs, in graph order.
+func (m *Model) Inputs() []Info { return infos(m.exe.Inputs()) }
+
+// Outputs describes the values Run returns, in order.
+func (m *Model) Outputs() []Info { return infos(m.exe.Outputs()) }
+
+func infos(vs []*graph.ValueInfo) []Info {
+	out := make([]Info, len(vs))
+	for i, v := range vs {
+		out[i] = Info{Name: v.Name, Type: v.Type, DimParams: v.DimParams}
+	}
+	return out
+}
+
+// Run executes the model on named input tensors and returns its outputs in
+// the order of Outputs. It fails with an error wrapping engine.ErrBadInput
+// when an input is missing, unknown or of the wrong type or shape.
+func (m *Model) Run(ctx context.Context, inputs map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
+	vals := make(map[string]ops.Value, len(inputs))
+	for k, v := range inputs {
+		vals[k] = v
+	}
+	outs, err := m.RunValues(ctx, vals)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]*tensor.Tensor, len(outs))
+	for i, v := range outs {
+		t, ok := v.(*tensor.Tensor)
+		if !ok {
+			return nil, fmt.Errorf("output %q is a %T, not a tensor: use RunValues: %w", m.exe.Outputs()[i].Name, v, runtime.ErrUnsupported)
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
+
+// RunValues is Run for models whose inputs or outputs are sequences or
+// optionals: values are *tensor.Tensor, *ops.Sequence or *ops.Optional.
+func (m *Model) RunValues(ctx context.Context, inputs map[string]ops.Value) ([]ops.Value, error) {
+	return m.exe.Run(ctx, inputs)
+}

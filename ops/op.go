@@ -1,0 +1,122 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gocann/gocann/runtime/cpu"
+	"github.com/gocann/gocann/tensor"
+)
+
+// DomainONNX is the default ONNX operator domain. "" means the same.
+const DomainONNX = "ai.onnx"
+
+// Op is one version of one operator: the definition in force from opset
+// Since of its domain until the next registered version.
+type Op struct {
+	Domain string // "" or "ai.onnx" for the standard set
+	Name   string
+	Since  int
+	// Input and output counts allowed; Max < 0 means no upper bound.
+	MinInputs, MaxInputs   int
+	MinOutputs, MaxOutputs int
+	// ValueInputs lists the inputs whose contents Prepare needs (shapes,
+	// axes, pads given as tensors). Executors pass those contents in
+	// Type.Value whenever they can and prepare again when they change.
+	ValueInputs []int
+	// Prepare validates the node, infers its outputs and chooses its
+	// kernel. It must not keep n.
+	Prepare func(n *Node) (*Plan, error)
+	// Doc is a one-line description for listings.
+	Doc string
+}
+
+// Node is one application of an operator: what Prepare sees.
+type Node struct {
+	Name   string // for errors; may be empty
+	Domain string
+	OpType string
+	Opset  int // the opset version of Domain in force for the model
+	Attrs  *Attrs
+	// Inputs are the types of the inputs given; an omitted optional input
+	// is the zero Type (see Type.Present).
+	Inputs     []Type
+	NumOutputs int
+}
+
+// Input returns input i, or the zero Type when it was omitted or not given.
+func (n *Node) Input(i int) Type {
+	if i < len(n.Inputs) {
+		return n.Inputs[i]
+	}
+	return Type{}
+}
+
+// Errorf returns an error wrapping ErrInvalidNode that names the node.
+func (n *Node) Errorf(format string, args ...any) error {
+	return fmt.Errorf("%s: %s: %w", n.label(), fmt.Sprintf(format, args...), ErrInvalidNode)
+}
+
+func (n *Node) label() string {
+	if n.Name != "" {
+		return fmt.Sprintf("%s %q", n.OpType, n.Name)
+	}
+	return n.OpType
+}
+
+// Plan is a prepared node.
+type Plan struct {
+	// Outputs are the inferred output types, one per output. Dimensions
+	// that depend on input data are -1.
+	Outputs []Type
+	// Kernel runs the node on the CPU when all inputs and outputs are
+	// tensors. Exactly one of Kernel and Eval is set.
+	Kernel Kernel
+	// Eval runs nodes whose values are not all tensors (sequences,
+	// optionals) or that need the executor (control flow).
+	Eval func(ctx context.Context, env *Env, in []Value) ([]Value, error)
+}
+
+// Kernel computes a node's outputs from its inputs on the CPU. in holds
+// host-readable tensors (nil for omitted optional inputs). out[i] is
+// preallocated with the planned type when the plan's output i is static;
+// otherwise it is nil and the kernel allocates it with env.Output.
+type Kernel func(env *Env, in, out []*tensor.Tensor) error
+
+// Env is what a kernel may use while it runs.
+type Env struct {
+	// Workers is the CPU worker pool for parallel loops.
+	Workers *cpu.Workers
+}
+
+// Output returns out[i] if it was preallocated, checking it has the given
+// type, and otherwise allocates it on the host and stores it in out[i].
+func (e *Env) Output(out []*tensor.Tensor, i int, dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, error) {
+	if i >= len(out) {
+		return nil, fmt.Errorf("output %d of %d: %w", i, len(out), ErrInvalidNode)
+	}
+	if t := out[i]; t != nil {
+		if t.DType() != dt || !t.Shape().Equal(shape) {
+			return nil, fmt.Errorf("output %d: planned %s%v, kernel produced %s%v: %w", i, t.DType(), t.Shape(), dt, shape, ErrInvalidNode)
+		}
+		return t, nil
+	}
+	t, err := tensor.New(dt, shape)
+	if err != nil {
+		return nil, fmt.Errorf("output %d: %w", i, err)
+	}
+	out[i] = t
+	return t, nil
+}
+
+// ParallelFor runs body over [0, n) on the worker pool, in chunks of at
+// least grain iterations; with no pool it runs inline.
+func (e *Env) ParallelFor(n, grain int, body func(lo, hi int)) {
+	if e == nil || e.Workers == nil {
+		if n > 0 {
+			body(0, n)
+		}
+		return
+	}
+	e.Workers.ParallelFor(n, grain, body)
+}

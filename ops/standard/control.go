@@ -1,0 +1,6 @@
+package standard
+
+// controlOps lists this family's operators.
+func controlOps() []def {
+	return nil
+}

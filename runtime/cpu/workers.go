@@ -1,0 +1,183 @@
+package cpu
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Workers is a fixed pool of long-lived goroutines that CPU kernels use to
+// split loops across cores. One Workers is shared by every stream of a
+// backend; it is safe for concurrent use, including ParallelFor calls nested
+// inside the body of another.
+//
+// Scheduling: the goroutine that calls ParallelFor always takes part. Each
+// chunk but the first is offered to an idle worker by an unbuffered,
+// non-blocking hand-off; when no worker is idle at that instant (they are
+// all running other chunks, other kernels, or the caller is itself a worker
+// inside a nested loop) the caller runs the chunk inline. A caller therefore
+// only ever waits for chunks that a worker has already started, and those do
+// not depend on the caller, so nesting cannot deadlock.
+type Workers struct {
+	threads int
+	tasks   chan task     // unbuffered: a send succeeds only into an idle worker
+	quit    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+	once    sync.Once
+	states  sync.Pool // *forState, reused so ParallelFor does not allocate
+	closed  atomic.Bool
+}
+
+// task is one chunk handed to a worker.
+type task struct {
+	body   func(lo, hi int)
+	lo, hi int
+	st     *forState
+}
+
+// forState is what the chunks of one ParallelFor call share.
+type forState struct {
+	wg       sync.WaitGroup
+	panicked atomic.Bool
+	pval     any // the first panic of a worker chunk; written before wg.Done
+}
+
+// NewWorkers starts a pool of the given number of threads, the caller of
+// ParallelFor included (so threads-1 goroutines). threads below 1 is taken
+// as 1: everything then runs on the calling goroutine.
+func NewWorkers(threads int) *Workers {
+	threads = max(threads, 1)
+	w := &Workers{
+		threads: threads,
+		tasks:   make(chan task),
+		quit:    make(chan struct{}),
+	}
+	w.states.New = func() any { return new(forState) }
+	w.wg.Add(threads - 1)
+	for range threads - 1 {
+		go w.loop()
+	}
+	return w
+}
+
+// Threads is the number of goroutines a ParallelFor can use, the caller's
+// included.
+func (w *Workers) Threads() int { return w.threads }
+
+// Close stops the worker goroutines once they finish the chunk they are
+// running. ParallelFor keeps working after Close, on the calling goroutine
+// alone. Close is idempotent.
+func (w *Workers) Close() {
+	w.once.Do(func() {
+		w.closed.Store(true)
+		close(w.quit)
+		w.wg.Wait()
+	})
+}
+
+func (w *Workers) loop() {
+	defer w.wg.Done()
+	for {
+		select {
+		case t := <-w.tasks:
+			t.run()
+		case <-w.quit:
+			return
+		}
+	}
+}
+
+func (t task) run() {
+	defer func() {
+		if p := recover(); p != nil && t.st.panicked.CompareAndSwap(false, true) {
+			t.st.pval = p
+		}
+		t.st.wg.Done()
+	}()
+	t.body(t.lo, t.hi)
+}
+
+// Chunks returns how many chunks ParallelFor(n, grain, ...) uses:
+// min(Threads(), ceil(n/grain)), with grain below 1 taken as 1, and 0 when
+// n <= 0.
+func (w *Workers) Chunks(n, grain int) int {
+	if n <= 0 {
+		return 0
+	}
+	grain = max(grain, 1)
+	c := n / grain
+	if n%grain != 0 {
+		c++
+	}
+	return min(c, w.threads)
+}
+
+// chunkBounds returns chunk k of n items split into c chunks: the first n%c
+// chunks hold n/c+1 items, the rest n/c. Computed without k*n, which could
+// overflow.
+func chunkBounds(n, c, k int) (lo, hi int) {
+	q, r := n/c, n%c
+	lo = k*q + min(k, r)
+	hi = lo + q
+	if k < r {
+		hi++
+	}
+	return lo, hi
+}
+
+// ParallelFor calls body over [0, n) split into contiguous, non-overlapping
+// chunks that together cover every index exactly once, possibly in parallel.
+// The split depends only on n, grain and Threads(), never on timing: there
+// are c = Chunks(n, grain) chunks, and with q, r = n/c, n%c, chunk k is
+// [k*q + min(k, r), (k+1)*q + min(k+1, r)): the first r chunks get one
+// item more. So a kernel that reduces per chunk gets the same result on
+// every run. grain is the smallest chunk worth a thread (below 1 means 1).
+//
+// ParallelFor returns when every chunk is done. If a body panics, the
+// others still finish and the first panic is raised again on the caller's
+// goroutine (so a stream's kernel recovery sees it). It does not allocate.
+func (w *Workers) ParallelFor(n, grain int, body func(lo, hi int)) {
+	c := w.Chunks(n, grain)
+	switch {
+	case c == 0:
+		return
+	case c == 1 || w.closed.Load():
+		for k := range c {
+			body(chunkBounds(n, c, k))
+		}
+		return
+	}
+	st := w.states.Get().(*forState)
+	p, panicked := w.spread(st, n, c, body)
+	st.wg.Wait() // even after a panic: workers may still be using body
+	if !panicked && st.panicked.Load() {
+		p, panicked = st.pval, true
+	}
+	st.pval = nil
+	st.panicked.Store(false)
+	w.states.Put(st)
+	if panicked {
+		panic(p)
+	}
+}
+
+// spread hands chunks 1..c-1 to idle workers, runs the rest and chunk 0
+// itself, and returns a panic of its own chunks instead of raising it.
+func (w *Workers) spread(st *forState, n, c int, body func(lo, hi int)) (p any, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, panicked = r, true
+		}
+	}()
+	for k := 1; k < c; k++ {
+		lo, hi := chunkBounds(n, c, k)
+		st.wg.Add(1)
+		select {
+		case w.tasks <- task{body: body, lo: lo, hi: hi, st: st}:
+		default:
+			st.wg.Done()
+			body(lo, hi)
+		}
+	}
+	body(chunkBounds(n, c, 0))
+	return nil, false
+}
