@@ -4,5 +4,5 @@ go 1.26.0
 
 require (
 	golang.org/x/sys v0.50.0
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 )

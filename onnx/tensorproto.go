@@ -122,7 +122,11 @@ func ReadTensorFile(path string, opts ...Option) (name string, t *tensor.Tensor,
 func readTensorFile(path string, o *options) (string, *tensor.Tensor, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", nil, err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // ReadTensorFile names the path already
+		}
+		return "", nil, fmt.Errorf("open: %w", err)
 	}
 	defer f.Close()
 	// Checking the size first gives a clear error for a file that is too
@@ -250,17 +254,18 @@ var newerDTypes = map[int32]string{
 // filled either from the wire format (prescan, before decoding) or from a
 // decoded message (summarize), so both paths share one set of checks.
 type summary struct {
-	name      string
-	hasName   bool
-	dataType  int32
-	dims      []int64 // at most maxRank+1 of them are kept; nDims counts all
-	nDims     int64
-	counts    [numDataFields]int64 // values in each typed field
-	hasRaw    bool
-	rawLen    int64
-	external  bool // data_location is EXTERNAL
-	nExternal int64
-	segment   bool
+	name        string
+	hasName     bool
+	dataType    int32
+	dims        []int64 // at most maxRank+1 of them are kept; nDims counts all
+	nDims       int64
+	counts      [numDataFields]int64 // values in each typed field
+	stringBytes int64                // total length of string_data
+	hasRaw      bool
+	rawLen      int64
+	location    int32 // data_location
+	nExternal   int64
+	segment     bool
 }
 
 // what names the tensor in error messages.
@@ -288,13 +293,16 @@ func summarize(p *onnxpb.TensorProto) *summary {
 		nDims:     int64(len(p.Dims)),
 		hasRaw:    p.RawData != nil,
 		rawLen:    int64(len(p.RawData)),
-		external:  p.GetDataLocation() == onnxpb.TensorProto_EXTERNAL,
+		location:  int32(p.GetDataLocation()),
 		nExternal: int64(len(p.ExternalData)),
 		segment:   p.Segment != nil,
 	}
 	s.counts[floatData] = int64(len(p.FloatData))
 	s.counts[int32Data] = int64(len(p.Int32Data))
 	s.counts[stringData] = int64(len(p.StringData))
+	for _, b := range p.StringData {
+		s.stringBytes += int64(len(b))
+	}
 	s.counts[int64Data] = int64(len(p.Int64Data))
 	s.counts[doubleData] = int64(len(p.DoubleData))
 	s.counts[uint64Data] = int64(len(p.Uint64Data))
@@ -322,9 +330,9 @@ const (
 // follows protobuf's rules as proto.Unmarshal applies them, so that the
 // summary describes the message Unmarshal will build: repeated scalars may be
 // packed or not, a field seen twice accumulates (repeated) or is replaced
-// (singular), a field with an unexpected wire type is an unknown field, and
-// an undefined data_location value is kept as unknown (proto2 enums are
-// closed).
+// (singular), and a field with an unexpected wire type is an unknown field.
+// (Go's protobuf keeps undefined enum values, proto2 or not, so
+// data_location is taken as it is.)
 func prescan(b []byte) (*summary, error) {
 	s := &summary{}
 	malformed := func(off int, err error) error {
@@ -372,15 +380,12 @@ func prescan(b []byte) (*summary, error) {
 			s.hasRaw, s.rawLen = true, int64(len(payload))
 		case num == fieldStringData && typ == protowire.BytesType:
 			s.counts[stringData]++
+			s.stringBytes += int64(len(payload))
 		case num == fieldExternalData && typ == protowire.BytesType:
 			s.nExternal++
 		case num == fieldDataLocation && typ == protowire.VarintType:
-			switch v, _ := protowire.ConsumeVarint(val); v {
-			case uint64(onnxpb.TensorProto_DEFAULT):
-				s.external = false
-			case uint64(onnxpb.TensorProto_EXTERNAL):
-				s.external = true
-			}
+			v, _ := protowire.ConsumeVarint(val)
+			s.location = int32(v) // enums are int32, truncated as in proto.Unmarshal
 		case num == fieldFloatData:
 			if err := s.countValues(floatData, typ, protowire.Fixed32Type, payload); err != nil {
 				return nil, malformed(start, err)
@@ -458,7 +463,7 @@ type plan struct {
 	dt     tensor.DType
 	shape  tensor.Shape
 	n      int64 // elements
-	nbytes int64 // bytes of element data; 0 for strings
+	nbytes int64 // bytes of element data; for strings, the total length of string_data
 	source dataField
 }
 
@@ -513,6 +518,11 @@ func (s *summary) validate(o *options) (plan, error) {
 		pl.shape[i] = int(d) // fits: d <= maxElements <= math.MaxInt
 	}
 	pl.nbytes = pl.n * int64(dt.Size()) // cannot overflow: n <= maxElements = MaxInt/16
+	if dt == tensor.String {
+		// Strings have no fixed size; their data is what counts
+		// against the limit.
+		pl.nbytes = s.stringBytes
+	}
 
 	// Storage form. ONNX says exactly one holds the data; its checker
 	// rejects tensors with several, and so do we rather than guess.
@@ -525,7 +535,9 @@ func (s *summary) validate(o *options) (plan, error) {
 	if s.hasRaw {
 		present = append(present, rawData)
 	}
-	if s.external {
+	switch onnxpb.TensorProto_DataLocation(s.location) {
+	case onnxpb.TensorProto_DEFAULT:
+	case onnxpb.TensorProto_EXTERNAL:
 		if len(present) > 0 {
 			return pl, s.invalid("data_location is EXTERNAL but %s is also set", present[0])
 		}
@@ -540,6 +552,8 @@ func (s *summary) validate(o *options) (plan, error) {
 		}
 		pl.source = externalData
 		return pl, s.checkLimit(pl, o)
+	default:
+		return pl, s.invalid("unknown data_location %d", s.location)
 	}
 	if s.nExternal > 0 {
 		return pl, s.invalid("external_data is set but data_location is not EXTERNAL")
@@ -587,6 +601,9 @@ func (s *summary) checkLimit(pl plan, o *options) error {
 // the entry point for tensors embedded in models (initializers, attributes),
 // which the protobuf package has already decoded.
 func tensorFromProto(p *onnxpb.TensorProto, o *options) (*tensor.Tensor, error) {
+	if p == nil {
+		return nil, fmt.Errorf("tensor: missing TensorProto: %w", ErrInvalidModel)
+	}
 	s := summarize(p)
 	pl, err := s.validate(o)
 	if err != nil {
@@ -849,7 +866,7 @@ func (s *summary) externalFileError(location string, err error) error {
 	if errors.As(err, &pe) {
 		err = pe.Err // the path is in the message already
 	}
-	return fmt.Errorf("%s: external data location %q: %w (%w)", s.what(), location, ErrInvalidModel, err)
+	return fmt.Errorf("%s: external data location %q: %w: %w", s.what(), location, err, ErrInvalidModel)
 }
 
 // EncodeTensor serializes t as an ONNX TensorProto named name: numeric
@@ -887,6 +904,9 @@ func WriteTensorFile(path, name string, t *tensor.Tensor) error {
 // little-endian, so big-endian hosts must swap when encoding.
 var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
+// tensorToProto builds the TensorProto EncodeTensor marshals. On
+// little-endian hosts its raw_data aliases t's memory (a model's weights
+// are not copied twice), so it must be marshaled before t is written to.
 func tensorToProto(name string, t *tensor.Tensor) (*onnxpb.TensorProto, error) {
 	if t == nil {
 		return nil, fmt.Errorf("tensor %q: nil tensor: %w", name, runtime.ErrInvalidArgument)

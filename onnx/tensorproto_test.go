@@ -296,6 +296,13 @@ func TestDecodeErrors(t *testing.T) {
 			p.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
 			p.ExternalData = []*onnxpb.StringStringEntryProto{{Key: proto.String("location"), Value: proto.String("w.bin")}}
 		}), is: ErrInvalidModel, want: "raw_data is also set"},
+		{name: "unknown data_location", p: with(f32(1), func(p *onnxpb.TensorProto) {
+			p.RawData = le(float32(1))
+			p.DataLocation = onnxpb.TensorProto_DataLocation(2).Enum()
+		}), is: ErrInvalidModel, want: "unknown data_location 2"},
+		{name: "strings over the size limit", p: with(tp("s", tensor.String, 2), func(p *onnxpb.TensorProto) {
+			p.StringData = [][]byte{[]byte("0123456789"), []byte("0123456789")}
+		}), opts: []Option{WithMaxTensorBytes(19)}, is: runtime.ErrUnsupported, want: "20 bytes for dims [2] of string exceed the limit of 19"},
 		{name: "EXTERNAL without entries", p: with(f32(1), func(p *onnxpb.TensorProto) {
 			p.DataLocation = onnxpb.TensorProto_EXTERNAL.Enum()
 		}), is: ErrInvalidModel, want: "external_data is empty"},
@@ -344,6 +351,12 @@ func TestDecodeErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTensorFromNilProto(t *testing.T) {
+	if _, err := tensorFromProto(nil, newOptions(nil)); !errors.Is(err, ErrInvalidModel) {
+		t.Errorf("error %v, want ErrInvalidModel", err)
 	}
 }
 
@@ -466,8 +479,8 @@ func TestDecodeExternalData(t *testing.T) {
 		{"parent dir", []string{"location", "../outside.bin"}, ErrInvalidModel, "not a relative path inside"},
 		{"absolute path", []string{"location", filepath.Join(top, "outside.bin")}, ErrInvalidModel, "not a relative path inside"},
 		{"empty location", []string{"location", ""}, ErrInvalidModel, "not a relative path inside"},
-		{"symlink escaping", []string{"location", "escape.bin"}, ErrInvalidModel, `"escape.bin"`},
-		{"symlinked dir escaping", []string{"location", "up/outside.bin"}, ErrInvalidModel, `"up/outside.bin"`},
+		{"symlink escaping", []string{"location", "escape.bin"}, ErrInvalidModel, `"escape.bin": path escapes`},
+		{"symlinked dir escaping", []string{"location", "up/outside.bin"}, ErrInvalidModel, `"up/outside.bin": path escapes`},
 		{"missing file", []string{"location", "nope.bin"}, fs.ErrNotExist, `"nope.bin"`},
 		{"directory", []string{"location", "sub"}, ErrInvalidModel, "not a regular file"},
 		{"no location", []string{"offset", "0"}, ErrInvalidModel, "no location"},

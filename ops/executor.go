@@ -33,7 +33,7 @@ func (r *Registry) Prepare(n *Node) (*Executor, error) {
 func (r *Registry) prepare(n *Node) (*Op, *Plan, error) {
 	op, err := r.Lookup(n.Domain, n.OpType, n.Opset)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", n.label(), err)
+		return nil, nil, err
 	}
 	plan, err := PrepareOp(op, n)
 	return op, plan, err

@@ -57,7 +57,7 @@ func (r *Registry) Lookup(domain, name string, opset int) (*Op, error) {
 	list := r.ops[opKey{NormalizeDomain(domain), name}]
 	r.mu.RUnlock()
 	if len(list) == 0 {
-		return nil, fmt.Errorf("%s: %w", qualified(domain, name), ErrUnknownOp)
+		return nil, fmt.Errorf("%w %s", ErrUnknownOp, qualified(domain, name))
 	}
 	var found *Op
 	for _, op := range list {
@@ -66,7 +66,7 @@ func (r *Registry) Lookup(domain, name string, opset int) (*Op, error) {
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("%s at opset %d (first defined in opset %d): %w", qualified(domain, name), opset, list[0].Since, ErrUnknownOp)
+		return nil, fmt.Errorf("%w %s at opset %d (first defined in opset %d)", ErrUnknownOp, qualified(domain, name), opset, list[0].Since)
 	}
 	return found, nil
 }

@@ -444,3 +444,27 @@ func TestCopyCanceled(t *testing.T) {
 		dev.mu.Unlock()
 	}
 }
+
+// uncomparableDevice cannot be compared with ==; such devices are told
+// apart by ID rather than by a panic.
+type uncomparableDevice struct {
+	*fakeDevice
+	tags []string
+}
+
+func TestSameDevice(t *testing.T) {
+	a, b := newFakeDevice(0), newFakeDevice(1)
+	ua, ua2, ub := uncomparableDevice{fakeDevice: a}, uncomparableDevice{fakeDevice: a}, uncomparableDevice{fakeDevice: b}
+	tests := []struct {
+		x, y runtime.Device
+		want bool
+	}{
+		{nil, nil, true}, {a, nil, false}, {nil, a, false}, {a, a, true}, {a, b, false},
+		{ua, ua2, true}, {ua, ub, false}, {ua, a, false},
+	}
+	for i, tt := range tests {
+		if got := sameDevice(tt.x, tt.y); got != tt.want {
+			t.Errorf("%d: sameDevice = %v, want %v", i, got, tt.want)
+		}
+	}
+}

@@ -132,7 +132,7 @@ var dtypeNames = func() map[string]DType {
 // ParseDType reads a type name: the names String returns, the ONNX
 // TensorProto names ("FLOAT", "DOUBLE", "INT64", "BFLOAT16"), ONNX type
 // strings ("tensor(float)") and the aliases half, fp16, fp32, fp64 and bf16,
-// all case-insensitive.
+// all case-insensitive. "undefined" is refused: it names no element type.
 func ParseDType(s string) (DType, error) {
 	key := strings.ToLower(strings.TrimSpace(s))
 	if inner, ok := strings.CutPrefix(key, "tensor("); ok {

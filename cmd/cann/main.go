@@ -38,6 +38,7 @@ var errUsage = errors.New("usage")
 
 func commands() []*command {
 	return []*command{
+		runCommand(),
 		devicesCommand(),
 		versionCommand(),
 	}

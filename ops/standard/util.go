@@ -11,13 +11,13 @@ import (
 // def describes an operator whose versions share one Prepare function;
 // Prepare reads n.Opset for what changed between versions.
 type def struct {
-	name           string
-	since          []int
-	inputs         [2]int // min, max (-1: variadic)
-	outputs        [2]int
-	valueInputs    []int
-	prepare        func(n *ops.Node) (*ops.Plan, error)
-	doc            string
+	name        string
+	since       []int
+	inputs      [2]int // min, max (-1: variadic)
+	outputs     [2]int
+	valueInputs []int
+	prepare     func(n *ops.Node) (*ops.Plan, error)
+	doc         string
 }
 
 func (d def) ops() []*ops.Op {

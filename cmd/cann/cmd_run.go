@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gocann/gocann/internal/sample"
+	"github.com/gocann/gocann/model"
+	"github.com/gocann/gocann/onnx"
+	"github.com/gocann/gocann/ops"
+	"github.com/gocann/gocann/tensor"
+)
+
+// inputFlags collects repeated --input NAME=FILE.pb flags.
+type inputFlags []string
+
+func (f *inputFlags) String() string { return strings.Join(*f, ",") }
+func (f *inputFlags) Set(v string) error {
+	name, file, ok := strings.Cut(v, "=")
+	if !ok || name == "" || file == "" {
+		return fmt.Errorf("want NAME=FILE.pb, got %q", v)
+	}
+	*f = append(*f, v)
+	return nil
+}
+
+func runCommand() *command {
+	return &command{
+		name:    "run",
+		summary: "run an ONNX model on input tensors (no model: the built-in digits sample)",
+		usage: `cann run [MODEL] [--input NAME=FILE.pb ...] [--input-dir DIR] [--output-dir DIR] [--device cpu] [--threads N]
+
+Runs MODEL (an .onnx file) once. Inputs are serialized ONNX TensorProto
+files: --input names one per graph input; --input-dir reads the ONNX test
+layout, where input_K.pb feeds the K-th graph input. Outputs are printed
+(name, type, shape, first values) and, with --output-dir, written there as
+output_K.pb in graph output order.
+
+With no MODEL, runs the built-in sample: a small network that reads 8x8
+handwritten digits, on its held-out test images, and prints its
+predictions and accuracy.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
+			var inputs inputFlags
+			fs.Var(&inputs, "input", "an input as `NAME=FILE.pb` (repeatable)")
+			inputDir := fs.String("input-dir", "", "read input_K.pb files from `DIR` (ONNX test layout)")
+			outputDir := fs.String("output-dir", "", "write output_K.pb files to `DIR`")
+			device := fs.String("device", "cpu", "device to run on")
+			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
+			return func(ctx context.Context, ios ioStreams, args []string) error {
+				opts := []model.Option{model.WithDevice(*device), model.WithThreads(*threads)}
+				if len(args) == 0 {
+					if len(inputs) > 0 || *inputDir != "" || *outputDir != "" {
+						return fmt.Errorf("--input, --input-dir and --output-dir need a MODEL: %w", errUsage)
+					}
+					return runSample(ctx, ios, opts)
+				}
+				if len(args) > 1 {
+					return fmt.Errorf("one MODEL at a time, got %q: %w", args, errUsage)
+				}
+				return runModel(ctx, ios, args[0], inputs, *inputDir, *outputDir, opts)
+			}
+		},
+	}
+}
+
+func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags, inputDir, outputDir string, opts []model.Option) error {
+	start := time.Now()
+	m, err := model.Load(path, opts...)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	loadTime := time.Since(start)
+	feeds, err := readInputs(m, inputs, inputDir)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	outs, err := m.RunValues(ctx, feeds)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	runTime := time.Since(start)
+	fmt.Fprintf(ios.stdout, "%s: loaded in %s, ran in %s on %s\n", filepath.Base(path), round(loadTime), round(runTime), m.Device().Properties().ID())
+	infos := m.Outputs()
+	for i, v := range outs {
+		fmt.Fprintf(ios.stdout, "  %s: %s\n", infos[i].Name, describeValue(v))
+	}
+	if outputDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(outputDir, 0o755); err != nil {
+		return err
+	}
+	for i, v := range outs {
+		t, ok := v.(*tensor.Tensor)
+		if !ok {
+			return fmt.Errorf("output %q is a %T: only tensors can be written so far", infos[i].Name, v)
+		}
+		file := filepath.Join(outputDir, fmt.Sprintf("output_%d.pb", i))
+		if err := onnx.WriteTensorFile(file, infos[i].Name, t); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(ios.stdout, "wrote %d output(s) to %s\n", len(outs), outputDir)
+	return nil
+}
+
+// readInputs gathers --input and --input-dir files into feeds by name.
+func readInputs(m *model.Model, inputs inputFlags, inputDir string) (map[string]ops.Value, error) {
+	feeds := map[string]ops.Value{}
+	ins := m.Inputs()
+	if inputDir != "" {
+		for k := 0; ; k++ {
+			file := filepath.Join(inputDir, fmt.Sprintf("input_%d.pb", k))
+			if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+				if k == 0 {
+					return nil, fmt.Errorf("--input-dir %s: no input_0.pb", inputDir)
+				}
+				break
+			}
+			if k >= len(ins) {
+				return nil, fmt.Errorf("--input-dir %s: %s but the model has %d input(s)", inputDir, filepath.Base(file), len(ins))
+			}
+			_, t, err := onnx.ReadTensorFile(file)
+			if err != nil {
+				return nil, err
+			}
+			feeds[ins[k].Name] = t
+		}
+	}
+	for _, in := range inputs {
+		name, file, _ := strings.Cut(in, "=")
+		_, t, err := onnx.ReadTensorFile(file)
+		if err != nil {
+			return nil, err
+		}
+		feeds[name] = t
+	}
+	return feeds, nil
+}
+
+// describeValue prints a value's type, shape and first elements.
+func describeValue(v ops.Value) string {
+	switch v := v.(type) {
+	case *tensor.Tensor:
+		return v.String()
+	case *ops.Sequence:
+		parts := make([]string, len(v.Tensors))
+		for i, t := range v.Tensors {
+			parts[i] = t.String()
+		}
+		return fmt.Sprintf("sequence of %d: [%s]", len(v.Tensors), strings.Join(parts, "; "))
+	case *ops.Optional:
+		if v.Value == nil {
+			return "optional: empty"
+		}
+		return "optional: " + describeValue(v.Value)
+	case nil:
+		return "none"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > time.Second:
+		return d.Round(time.Millisecond)
+	case d > time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// runSample runs the embedded digits model on its held-out test set.
+func runSample(ctx context.Context, ios ioStreams, opts []model.Option) error {
+	m, err := model.LoadBytes(sample.Model(), opts...)
+	if err != nil {
+		return fmt.Errorf("built-in sample: %w", err)
+	}
+	defer m.Close()
+	images, labels, err := sample.TestSet()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	outs, err := m.Run(ctx, map[string]*tensor.Tensor{"pixels": images})
+	if err != nil {
+		return fmt.Errorf("built-in sample: %w", err)
+	}
+	elapsed := time.Since(start)
+	pred, err := tensor.ToSlice[int64](outs[0])
+	if err != nil {
+		return err
+	}
+	probs, err := tensor.View[float32](outs[1])
+	if err != nil {
+		return err
+	}
+	pixels, err := tensor.View[float32](images)
+	if err != nil {
+		return err
+	}
+	w := ios.stdout
+	fmt.Fprintf(w, "%s\n", sample.Name)
+	fmt.Fprintf(w, "device %s, %d test images in one batch, %s\n\n", m.Device().Properties().ID(), len(labels), round(elapsed))
+	const shown = 4
+	for i := 0; i < shown && i < len(labels); i++ {
+		drawDigit(w, pixels[i*64:(i+1)*64])
+		fmt.Fprintf(w, "image %d: predicted %d (p=%.3f), label %d\n\n", i, pred[i], probs[i*10+int(pred[i])], labels[i])
+	}
+	right := 0
+	var wrong []string
+	for i, y := range labels {
+		if pred[i] == y {
+			right++
+		} else {
+			wrong = append(wrong, fmt.Sprintf("#%d: %d as %d", i, y, pred[i]))
+		}
+	}
+	fmt.Fprintf(w, "accuracy: %d / %d correct (%.1f%%)\n", right, len(labels), 100*float64(right)/float64(len(labels)))
+	if len(wrong) > 0 {
+		fmt.Fprintf(w, "misread: %s\n", strings.Join(wrong, ", "))
+	}
+	return nil
+}
+
+// drawDigit prints an 8x8 image in shades of text.
+func drawDigit(w io.Writer, px []float32) {
+	const shades = " .:-=+*#%@"
+	for r := 0; r < 8; r++ {
+		var b strings.Builder
+		b.WriteString("  ")
+		for c := 0; c < 8; c++ {
+			v := px[r*8+c]
+			i := int(v * float32(len(shades)-1))
+			i = min(max(i, 0), len(shades)-1)
+			b.WriteByte(shades[i])
+			b.WriteByte(shades[i])
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
