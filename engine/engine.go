@@ -29,6 +29,8 @@ type Options struct {
 	Ops *ops.Registry
 	// Workers runs kernels' parallel loops; nil runs them on the calling goroutine.
 	Workers *cpu.Workers
+	// MaxTensorBytes bounds every value a run allocates (0: ops.DefaultMaxTensorBytes).
+	MaxTensorBytes int64
 }
 
 // Executable is a compiled model. It is safe for concurrent use: each Run
@@ -364,7 +366,7 @@ func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.
 	if err != nil {
 		return err
 	}
-	env := &ops.Env{Workers: e.opts.Workers}
+	env := &ops.Env{Workers: e.opts.Workers, MaxTensorBytes: e.opts.MaxTensorBytes}
 	var outs []ops.Value
 	if plan.Eval != nil {
 		outs, err = plan.Eval(ctx, env, in)
@@ -389,7 +391,7 @@ func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.
 		tout := make([]*tensor.Tensor, len(plan.Outputs))
 		for i, ot := range plan.Outputs {
 			if ot.Kind == ops.KindTensor && ot.Static() && ot.DType != tensor.Undefined {
-				if tout[i], err = tensor.New(ot.DType, ot.Shape); err != nil {
+				if tout[i], err = env.NewTensor(ot.DType, ot.Shape); err != nil {
 					return fmt.Errorf("node %v output %d: %w", st.node, i, err)
 				}
 			}

@@ -46,9 +46,9 @@ func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 // operators: start from standard.NewRegistry and register yours.
 func WithOps(r *ops.Registry) Option { return func(o *options) { o.ops = r } }
 
-// WithMaxTensorBytes bounds every tensor the file declares (default
-// onnx.DefaultMaxTensorBytes), so that a corrupt file cannot make Load
-// allocate without limit.
+// WithMaxTensorBytes bounds every tensor the file declares and every
+// tensor a run allocates (default 4 GiB), so that a corrupt or hostile
+// model fails with an error instead of exhausting memory.
 func WithMaxTensorBytes(n int64) Option { return func(o *options) { o.maxTensorBytes = n } }
 
 // Model is a loaded model, ready to run.
@@ -124,7 +124,7 @@ func build(g *graph.Model, o *options) (*Model, error) {
 			return nil, err
 		}
 	}
-	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers()})
+	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes})
 	if err != nil {
 		reg.Close()
 		return nil, err

@@ -1,10 +1,11 @@
 // Package onnx imports ONNX files into GoCANN.
 //
-// This first part reads and writes single tensors: the TensorProto messages
-// that ONNX uses for initializers, constant attributes and the input_N.pb /
-// output_N.pb files of its backend test suite. [DecodeTensor],
-// [ReadTensor] and [ReadTensorFile] turn one into a host [tensor.Tensor];
-// [EncodeTensor] and [WriteTensorFile] go the other way.
+// Tensors are TensorProto messages: ONNX uses them for initializers,
+// constant attributes and the input_N.pb / output_N.pb files of its backend
+// test suite. [DecodeTensor], [ReadTensor] and [ReadTensorFile] turn one
+// into a host [tensor.Tensor]; [EncodeTensor] and [WriteTensorFile] go the
+// other way. Models embed tensors and are decoded with the same checks and
+// the same [Option] values.
 //
 // Everything read is treated as untrusted. Dims, element counts and external
 // data ranges are checked before anything is allocated from them, sizes are

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/runtime/cpu"
 	"github.com/gocann/gocann/tensor"
 )
@@ -87,6 +88,29 @@ type Kernel func(env *Env, in, out []*tensor.Tensor) error
 type Env struct {
 	// Workers is the CPU worker pool for parallel loops.
 	Workers *cpu.Workers
+	// MaxTensorBytes bounds every output a kernel allocates, so that a
+	// model asking for an absurd shape (ConstantOfShape of 10^12 elements)
+	// fails cleanly instead of exhausting memory. 0 means DefaultMaxTensorBytes.
+	MaxTensorBytes int64
+}
+
+// DefaultMaxTensorBytes is the largest tensor an executor allocates unless
+// configured otherwise.
+const DefaultMaxTensorBytes int64 = 4 << 30
+
+// NewTensor allocates a host tensor within the env's size limit.
+func (e *Env) NewTensor(dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, error) {
+	if err := shape.Validate(); err != nil {
+		return nil, err
+	}
+	limit := DefaultMaxTensorBytes
+	if e != nil && e.MaxTensorBytes > 0 {
+		limit = e.MaxTensorBytes
+	}
+	if n := int64(shape.NumElements()) * int64(max(dt.Size(), 1)); n > limit {
+		return nil, fmt.Errorf("%s%v needs %d bytes, over the limit of %d: %w", dt, shape, n, limit, runtime.ErrOutOfMemory)
+	}
+	return tensor.New(dt, shape)
 }
 
 // Output returns out[i] if it was preallocated, checking it has the given
@@ -101,7 +125,7 @@ func (e *Env) Output(out []*tensor.Tensor, i int, dt tensor.DType, shape tensor.
 		}
 		return t, nil
 	}
-	t, err := tensor.New(dt, shape)
+	t, err := e.NewTensor(dt, shape)
 	if err != nil {
 		return nil, fmt.Errorf("output %d: %w", i, err)
 	}
