@@ -83,10 +83,10 @@ func tinyProto(t *testing.T) *onnxpb.ModelProto {
 func TestDecodeModelRejects(t *testing.T) {
 	good := encodeProto(t, tinyProto(t))
 	tests := []struct {
-		name    string
-		bytes   func() []byte
+		name     string
+		bytes    func() []byte
 		sentinel error
-		want    string
+		want     string
 	}{
 		{"empty", func() []byte { return nil }, ErrInvalidModel, "no graph"},
 		{"garbage", func() []byte { return []byte("this is not a model at all") }, ErrInvalidModel, "not a valid ONNX model"},
