@@ -91,7 +91,8 @@ func run(ctx context.Context, args []string, ios ioStreams) int {
 			fs.PrintDefaults()
 		}
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(ios.stdout)
 			fs.Usage()
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, ios ioStreams) int {
 		}
 		return 2 // the flag package already printed the error and usage
 	}
-	if err := runFn(ctx, ios, fs.Args()); err != nil {
+	if err := runFn(ctx, ios, positional); err != nil {
 		fmt.Fprintf(ios.stderr, "cann %s: %v\n", cmd.name, err)
 		if errors.Is(err, errUsage) {
 			return 2
@@ -107,6 +108,27 @@ func run(ctx context.Context, args []string, ios ioStreams) int {
 		return 1
 	}
 	return 0
+}
+
+// parseInterspersed parses flags anywhere among the arguments ("cann run
+// MODEL --threads 2"), as users expect; everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		// fs.Parse stops at the first non-flag, or consumes a "--".
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 func hasFlags(fs *flag.FlagSet) bool {

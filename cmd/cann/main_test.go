@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	goruntime "runtime"
 	"slices"
 	"strings"
@@ -116,6 +118,28 @@ func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "", 512: "512 B", 1536: "1.5 KiB", 1 << 20: "1 MiB", 24 << 30: "24 GiB"} {
 		if got := formatBytes(n); got != want {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	tests := []struct {
+		args []string
+		pos  string
+		n    int
+	}{
+		{[]string{"a", "-n", "3", "b"}, "[a b]", 3},
+		{[]string{"-n", "2", "a"}, "[a]", 2},
+		{[]string{"-n", "4", "--", "cmd", "-n", "9"}, "[cmd -n 9]", 4},
+		{[]string{"a", "--", "-x"}, "[a -x]", 0},
+		{nil, "[]", 0},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		n := fs.Int("n", 0, "")
+		pos, err := parseInterspersed(fs, tt.args)
+		if err != nil || fmt.Sprint(pos) != tt.pos || *n != tt.n {
+			t.Errorf("%q: positional %v n=%d err=%v, want %s n=%d", tt.args, pos, *n, err, tt.pos, tt.n)
 		}
 	}
 }
