@@ -35,16 +35,30 @@ func ewBinaryPlanKernel[A, B, O tensor.Element](as, bs, os tensor.Shape, f func(
 	return ewBinaryKernel(f)
 }
 
-// ewReshapedInput runs k with input i viewed with the given shape (PRelu's
-// channel slope before opset 7).
-func ewReshapedInput(k ops.Kernel, i int, shape tensor.Shape) ops.Kernel {
+// preluLegacy runs k with the slope (input 1) viewed as [C, 1, ..., 1]
+// when it is 1-D and does not broadcast to x as it is: PRelu's channel
+// slope before opset 7. It decides on the run's shapes, which the plan may
+// not have known.
+func preluLegacy(k ops.Kernel) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
-		r, err := in[i].Reshape(shape)
+		xs, ss := in[0].Shape(), in[1].Shape()
+		if o, err := broadcastShapes(xs, ss); err == nil && o.Equal(xs) {
+			return k(env, in, out)
+		}
+		if len(ss) != 1 || len(xs) < 2 || ss[0] != xs[1] {
+			return errorf("PRelu: slope of shape %v does not apply to input shape %v", ss, xs)
+		}
+		shape := make(tensor.Shape, len(xs)-1)
+		for i := range shape {
+			shape[i] = 1
+		}
+		shape[0] = ss[0]
+		r, err := in[1].Reshape(shape)
 		if err != nil {
 			return err
 		}
 		in2 := append([]*tensor.Tensor(nil), in...)
-		in2[i] = r
+		in2[1] = r
 		return k(env, in2, out)
 	}
 }
@@ -97,6 +111,9 @@ func preparePRelu(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.Opset < 7 {
+		x, ss = nil, tensor.Shape{-1} // shapes are settled at run time (preluLegacy)
+	}
 	dt := n.Inputs[0].DType
 	var k ops.Kernel
 	switch dt {
@@ -113,10 +130,10 @@ func preparePRelu(n *ops.Node) (*ops.Plan, error) {
 	case tensor.Uint64:
 		k = preluKernel[uint64](x, ss)
 	}
-	if !ss.Equal(s) {
-		k = ewReshapedInput(k, 1, ss)
+	if n.Opset < 7 {
+		k = preluLegacy(k)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Clone())}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, n.Inputs[0].Shape.Clone())}, Kernel: k}, nil
 }
 
 func preluKernel[T number](x, s tensor.Shape) ops.Kernel {
