@@ -60,7 +60,7 @@ func controlGraph(n *ops.Node, name string) (ops.Subgraph, error) {
 	a.Require(name)
 	g := a.Graph(name)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	if g == nil {
 		return nil, n.Errorf("attribute %q: no graph bound (the executor must bind subgraphs)", name)

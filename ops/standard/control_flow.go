@@ -119,8 +119,8 @@ func controlPrepareLoop(n *ops.Node) (*ops.Plan, error) {
 		outs[nCarried+k] = controlPrependDim(bt[1+nCarried+k], -1)
 	}
 	eval := func(ctx context.Context, env *ops.Env, in []ops.Value) ([]ops.Value, error) {
-		maxTrips := int64(-1) // no limit
-		if in[0] != nil {
+		maxTrips, limited := int64(0), in[0] != nil
+		if limited {
 			m, err := controlTensor("M", in[0])
 			if err != nil {
 				return nil, err
@@ -139,7 +139,7 @@ func controlPrepareLoop(n *ops.Node) (*ops.Plan, error) {
 		carried := append([]ops.Value(nil), in[2:]...)
 		scans := make([][]*tensor.Tensor, nScan)
 		args := make([]ops.Value, 2+nCarried)
-		for iter := int64(0); cond && (maxTrips < 0 || iter < maxTrips); iter++ {
+		for iter := int64(0); cond && (!limited || iter < maxTrips); iter++ {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -249,7 +249,7 @@ func controlScanAttrs(n *ops.Node, name string, count int) ([]int64, error) {
 	a := n.Attrs
 	v := a.Ints(name, nil)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	if v == nil {
 		return make([]int64, count), nil
@@ -281,7 +281,7 @@ func controlPrepareScan(n *ops.Node) (*ops.Plan, error) {
 	a.Require("num_scan_inputs")
 	m64 := a.Int("num_scan_inputs", 0)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	if m64 < 1 || m64 > int64(len(n.Inputs)) {
 		return nil, n.Errorf("num_scan_inputs is %d, the node has %d inputs", m64, len(n.Inputs))
@@ -484,7 +484,7 @@ func controlPrepareScan8(n *ops.Node) (*ops.Plan, error) {
 	a.Require("num_scan_inputs")
 	m64 := a.Int("num_scan_inputs", 0)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	nVar := len(n.Inputs) - 1
 	if m64 < 1 || m64 > int64(nVar) {
@@ -504,7 +504,7 @@ func controlPrepareScan8(n *ops.Node) (*ops.Plan, error) {
 	}
 	dirs := a.Ints("directions", nil)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	if dirs == nil {
 		dirs = make([]int64, nScanIn)

@@ -70,7 +70,7 @@ func controlPrepareSequenceEmpty(n *ops.Node) (*ops.Plan, error) {
 	a := n.Attrs
 	dt := tensor.DType(a.Int("dtype", int64(tensor.Float32)))
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	if dt == tensor.Undefined || !dt.Valid() {
 		return nil, n.Errorf("dtype %d is not a tensor element type", int(dt))
@@ -254,7 +254,7 @@ func controlPrepareSplitToSequence(n *ops.Node) (*ops.Plan, error) {
 	axis := a.Int("axis", 0)
 	keepdims := a.Int("keepdims", 1)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	x := n.Input(0)
 	elem := ops.Type{Kind: ops.KindTensor, DType: x.DType, UnknownRank: true}
@@ -316,11 +316,13 @@ func controlPrepareSplitToSequence(n *ops.Node) (*ops.Plan, error) {
 				if st.Rank() != 1 {
 					return nil, errorf("split must be a scalar or 1-D, got shape %v", st.Shape())
 				}
-				sum := int64(0)
 				for _, l := range v {
 					if l < 0 {
 						return nil, errorf("split holds %d; lengths must not be negative", l)
 					}
+				}
+				sum := int64(0)
+				for _, l := range v {
 					sum += l
 					if sum > int64(dim) {
 						break
@@ -371,7 +373,7 @@ func controlPrepareConcatFromSequence(n *ops.Node) (*ops.Plan, error) {
 	axis := a.Int("axis", 0)
 	newAxis := a.Int("new_axis", 0)
 	if err := a.Err(); err != nil {
-		return nil, n.Errorf("%v", err)
+		return nil, err
 	}
 	if newAxis != 0 && newAxis != 1 {
 		return nil, n.Errorf("new_axis is %d, want 0 or 1", newAxis)
