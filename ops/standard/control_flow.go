@@ -106,11 +106,12 @@ func controlPrepareLoop(n *ops.Node) (*ops.Plan, error) {
 	bt := controlSubgraphTypes(body)
 	outs := make([]ops.Type, n.NumOutputs)
 	for i := 0; i < nCarried; i++ {
-		// The values may change shape between iterations: only what the
-		// body declares, when it agrees with the input, is planned.
+		// The values may change shape between iterations, and a loop
+		// that does not run returns its input: the plan covers both the
+		// input and what the body declares, when the two agree in type.
 		in, decl := controlPlanType(n.Inputs[2+i]), bt[1+i]
 		if decl.Kind == in.Kind && decl.DType == in.DType {
-			outs[i] = controlPlanType(decl)
+			outs[i] = controlPlanType(controlMergeTypes(in, decl))
 		} else {
 			outs[i] = ops.Type{Kind: in.Kind, DType: in.DType, UnknownRank: in.Kind == ops.KindTensor, Elem: in.Elem}
 		}
@@ -314,6 +315,18 @@ func controlPrepareScan(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.Opset < 11 {
+		for _, list := range []struct {
+			name string
+			v    []int64
+		}{{"scan_input_axes", inAxes}, {"scan_output_axes", outAxes}} {
+			for j, a := range list.v {
+				if a < 0 {
+					return nil, n.Errorf("%s[%d] is %d: negative axes need opset 11", list.name, j, a)
+				}
+			}
+		}
+	}
 	if err := controlDirections(n, "scan_input_directions", inDirs); err != nil {
 		return nil, err
 	}
@@ -341,9 +354,6 @@ func controlPrepareScan(n *ops.Node) (*ops.Plan, error) {
 			axes[j] = -1 // resolved when the value arrives
 			continue
 		}
-		if inAxes[j] < 0 && n.Opset < 11 {
-			return nil, n.Errorf("scan_input_axes[%d] is %d: negative axes need opset 11", j, inAxes[j])
-		}
 		ax, err := normAxis(n, inAxes[j], len(t.Shape))
 		if err != nil {
 			return nil, err
@@ -367,9 +377,8 @@ func controlPrepareScan(n *ops.Node) (*ops.Plan, error) {
 		if ax < 0 && !decl.UnknownRank {
 			ax += int64(len(decl.Shape)) + 1
 		}
-		if decl.Kind == ops.KindTensor && !decl.UnknownRank && (ax < 0 || ax > int64(len(decl.Shape))) {
-			return nil, n.Errorf("scan_output_axes[%d] is %d, out of range for outputs of rank %d", k, outAxes[k], len(decl.Shape)+1)
-		}
+		// Declared shapes only inform the plan; the run checks the axis
+		// against the values the body produces.
 		outs[nState+k] = controlInsertDim(decl, int(ax), seqLen)
 	}
 	eval := func(ctx context.Context, env *ops.Env, in []ops.Value) ([]ops.Value, error) {
