@@ -15,6 +15,7 @@ import (
 
 	"github.com/gocann/gocann/model"
 	"github.com/gocann/gocann/onnx"
+	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
 )
 
@@ -71,8 +72,8 @@ func (c Case) Run(ctx context.Context, tol Tolerance, opts ...model.Option) erro
 }
 
 func runSet(ctx context.Context, m *model.Model, set string, tol Tolerance) error {
-	ins := m.Inputs()
-	feeds := map[string]*tensor.Tensor{}
+	ins, outInfo := m.Inputs(), m.Outputs()
+	feeds := map[string]ops.Value{}
 	for i := 0; ; i++ {
 		path := filepath.Join(set, fmt.Sprintf("input_%d.pb", i))
 		if _, err := os.Stat(path); err != nil {
@@ -81,30 +82,104 @@ func runSet(ctx context.Context, m *model.Model, set string, tol Tolerance) erro
 		if i >= len(ins) {
 			return fmt.Errorf("more input files than model inputs (%d)", len(ins))
 		}
-		name, t, err := onnx.ReadTensorFile(path)
+		// The file's message (tensor, sequence, optional) follows the
+		// type the model declares for the input, as in ONNX's runner.
+		name, v, err := onnx.ReadNamedValueFile(path, ins[i].Type)
 		if err != nil {
 			return fmt.Errorf("input %d: %w", i, err)
 		}
 		if name == "" {
 			name = ins[i].Name
 		}
-		feeds[name] = t
+		feeds[name] = v
 	}
-	outs, err := m.Run(ctx, feeds)
+	outs, err := m.RunValues(ctx, feeds)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
 	for i := range outs {
 		path := filepath.Join(set, fmt.Sprintf("output_%d.pb", i))
-		_, want, err := onnx.ReadTensorFile(path)
+		want, err := onnx.ReadValueFile(path, outInfo[i].Type)
 		if err != nil {
 			return fmt.Errorf("output %d: %w", i, err)
 		}
-		if err := Compare(outs[i], want, tol); err != nil {
-			return fmt.Errorf("output %d (%s): %w", i, m.Outputs()[i].Name, err)
+		if err := CompareValues(outs[i], want, tol); err != nil {
+			return fmt.Errorf("output %d (%s): %w", i, outInfo[i].Name, err)
 		}
 	}
 	return nil
+}
+
+// CompareValues compares run-time values: tensors with Compare, sequences
+// element by element, optionals by presence and then by what they hold.
+func CompareValues(got, want ops.Value, tol Tolerance) error {
+	switch w := want.(type) {
+	case *tensor.Tensor:
+		g, ok := got.(*tensor.Tensor)
+		if !ok || g == nil {
+			return fmt.Errorf("got %s, want a tensor", describe(got))
+		}
+		return Compare(g, w, tol)
+	case *ops.Sequence:
+		g, ok := got.(*ops.Sequence)
+		if !ok || g == nil {
+			return fmt.Errorf("got %s, want a sequence", describe(got))
+		}
+		if len(g.Tensors) != len(w.Tensors) {
+			return fmt.Errorf("sequence of %d tensors, want %d", len(g.Tensors), len(w.Tensors))
+		}
+		if len(w.Tensors) == 0 && g.DType != w.DType && w.DType != tensor.Undefined {
+			return fmt.Errorf("empty sequence of %s, want %s", g.DType, w.DType)
+		}
+		for i := range w.Tensors {
+			if err := Compare(g.Tensors[i], w.Tensors[i], tol); err != nil {
+				return fmt.Errorf("sequence element %d: %w", i, err)
+			}
+		}
+		return nil
+	case *ops.Optional:
+		g, ok := got.(*ops.Optional)
+		if !ok || g == nil {
+			return fmt.Errorf("got %s, want an optional", describe(got))
+		}
+		switch {
+		case w.Value == nil && g.Value == nil:
+			return nil
+		case w.Value == nil:
+			return fmt.Errorf("optional holds %s, want an empty one", describe(g.Value))
+		case g.Value == nil:
+			return fmt.Errorf("optional is empty, want one holding %s", describe(w.Value))
+		}
+		if err := CompareValues(g.Value, w.Value, tol); err != nil {
+			return fmt.Errorf("optional value: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("cannot compare with %s", describe(want))
+}
+
+// describe names a value's kind for errors.
+func describe(v ops.Value) string {
+	switch v := v.(type) {
+	case nil:
+		return "nothing"
+	case *tensor.Tensor:
+		if v == nil {
+			return "nothing"
+		}
+		return fmt.Sprintf("a %s%v tensor", v.DType(), v.Shape())
+	case *ops.Sequence:
+		if v == nil {
+			return "nothing"
+		}
+		return fmt.Sprintf("a sequence of %d %s tensors", len(v.Tensors), v.DType)
+	case *ops.Optional:
+		if v == nil {
+			return "nothing"
+		}
+		return "an optional"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // Compare checks got against want: same dtype and shape, floats within

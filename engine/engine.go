@@ -490,6 +490,13 @@ type boundGraph struct {
 
 func (b *boundGraph) NumInputs() int  { return len(b.p.inputs) }
 func (b *boundGraph) NumOutputs() int { return len(b.p.outputs) }
+func (b *boundGraph) OutputTypes() []ops.Type {
+	ts := make([]ops.Type, len(b.p.g.Outputs))
+	for i, o := range b.p.g.Outputs {
+		ts[i] = o.Type
+	}
+	return ts
+}
 func (b *boundGraph) Run(ctx context.Context, inputs []ops.Value) ([]ops.Value, error) {
 	return b.p.run(ctx, b.e, b.parent, inputs)
 }

@@ -60,6 +60,10 @@ type Subgraph interface {
 	// NumInputs and NumOutputs are the body's formal parameter counts.
 	NumInputs() int
 	NumOutputs() int
+	// OutputTypes are the types the body declares for its outputs (an
+	// UnknownRank tensor of Undefined element type where it declares none),
+	// for planning and for the empty results of loops that run zero times.
+	OutputTypes() []Type
 	// Run executes the body once on the given inputs.
 	Run(ctx context.Context, inputs []Value) ([]Value, error)
 }
