@@ -239,8 +239,14 @@ func TypeOfValue(v Value) (Type, error) {
 		}
 		return TypeOf(v), nil
 	case *Sequence:
+		if v == nil {
+			return Type{}, nil
+		}
 		return Type{Kind: KindSequence, DType: v.DType, Elem: &Type{Kind: KindTensor, DType: v.DType, UnknownRank: true}}, nil
 	case *Optional:
+		if v == nil {
+			return Type{}, nil
+		}
 		return Type{Kind: KindOptional, DType: v.Elem.DType, Elem: &v.Elem}, nil
 	}
 	return Type{}, fmt.Errorf("unsupported value type %T", v)
