@@ -267,7 +267,7 @@ func shapeHeapDown(h []int, i int, better func(a, b int) bool) {
 }
 
 type shapeArgArgs struct {
-	ax               int
+	ax                int
 	keep, last, isMax bool
 }
 
