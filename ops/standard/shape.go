@@ -175,13 +175,24 @@ func shapeIntsInput(n *ops.Node, i int) (vals []int64, ok bool, err error) {
 	return v, true, nil
 }
 
-// shapeUnknown returns a shape of the given rank with every dim unknown.
+// shapeUnknown returns a shape of the given rank with every dim unknown,
+// or nil for an unknown (negative) rank.
 func shapeUnknown(rank int) tensor.Shape {
-	s := make(tensor.Shape, max(rank, 0))
+	if rank < 0 {
+		return nil
+	}
+	s := make(tensor.Shape, rank)
 	for i := range s {
 		s[i] = -1
 	}
 	return s
+}
+
+// shapeType is a tensor type whose rank is unknown when shape is nil.
+func shapeType(dt tensor.DType, shape tensor.Shape) ops.Type {
+	t := ops.TensorType(dt, shape)
+	t.UnknownRank = shape == nil
+	return t
 }
 
 // shapeVecLen is the length of a 1-D tensor type, or -1.
@@ -307,6 +318,16 @@ func shapeStrided[T any](env *ops.Env, dst, src []T, dims, strides []int, off in
 	}
 	last := len(md) - 1
 	inner, step := md[last], ms[last]
+	if step != 0 && step != 1 && inner >= 8 {
+		// A transpose: if an outer dim is contiguous in src, copy in
+		// square tiles so that neither side is walked with a long stride.
+		for p := range last {
+			if ms[p] == 1 && md[p] >= 8 {
+				shapeTiled(env, dst, src, md, ms, off, p)
+				return
+			}
+		}
+	}
 	rows := total / inner
 	env.ParallelFor(rows, max(1, 16384/inner), func(lo, hi int) {
 		// Odometer over the outer dims, started at row lo.
@@ -343,6 +364,55 @@ func shapeStrided[T any](env *ops.Env, dst, src []T, dims, strides []int, off in
 				}
 				base -= idx[d] * ms[d]
 				idx[d] = 0
+			}
+		}
+	})
+}
+
+// shapeTiled is shapeStrided for merged dims md/ms where dim p has source
+// stride 1 and the last dim a larger one: every (other dims) x (tile of p)
+// x (tile of last) block is copied with both its reads and writes within a
+// few cache lines.
+func shapeTiled[T any](env *ops.Env, dst, src []T, md, ms []int, off, p int) {
+	const tile = 32
+	last := len(md) - 1
+	dstSt := make([]int, len(md))
+	acc := 1
+	for d := last; d >= 0; d-- {
+		dstSt[d] = acc
+		acc *= md[d]
+	}
+	others := 1
+	for d := range last {
+		if d != p {
+			others *= md[d]
+		}
+	}
+	ti, tj := (md[p]+tile-1)/tile, (md[last]+tile-1)/tile
+	step := ms[last]
+	env.ParallelFor(others*ti*tj, 4, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			j0 := (t % tj) * tile
+			i0 := ((t / tj) % ti) * tile
+			o := t / (tj * ti)
+			sb, db := off, 0
+			for d := last - 1; d >= 0; d-- {
+				if d == p {
+					continue
+				}
+				x := o % md[d]
+				o /= md[d]
+				sb += x * ms[d]
+				db += x * dstSt[d]
+			}
+			i1, j1 := min(i0+tile, md[p]), min(j0+tile, md[last])
+			for i := i0; i < i1; i++ {
+				d := dst[db+i*dstSt[p]+j0 : db+i*dstSt[p]+j1]
+				s := sb + i + j0*step
+				for j := range d {
+					d[j] = src[s]
+					s += step
+				}
 			}
 		}
 	})

@@ -106,7 +106,7 @@ func prepareConstantOfShape(n *ops.Node) (*ops.Plan, error) {
 	if !found {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, outShape)}, Kernel: fill}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(dt, outShape)}, Kernel: fill}, nil
 }
 
 // shapeDims turns int64 dims into a shape, rejecting negative dims.
@@ -333,7 +333,7 @@ func prepareReshape(n *ops.Node) (*ops.Plan, error) {
 		}
 		return shapeReshape(in[0].Shape(), s, allowZero)
 	})
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, outShape)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k}, nil
 }
 
 func prepareFlatten(n *ops.Node) (*ops.Plan, error) {
@@ -402,7 +402,9 @@ func shapeAxesArg(n *ops.Node, inputFrom int) (axes []int64, given, ok bool, err
 func shapeSqueeze(s tensor.Shape, axes []int64, given bool) (tensor.Shape, error) {
 	r := len(s)
 	drop := make([]bool, r)
-	if given {
+	// An empty axes list squeezes every size-1 dim, as when it is omitted
+	// (what ONNX Runtime does).
+	if given && len(axes) > 0 {
 		for _, a := range axes {
 			if a < -int64(r) || a >= int64(r) {
 				return nil, errorf("axis %d out of range for rank %d", a, r)
@@ -445,6 +447,9 @@ func prepareSqueeze(n *ops.Node) (*ops.Plan, error) {
 		}
 	} else {
 		outShape = shapeUnknown(len(x.Shape) - shapeVecLen(n.Input(1)))
+		if len(x.Shape) < shapeVecLen(n.Input(1)) {
+			return nil, n.Errorf("more axes than dims")
+		}
 	}
 	fixed := axes
 	k := shapeCopyKernel(func(in []*tensor.Tensor) (tensor.Shape, error) {
@@ -458,7 +463,7 @@ func prepareSqueeze(n *ops.Node) (*ops.Plan, error) {
 		}
 		return shapeSqueeze(in[0].Shape(), a, g)
 	})
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, outShape)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k}, nil
 }
 
 func shapeUnsqueeze(s tensor.Shape, axes []int64) (tensor.Shape, error) {
@@ -521,7 +526,7 @@ func prepareUnsqueeze(n *ops.Node) (*ops.Plan, error) {
 		}
 		return shapeUnsqueeze(in[0].Shape(), a)
 	})
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, outShape)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k}, nil
 }
 
 func prepareEyeLike(n *ops.Node) (*ops.Plan, error) {

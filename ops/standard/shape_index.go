@@ -294,16 +294,14 @@ func prepareGatherND(n *ops.Node) (*ops.Plan, error) {
 	}
 	os := outShape(x.Shape, idx.Shape)
 	if idx.Shape[q-1] < 0 {
-		os = ops.Type{}.Shape
+		os = nil // the rank depends on the tuple length
 	}
 	k, ok := shapePick(x.DType, shapeGatherNDK[shapeW1](bd), shapeGatherNDK[shapeW2](bd), shapeGatherNDK[shapeW4](bd),
 		shapeGatherNDK[shapeW8](bd), shapeGatherNDK[shapeW16](bd), shapeGatherNDK[string](bd))
 	if !ok {
 		return nil, n.Errorf("unsupported type %s", x.DType)
 	}
-	t := ops.TensorType(x.DType, os)
-	t.UnknownRank = idx.Shape[q-1] < 0
-	return &ops.Plan{Outputs: []ops.Type{t}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, os)}, Kernel: k}, nil
 }
 
 func shapeGatherNDK[T any](bd int) ops.Kernel {

@@ -399,6 +399,9 @@ func (sp shapeSliceSpec) view(s tensor.Shape) (outShape tensor.Shape, begin, ste
 			outShape[a] = -1
 			continue
 		}
+		// A step beyond the dim takes one element: clamping it keeps the
+		// arithmetic below from overflowing.
+		st = max(min(st, dim+1), -dim-1)
 		b, e := sp.starts[i], sp.ends[i]
 		if b < 0 {
 			b += dim
@@ -411,19 +414,18 @@ func (sp shapeSliceSpec) view(s tensor.Shape) (outShape tensor.Shape, begin, ste
 			b = min(max(b, 0), dim)
 			e = min(max(e, 0), dim)
 			if e > b {
-				cnt = (e - b + st - 1) / st
+				cnt = (e-b-1)/st + 1
 			}
 		} else {
 			b = min(max(b, 0), dim-1)
 			e = min(max(e, -1), dim-1)
 			if b > e {
-				cnt = (b - e + (-st) - 1) / (-st)
+				cnt = (b-e-1)/(-st) + 1
 			}
 		}
 		outShape[a] = int(cnt)
 		begin[a] = int(b)
-		// A step beyond the dim takes one element: clamp it so offsets stay in range.
-		step[a] = int(max(min(st, dim+1), -dim-1))
+		step[a] = int(st)
 	}
 	return outShape, begin, step, nil
 }
