@@ -194,40 +194,30 @@ func shapeTopKK[T shapeOrdered](args shapeTopKArgs) ops.Kernel {
 		if kk == 0 {
 			return nil
 		}
-		// better reports whether element i of a line ranks before element j.
-		largest := args.largest
 		env.ParallelFor(outer*inner, max(1, 4096/max(n, 1)), func(lo, hi int) {
-			heap := make([]int, 0, kk)
+			ln := shapeTopKLine[T]{x: x, inner: inner, largest: args.largest, heap: make([]int, 0, kk)}
 			for line := lo; line < hi; line++ {
 				o, i := line/inner, line%inner
-				base := o*n*inner + i
-				at := func(j int) T { return x[base+j*inner] }
-				better := func(a, b int) bool {
-					c := shapeCmpNaNHigh(at(a), at(b))
-					if !largest {
-						c = -c
-					}
-					return c > 0 || (c == 0 && a < b)
-				}
-				heap = heap[:0]
+				ln.base = o*n*inner + i
+				ln.heap = ln.heap[:0]
 				for j := range n {
-					if len(heap) < kk {
-						heap = append(heap, j)
-						shapeHeapUp(heap, len(heap)-1, better)
-					} else if better(j, heap[0]) {
-						heap[0] = j
-						shapeHeapDown(heap, 0, better)
+					if len(ln.heap) < kk {
+						ln.heap = append(ln.heap, j)
+						ln.up(len(ln.heap) - 1)
+					} else if ln.better(j, ln.heap[0]) {
+						ln.heap[0] = j
+						ln.down(0, kk)
 					}
 				}
-				slices.SortFunc(heap, func(a, b int) int {
-					if better(a, b) {
-						return -1
-					}
-					return 1
-				})
+				// Heapsort: moving the worst to the end each time leaves the
+				// heap ordered best first.
+				for end := kk - 1; end > 0; end-- {
+					ln.heap[0], ln.heap[end] = ln.heap[end], ln.heap[0]
+					ln.down(0, end)
+				}
 				ob := o*kk*inner + i
-				for r, j := range heap {
-					vals[ob+r*inner] = at(j)
+				for r, j := range ln.heap {
+					vals[ob+r*inner] = x[ln.base+j*inner]
 					idxs[ob+r*inner] = int64(j)
 				}
 			}
@@ -236,12 +226,29 @@ func shapeTopKK[T shapeOrdered](args shapeTopKArgs) ops.Kernel {
 	}
 }
 
-// shapeHeapUp and shapeHeapDown keep h a heap with the worst element (by
-// better) at the root.
-func shapeHeapUp(h []int, i int, better func(a, b int) bool) {
+// shapeTopKLine is one line of TopK's input and the heap of the best
+// elements found so far, worst at the root.
+type shapeTopKLine[T shapeOrdered] struct {
+	x           []T
+	base, inner int
+	largest     bool
+	heap        []int
+}
+
+// better reports whether element a of the line ranks before element b.
+func (l *shapeTopKLine[T]) better(a, b int) bool {
+	c := shapeCmpNaNHigh(l.x[l.base+a*l.inner], l.x[l.base+b*l.inner])
+	if !l.largest {
+		c = -c
+	}
+	return c > 0 || (c == 0 && a < b)
+}
+
+func (l *shapeTopKLine[T]) up(i int) {
+	h := l.heap
 	for i > 0 {
 		p := (i - 1) / 2
-		if !better(h[p], h[i]) {
+		if !l.better(h[p], h[i]) {
 			return
 		}
 		h[p], h[i] = h[i], h[p]
@@ -249,14 +256,16 @@ func shapeHeapUp(h []int, i int, better func(a, b int) bool) {
 	}
 }
 
-func shapeHeapDown(h []int, i int, better func(a, b int) bool) {
+// down sifts h[i] within the first n entries.
+func (l *shapeTopKLine[T]) down(i, n int) {
+	h := l.heap
 	for {
-		l, w := 2*i+1, i
-		if l < len(h) && better(h[w], h[l]) {
-			w = l
+		c, w := 2*i+1, i
+		if c < n && l.better(h[w], h[c]) {
+			w = c
 		}
-		if r := l + 1; r < len(h) && better(h[w], h[r]) {
-			w = r
+		if c+1 < n && l.better(h[w], h[c+1]) {
+			w = c + 1
 		}
 		if w == i {
 			return

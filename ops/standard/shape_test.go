@@ -474,35 +474,44 @@ func TestShapeValues(t *testing.T) {
 // TestShapeTransposeLarge checks the strided copy against a direct
 // computation on shapes big enough to be split across workers.
 func TestShapeTransposeLarge(t *testing.T) {
-	dims := []int{3, 37, 5, 41}
-	perms := [][]int64{{3, 1, 0, 2}, {0, 2, 1, 3}, {2, 3, 0, 1}, {3, 2, 1, 0}}
-	n := 1
-	for _, d := range dims {
-		n *= d
-	}
-	data := make([]int32, n)
-	for i := range data {
-		data[i] = int32(i)
-	}
-	x := tt(t, data, dims...)
-	st := tensor.Shape(dims).Strides()
-	for _, p := range perms {
-		y := runBoth(t, shapeCase{name: fmt.Sprint("transpose ", p), op: "Transpose", attrs: map[string]ops.Attr{"perm": ais(p...)}, inputs: []*tensor.Tensor{x}})
-		got, _ := tensor.ToSlice[int32](y[0])
-		os := y[0].Shape()
-		idx := make([]int, 4)
-		for i, v := range got {
-			rem := i
-			for d := 3; d >= 0; d-- {
-				idx[d] = rem % os[d]
-				rem /= os[d]
-			}
-			src := 0
-			for d := range 4 {
-				src += idx[d] * st[p[d]]
-			}
-			if v != int32(src) {
-				t.Fatalf("perm %v: element %d is %d, want %d", p, i, v, src)
+	for _, tc := range []struct {
+		dims  []int
+		perms [][]int64
+	}{
+		{[]int{3, 37, 5, 41}, [][]int64{{3, 1, 0, 2}, {0, 2, 1, 3}, {2, 3, 0, 1}, {3, 2, 1, 0}}},
+		{[]int{70, 45}, [][]int64{{1, 0}}},
+		{[]int{2, 33, 9, 65}, [][]int64{{0, 3, 1, 2}, {3, 0, 2, 1}}},
+	} {
+		dims := tc.dims
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		data := make([]int32, n)
+		for i := range data {
+			data[i] = int32(i)
+		}
+		x := tt(t, data, dims...)
+		st := tensor.Shape(dims).Strides()
+		r := len(dims)
+		for _, p := range tc.perms {
+			y := runBoth(t, shapeCase{name: fmt.Sprint("transpose ", p), op: "Transpose", attrs: map[string]ops.Attr{"perm": ais(p...)}, inputs: []*tensor.Tensor{x}})
+			got, _ := tensor.ToSlice[int32](y[0])
+			os := y[0].Shape()
+			idx := make([]int, r)
+			for i, v := range got {
+				rem := i
+				for d := r - 1; d >= 0; d-- {
+					idx[d] = rem % os[d]
+					rem /= os[d]
+				}
+				src := 0
+				for d := range r {
+					src += idx[d] * st[p[d]]
+				}
+				if v != int32(src) {
+					t.Fatalf("dims %v perm %v: element %d is %d, want %d", dims, p, i, v, src)
+				}
 			}
 		}
 	}
