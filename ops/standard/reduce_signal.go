@@ -226,6 +226,9 @@ func prepareDFT(n *ops.Node) (*ops.Plan, error) {
 			return nil, err
 		}
 		if ok {
+			if v < 1 {
+				return nil, n.Errorf("dft_length %d must be positive", v)
+			}
 			dftLen = v
 		} else {
 			dynamic = true
@@ -257,7 +260,8 @@ func prepareDFT(n *ops.Node) (*ops.Plan, error) {
 	return &ops.Plan{Outputs: []ops.Type{outType}, Kernel: k}, nil
 }
 
-// resolve fixes the axis and lengths; dftLen < 0 means the axis length.
+// resolve fixes the axis and lengths; dftLen < 0 means the axis length
+// (callers reject negative dft_length inputs first).
 func (s *dftSpec) resolve(axis, dftLen int64) error {
 	r := len(s.shape)
 	if axis < 0 {
@@ -292,6 +296,9 @@ func dftKernel[T float32 | float64](plan *dftSpec, axis, dftLen int64) ops.Kerne
 			v, err := reduceIntScalarAt(in[1], "dft_length")
 			if err != nil {
 				return err
+			}
+			if v < 1 {
+				return errorf("dft_length %d must be positive", v)
 			}
 			dftLen = v
 		}
