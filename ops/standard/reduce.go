@@ -16,7 +16,7 @@ import (
 func reduceOps() []def {
 	red := func(name string, k reduceKind, since []int, axesInput int) def {
 		return def{name: name, since: since, inputs: [2]int{1, 2}, outputs: [2]int{1, 1},
-			valueInputs: []int{1}, prepare: prepareReduce(k, axesInput),
+			valueInputs: []int{1}, prepare: reducePrepare(k, axesInput),
 			doc: "reduces a tensor over axes: " + reduceDocs[k]}
 	}
 	list := []def{
@@ -128,7 +128,7 @@ func (s *reduceSpec) outShape(in tensor.Shape, red []bool) tensor.Shape {
 	return out
 }
 
-func prepareReduce(k reduceKind, axesFrom int) func(n *ops.Node) (*ops.Plan, error) {
+func reducePrepare(k reduceKind, axesFrom int) func(n *ops.Node) (*ops.Plan, error) {
 	return func(n *ops.Node) (*ops.Plan, error) {
 		a := n.Attrs
 		spec := &reduceSpec{kind: k, axesInput: n.Opset >= axesFrom}
@@ -219,7 +219,7 @@ func prepareReduce(k reduceKind, axesFrom int) func(n *ops.Node) (*ops.Plan, err
 	}
 }
 
-// reduceLayout maps a reduction onto flat offsets: output element o reads
+// reduceLayout redWith a reduction onto flat offsets: output element o reads
 // x[outer[o] + inner[r]] for every r. When the innermost dimension is kept
 // (run > 1), outputs come in runs of that length whose inputs are
 // contiguous too, and outer holds one base per run.
@@ -231,7 +231,7 @@ type reduceLayout struct {
 	dense    bool // inner is 0, 1, ..., len-1
 }
 
-func newReduceLayout(shape tensor.Shape, red []bool, outShape tensor.Shape) reduceLayout {
+func reduceNewLayout(shape tensor.Shape, red []bool, outShape tensor.Shape) reduceLayout {
 	l := reduceLayout{outShape: outShape, run: 1}
 	strides := shape.Strides()
 	// Merge the innermost kept dimension into runs when reductions remain
@@ -312,7 +312,7 @@ func (s *reduceSpec) layout(in []*tensor.Tensor) (reduceLayout, error) {
 	if err != nil {
 		return reduceLayout{}, err
 	}
-	return newReduceLayout(shape, red, s.outShape(shape, red)), nil
+	return reduceNewLayout(shape, red, s.outShape(shape, red)), nil
 }
 
 // reduceAccum is the accumulator type: float64 for floats, 64-bit
@@ -346,6 +346,13 @@ func reduceKernel[T number, A reduceAccum](s *reduceSpec) ops.Kernel {
 					reduceRun[T, A](s.kind, x, l.outer[j], l.inner, o[j*l.run:(j+1)*l.run], acc)
 				}
 			})
+			return nil
+		}
+		if l.dense && r >= reduceSplitMin && len(l.outer) < 8 {
+			// Few long rows: parallelize within each row instead.
+			for j, base := range l.outer {
+				o[j] = reduceOneSplit[T, A](env, s.kind, x[base:base+r])
+			}
 			return nil
 		}
 		grain := max(1, 16384/max(1, r))
@@ -454,12 +461,6 @@ func reduceOne[T number, A reduceAccum](k reduceKind, x []T, base int, offs []in
 			}
 		}
 		return m
-	case reduceProd:
-		acc := A(1)
-		for i := 0; i < n; i++ {
-			acc *= A(at(i))
-		}
-		return T(acc)
 	case reduceLogSumExp:
 		m := reduceLowest[T]()
 		for i := 0; i < n; i++ {
@@ -467,18 +468,47 @@ func reduceOne[T number, A reduceAccum](k reduceKind, x []T, base int, offs []in
 				m = v
 			}
 		}
-		shift := float64(m)
-		if math.IsInf(shift, 0) || math.IsNaN(shift) {
-			shift = 0
-		}
+		shift := reduceShift(m)
 		s := 0.0
 		for i := 0; i < n; i++ {
 			s += math.Exp(float64(at(i)) - shift)
 		}
 		return T(math.Log(s) + shift)
 	}
+	return reduceFinish[T, A](k, reduceSums[T, A](k, x, base, offs), n)
+}
+
+// reduceShift is the offset LogSumExp subtracts before exponentiating:
+// the maximum when finite, so large inputs do not overflow.
+func reduceShift[T number](m T) float64 {
+	s := float64(m)
+	if math.IsInf(s, 0) || math.IsNaN(s) {
+		return 0
+	}
+	return s
+}
+
+// reduceSums accumulates the sum-like kinds (the sum of x, |x| or x²
+// that Sum, Mean, L1, L2, LogSum and SumSquare finish from) and the
+// product for Prod, over x[base+offs[i]] or all of x when offs is nil.
+func reduceSums[T number, A reduceAccum](k reduceKind, x []T, base int, offs []int) A {
+	n := len(x)
+	if offs != nil {
+		n = len(offs)
+	}
+	at := func(i int) T {
+		if offs == nil {
+			return x[i]
+		}
+		return x[base+offs[i]]
+	}
 	var acc A
 	switch k {
+	case reduceProd:
+		acc = 1
+		for i := 0; i < n; i++ {
+			acc *= A(at(i))
+		}
 	case reduceL1:
 		for i := 0; i < n; i++ {
 			v := A(at(i))
@@ -503,7 +533,62 @@ func reduceOne[T number, A reduceAccum](k reduceKind, x []T, base int, offs []in
 			}
 		}
 	}
-	return reduceFinish[T, A](k, acc, n)
+	return acc
+}
+
+// reduceSplitMin is the reduction length from which a contiguous
+// reduction with few outputs is split across workers.
+const reduceSplitMin = 1 << 16
+
+// reduceOneSplit is reduceOne over all of x, in parallel chunks whose
+// partial results combine: sums add, products multiply, extremes compare,
+// and LogSumExp takes the maximum in a first pass.
+func reduceOneSplit[T number, A reduceAccum](env *ops.Env, k reduceKind, x []T) T {
+	const chunk = reduceSplitMin / 4
+	nc := (len(x) + chunk - 1) / chunk
+	part := func(i int) []T { return x[i*chunk : min(len(x), (i+1)*chunk)] }
+	switch k {
+	case reduceMax, reduceMin:
+		ext := make([]T, nc)
+		env.ParallelFor(nc, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				ext[i] = reduceOne[T, A](k, part(i), 0, nil)
+			}
+		})
+		return reduceOne[T, A](k, ext, 0, nil)
+	case reduceLogSumExp:
+		shift := reduceShift(reduceOneSplit[T, A](env, reduceMax, x))
+		sums := make([]float64, nc)
+		env.ParallelFor(nc, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				s := 0.0
+				for _, v := range part(i) {
+					s += math.Exp(float64(v) - shift)
+				}
+				sums[i] = s
+			}
+		})
+		total := 0.0
+		for _, s := range sums {
+			total += s
+		}
+		return T(math.Log(total) + shift)
+	}
+	accs := make([]A, nc)
+	env.ParallelFor(nc, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			accs[i] = reduceSums[T, A](k, part(i), 0, nil)
+		}
+	})
+	acc := accs[0]
+	for _, a := range accs[1:] {
+		if k == reduceProd {
+			acc *= a
+		} else {
+			acc += a
+		}
+	}
+	return reduceFinish[T, A](k, acc, len(x))
 }
 
 // reduceFinish turns a sum-like accumulator into the result.

@@ -12,14 +12,14 @@ import (
 func reduceLossOps() []def {
 	return []def{
 		{name: "NegativeLogLikelihoodLoss", since: []int{12, 13}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1},
-			prepare: prepareLoss(false), doc: "negative log-likelihood loss with optional class weights"},
+			prepare: reducePrepareLoss(false), doc: "negative log-likelihood loss with optional class weights"},
 		{name: "SoftmaxCrossEntropyLoss", since: []int{12, 13}, inputs: [2]int{2, 3}, outputs: [2]int{1, 2},
-			prepare: prepareLoss(true), doc: "softmax cross-entropy loss with optional class weights"},
+			prepare: reducePrepareLoss(true), doc: "softmax cross-entropy loss with optional class weights"},
 	}
 }
 
-// lossSpec is a prepared loss node.
-type lossSpec struct {
+// reduceLossSpec is a prepared loss node.
+type reduceLossSpec struct {
 	softmax     bool
 	reduction   string
 	ignore      int64
@@ -28,10 +28,10 @@ type lossSpec struct {
 	targetShape tensor.Shape
 }
 
-func prepareLoss(softmax bool) func(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareLoss(softmax bool) func(n *ops.Node) (*ops.Plan, error) {
 	return func(n *ops.Node) (*ops.Plan, error) {
 		a := n.Attrs
-		s := &lossSpec{softmax: softmax}
+		s := &reduceLossSpec{softmax: softmax}
 		s.reduction = a.String("reduction", "mean")
 		s.hasIgnore = a.Has("ignore_index")
 		s.ignore = a.Int("ignore_index", 0)
@@ -91,17 +91,17 @@ func prepareLoss(softmax bool) func(n *ops.Node) (*ops.Plan, error) {
 		var k ops.Kernel
 		switch x.DType {
 		case tensor.Float32:
-			k = lossKernel[float32](s)
+			k = reduceLossKernel[float32](s)
 		case tensor.Float64:
-			k = lossKernel[float64](s)
+			k = reduceLossKernel[float64](s)
 		default:
-			k = halfAsFloat32(x.DType, lossKernel[float32](s))
+			k = halfAsFloat32(x.DType, reduceLossKernel[float32](s))
 		}
 		return &ops.Plan{Outputs: outs, Kernel: k}, nil
 	}
 }
 
-func lossKernel[T float32 | float64](s *lossSpec) ops.Kernel {
+func reduceLossKernel[T float32 | float64](s *reduceLossSpec) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		x, err := tensor.View[T](in[0])
 		if err != nil {

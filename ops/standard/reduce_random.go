@@ -21,7 +21,7 @@ import (
 func reduceRandomOps() []def {
 	gen := func(name string, inputs int, doc string) def {
 		return def{name: name, since: []int{1}, inputs: [2]int{inputs, inputs}, outputs: [2]int{1, 1},
-			prepare: prepareRandom(name), doc: doc}
+			prepare: reducePrepareRandom(name), doc: doc}
 	}
 	return []def{
 		gen("RandomNormal", 0, "samples a normal distribution into a tensor of the given shape"),
@@ -29,23 +29,23 @@ func reduceRandomOps() []def {
 		gen("RandomNormalLike", 1, "samples a normal distribution into a tensor shaped like the input"),
 		gen("RandomUniformLike", 1, "samples a uniform distribution into a tensor shaped like the input"),
 		{name: "Bernoulli", since: []int{15}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1},
-			prepare: prepareBernoulli, doc: "draws 0 or 1 with the probabilities given"},
+			prepare: reducePrepareBernoulli, doc: "draws 0 or 1 with the probabilities given"},
 		{name: "Multinomial", since: []int{7}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1},
-			prepare: prepareMultinomial, doc: "samples class indices from unnormalized log-probabilities"},
+			prepare: reducePrepareMultinomial, doc: "samples class indices from unnormalized log-probabilities"},
 	}
 }
 
-// randomSource hands each run its generator: the same one for a seeded
+// reduceRandSource hands each run its generator: the same one for a seeded
 // node, a fresh one drawn from the node's own generator otherwise.
-type randomSource struct {
+type reduceRandSource struct {
 	seeded bool
 	seed   uint64
 	mu     sync.Mutex
 	node   *rand.PCG
 }
 
-func newRandomSource(n *ops.Node) (*randomSource, error) {
-	s := &randomSource{}
+func reduceNewRandSource(n *ops.Node) (*reduceRandSource, error) {
+	s := &reduceRandSource{}
 	if n.Attrs.Has("seed") {
 		f := n.Attrs.Float("seed", 0)
 		if err := n.Attrs.Err(); err != nil {
@@ -63,7 +63,7 @@ func newRandomSource(n *ops.Node) (*randomSource, error) {
 	return s, nil
 }
 
-func (s *randomSource) rng() *rand.Rand {
+func (s *reduceRandSource) rng() *rand.Rand {
 	if s.seeded {
 		return rand.New(rand.NewPCG(s.seed, 0x9e3779b97f4a7c15))
 	}
@@ -73,9 +73,9 @@ func (s *randomSource) rng() *rand.Rand {
 	return rand.New(rand.NewPCG(a, b))
 }
 
-var randomFloatTypes = []tensor.DType{tensor.Float16, tensor.Float32, tensor.Float64}
+var reduceRandTypes = []tensor.DType{tensor.Float16, tensor.Float32, tensor.Float64}
 
-func prepareRandom(name string) func(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareRandom(name string) func(n *ops.Node) (*ops.Plan, error) {
 	return func(n *ops.Node) (*ops.Plan, error) {
 		a := n.Attrs
 		like := name == "RandomNormalLike" || name == "RandomUniformLike"
@@ -113,13 +113,13 @@ func prepareRandom(name string) func(n *ops.Node) (*ops.Plan, error) {
 		if err := a.Err(); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(randomFloatTypes, dt) {
+		if !slices.Contains(reduceRandTypes, dt) {
 			return nil, n.Errorf("output type %s: want float16, float32 or float64", dt)
 		}
 		if !normal && !(p1 <= p2) {
 			return nil, n.Errorf("low %v must not exceed high %v", p1, p2)
 		}
-		src, err := newRandomSource(n)
+		src, err := reduceNewRandSource(n)
 		if err != nil {
 			return nil, err
 		}
@@ -141,14 +141,14 @@ func prepareRandom(name string) func(n *ops.Node) (*ops.Plan, error) {
 					vals[i] = p1 + (p2-p1)*r.Float64()
 				}
 			}
-			return signalStore(y, vals)
+			return reduceStore(y, vals)
 		}
 		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, shape)}, Kernel: k}, nil
 	}
 }
 
-// randomFloats reads a float tensor of any float type as float64.
-func randomFloats(t *tensor.Tensor) ([]float64, error) {
+// reduceFloats reads a float tensor of any float type as float64.
+func reduceFloats(t *tensor.Tensor) ([]float64, error) {
 	out := make([]float64, t.Len())
 	switch t.DType() {
 	case tensor.Float32:
@@ -187,8 +187,8 @@ func randomFloats(t *tensor.Tensor) ([]float64, error) {
 	return out, nil
 }
 
-func prepareBernoulli(n *ops.Node) (*ops.Plan, error) {
-	if err := checkType(n, 0, randomFloatTypes); err != nil {
+func reducePrepareBernoulli(n *ops.Node) (*ops.Plan, error) {
+	if err := checkType(n, 0, reduceRandTypes); err != nil {
 		return nil, err
 	}
 	x := n.Inputs[0]
@@ -202,15 +202,15 @@ func prepareBernoulli(n *ops.Node) (*ops.Plan, error) {
 	if err := n.Attrs.Err(); err != nil {
 		return nil, err
 	}
-	if dt != tensor.Bool && !slices.Contains(signalOutputTypes, dt) {
+	if dt != tensor.Bool && !slices.Contains(reduceOutputTypes, dt) {
 		return nil, n.Errorf("output type %s: want a numeric type or bool", dt)
 	}
-	src, err := newRandomSource(n)
+	src, err := reduceNewRandSource(n)
 	if err != nil {
 		return nil, err
 	}
 	k := func(env *ops.Env, in, out []*tensor.Tensor) error {
-		p, err := randomFloats(in[0])
+		p, err := reduceFloats(in[0])
 		if err != nil {
 			return err
 		}
@@ -238,12 +238,12 @@ func prepareBernoulli(n *ops.Node) (*ops.Plan, error) {
 			}
 			return nil
 		}
-		return signalStore(y, vals)
+		return reduceStore(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Shape.Clone())}, Kernel: k}, nil
 }
 
-func prepareMultinomial(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareMultinomial(n *ops.Node) (*ops.Plan, error) {
 	samples := n.Attrs.Int("sample_size", 1)
 	dt := tensor.DType(n.Attrs.Int("dtype", int64(tensor.Int32)))
 	if err := n.Attrs.Err(); err != nil {
@@ -255,20 +255,20 @@ func prepareMultinomial(n *ops.Node) (*ops.Plan, error) {
 	if samples < 1 || samples > math.MaxInt32 {
 		return nil, n.Errorf("sample_size %d must be positive", samples)
 	}
-	if err := checkType(n, 0, randomFloatTypes); err != nil {
+	if err := checkType(n, 0, reduceRandTypes); err != nil {
 		return nil, err
 	}
 	x := n.Inputs[0]
 	if x.UnknownRank || len(x.Shape) != 2 {
 		return nil, n.Errorf("input must be [batch, classes], got %s", x)
 	}
-	src, err := newRandomSource(n)
+	src, err := reduceNewRandSource(n)
 	if err != nil {
 		return nil, err
 	}
 	outShape := tensor.Shape{x.Shape[0], int(samples)}
 	k := func(env *ops.Env, in, out []*tensor.Tensor) error {
-		logits, err := randomFloats(in[0])
+		logits, err := reduceFloats(in[0])
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func prepareMultinomial(n *ops.Node) (*ops.Plan, error) {
 				idx[b*int(samples)+s] = float64(min(c, classes-1))
 			}
 		}
-		return signalStore(y, idx)
+		return reduceStore(y, idx)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, outShape)}, Kernel: k}, nil
 }

@@ -13,89 +13,89 @@ import (
 func reduceRNNOps() []def {
 	return []def{
 		{name: "RNN", since: []int{1, 7, 14}, inputs: [2]int{3, 6}, outputs: [2]int{0, 2},
-			prepare: prepareRNN("RNN"), doc: "simple recurrent network (Elman)"},
+			prepare: reducePrepareRNN("RNN"), doc: "simple recurrent network (Elman)"},
 		{name: "GRU", since: []int{1, 3, 7, 14}, inputs: [2]int{3, 6}, outputs: [2]int{0, 2},
-			prepare: prepareRNN("GRU"), doc: "gated recurrent unit network"},
+			prepare: reducePrepareRNN("GRU"), doc: "gated recurrent unit network"},
 		{name: "LSTM", since: []int{1, 7, 14}, inputs: [2]int{3, 8}, outputs: [2]int{0, 3},
-			prepare: prepareRNN("LSTM"), doc: "long short-term memory network"},
+			prepare: reducePrepareRNN("LSTM"), doc: "long short-term memory network"},
 	}
 }
 
-// rnnAct is one activation function of a recurrent cell.
-type rnnAct struct {
+// reduceRNNAct is one activation function of a recurrent cell.
+type reduceRNNAct struct {
 	kind        int
 	alpha, beta float64
 }
 
 const (
-	rnnRelu = iota
-	rnnTanh
-	rnnSigmoid
-	rnnAffine
-	rnnLeakyRelu
-	rnnThresholdedRelu
-	rnnScaledTanh
-	rnnHardSigmoid
-	rnnElu
-	rnnSoftsign
-	rnnSoftplus
+	reduceRNNRelu = iota
+	reduceRNNTanh
+	reduceRNNSigmoid
+	reduceRNNAffine
+	reduceRNNLeakyRelu
+	reduceRNNThresholdedRelu
+	reduceRNNScaledTanh
+	reduceRNNHardSigmoid
+	reduceRNNElu
+	reduceRNNSoftsign
+	reduceRNNSoftplus
 )
 
-// rnnActs maps lower-case activation names to their kind, how many of
+// reduceRNNActs redWith lower-case activation names to their kind, how many of
 // alpha and beta they read, and their defaults.
-var rnnActs = map[string]struct {
+var reduceRNNActs = map[string]struct {
 	kind, params int
 	alpha, beta  float64
 }{
-	"relu":            {rnnRelu, 0, 0, 0},
-	"tanh":            {rnnTanh, 0, 0, 0},
-	"sigmoid":         {rnnSigmoid, 0, 0, 0},
-	"affine":          {rnnAffine, 2, 1, 0},
-	"leakyrelu":       {rnnLeakyRelu, 1, 0.01, 0},
-	"thresholdedrelu": {rnnThresholdedRelu, 1, 1, 0},
-	"scaledtanh":      {rnnScaledTanh, 2, 1, 1},
-	"hardsigmoid":     {rnnHardSigmoid, 2, 0.2, 0.5},
-	"elu":             {rnnElu, 1, 1, 0},
-	"softsign":        {rnnSoftsign, 0, 0, 0},
-	"softplus":        {rnnSoftplus, 0, 0, 0},
+	"relu":            {reduceRNNRelu, 0, 0, 0},
+	"tanh":            {reduceRNNTanh, 0, 0, 0},
+	"sigmoid":         {reduceRNNSigmoid, 0, 0, 0},
+	"affine":          {reduceRNNAffine, 2, 1, 0},
+	"leakyrelu":       {reduceRNNLeakyRelu, 1, 0.01, 0},
+	"thresholdedrelu": {reduceRNNThresholdedRelu, 1, 1, 0},
+	"scaledtanh":      {reduceRNNScaledTanh, 2, 1, 1},
+	"hardsigmoid":     {reduceRNNHardSigmoid, 2, 0.2, 0.5},
+	"elu":             {reduceRNNElu, 1, 1, 0},
+	"softsign":        {reduceRNNSoftsign, 0, 0, 0},
+	"softplus":        {reduceRNNSoftplus, 0, 0, 0},
 }
 
-func (a rnnAct) f(x float64) float64 {
+func (a reduceRNNAct) f(x float64) float64 {
 	switch a.kind {
-	case rnnRelu:
+	case reduceRNNRelu:
 		return max(x, 0)
-	case rnnTanh:
+	case reduceRNNTanh:
 		return math.Tanh(x)
-	case rnnSigmoid:
+	case reduceRNNSigmoid:
 		if x >= 0 {
 			return 1 / (1 + math.Exp(-x))
 		}
 		e := math.Exp(x)
 		return e / (1 + e)
-	case rnnAffine:
+	case reduceRNNAffine:
 		return a.alpha*x + a.beta
-	case rnnLeakyRelu:
+	case reduceRNNLeakyRelu:
 		if x < 0 {
 			return a.alpha * x
 		}
 		return x
-	case rnnThresholdedRelu:
+	case reduceRNNThresholdedRelu:
 		if x > a.alpha {
 			return x
 		}
 		return 0
-	case rnnScaledTanh:
+	case reduceRNNScaledTanh:
 		return a.alpha * math.Tanh(a.beta*x)
-	case rnnHardSigmoid:
+	case reduceRNNHardSigmoid:
 		return max(0, min(1, a.alpha*x+a.beta))
-	case rnnElu:
+	case reduceRNNElu:
 		if x < 0 {
 			return a.alpha * (math.Exp(x) - 1)
 		}
 		return x
-	case rnnSoftsign:
+	case reduceRNNSoftsign:
 		return x / (1 + math.Abs(x))
-	case rnnSoftplus:
+	case reduceRNNSoftplus:
 		if x > 30 {
 			return x
 		}
@@ -104,14 +104,14 @@ func (a rnnAct) f(x float64) float64 {
 	return x
 }
 
-// rnnSpec is a prepared recurrent node.
-type rnnSpec struct {
+// reduceRNNSpec is a prepared recurrent node.
+type reduceRNNSpec struct {
 	cell                 string
 	gates                int // per-step gate blocks: 1 RNN, 3 GRU, 4 LSTM
 	hidden, input        int
 	seq, batch, dirs     int
 	reverse              bool // single direction, reversed
-	acts                 []rnnAct
+	acts                 []reduceRNNAct
 	perDir               int // activations per direction
 	clip                 float64
 	layout               int
@@ -126,9 +126,9 @@ type rnnSpec struct {
 	initCIn, peepholesIn int
 }
 
-func prepareRNN(cell string) func(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareRNN(cell string) func(n *ops.Node) (*ops.Plan, error) {
 	return func(n *ops.Node) (*ops.Plan, error) {
-		s := &rnnSpec{cell: cell, seqLenIn: 4, initHIn: 5, initCIn: 6, peepholesIn: 7}
+		s := &reduceRNNSpec{cell: cell, seqLenIn: 4, initHIn: 5, initCIn: 6, peepholesIn: 7}
 		var defActs []string
 		switch cell {
 		case "RNN":
@@ -191,11 +191,11 @@ func prepareRNN(cell string) func(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("%d activations given, want %d", len(names), s.perDir*s.dirs)
 		}
 		for _, name := range names {
-			info, ok := rnnActs[strings.ToLower(name)]
+			info, ok := reduceRNNActs[strings.ToLower(name)]
 			if !ok {
 				return nil, n.Errorf("unsupported activation %q", name)
 			}
-			act := rnnAct{kind: info.kind, alpha: info.alpha, beta: info.beta}
+			act := reduceRNNAct{kind: info.kind, alpha: info.alpha, beta: info.beta}
 			if info.params >= 1 && len(alphas) > 0 {
 				act.alpha, alphas = float64(alphas[0]), alphas[1:]
 			}
@@ -298,19 +298,19 @@ func prepareRNN(cell string) func(n *ops.Node) (*ops.Plan, error) {
 		var k ops.Kernel
 		switch dt {
 		case tensor.Float32:
-			k = rnnKernel[float32](s)
+			k = reduceRNNKernel[float32](s)
 		case tensor.Float64:
-			k = rnnKernel[float64](s)
+			k = reduceRNNKernel[float64](s)
 		default:
-			k = halfAsFloat32(dt, rnnKernel[float32](s))
+			k = halfAsFloat32(dt, reduceRNNKernel[float32](s))
 		}
 		return &ops.Plan{Outputs: outs, Kernel: k}, nil
 	}
 }
 
-// rnnMatMulABt computes c[i][j] (+)= sum_k a[i][k] * b[j][k] for row-major
+// reduceMatMulABt computes c[i][j] (+)= sum_k a[i][k] * b[j][k] for row-major
 // a (m×k) and b (n×k).
-func rnnMatMulABt[T float32 | float64](env *ops.Env, c, a, b []T, m, n, k int, accumulate bool) {
+func reduceMatMulABt[T float32 | float64](env *ops.Env, c, a, b []T, m, n, k int, accumulate bool) {
 	grain := max(1, 32768/max(1, n*k))
 	env.ParallelFor(m, grain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -339,7 +339,7 @@ func rnnMatMulABt[T float32 | float64](env *ops.Env, c, a, b []T, m, n, k int, a
 	})
 }
 
-func rnnKernel[T float32 | float64](s *rnnSpec) ops.Kernel {
+func reduceRNNKernel[T float32 | float64](s *reduceRNNSpec) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		view := func(i int) ([]T, error) {
 			if i >= len(in) || in[i] == nil {
@@ -409,9 +409,10 @@ func rnnKernel[T float32 | float64](s *rnnSpec) ops.Kernel {
 		}
 		H, G, B, D := s.hidden, s.gates, s.batch, s.dirs
 		gh := G * H
-		// xw holds X·W^T (+ both biases) for every time step and batch row,
-		// in X's row order.
-		xw := make([]T, s.seq*B*gh)
+		// Per step: xt gathers each row's input at its time step and xw
+		// holds xt·W^T; stepping keeps the scratch memory at batch size.
+		xt := make([]T, B*s.input)
+		xw := make([]T, B*gh)
 		rec := make([]T, B*gh)
 		h := make([]T, B*H)
 		c := make([]T, B*H)
@@ -420,7 +421,6 @@ func rnnKernel[T float32 | float64](s *rnnSpec) ops.Kernel {
 		for d := range D {
 			wd := w[d*gh*s.input : (d+1)*gh*s.input]
 			rd := r[d*gh*H : (d+1)*gh*H]
-			rnnMatMulABt(env, xw, x, wd, s.seq*B, gh, s.input, false)
 			var wb, rb []T
 			if bias != nil {
 				wb = bias[d*2*gh : d*2*gh+gh]
@@ -449,32 +449,46 @@ func rnnKernel[T float32 | float64](s *rnnSpec) ops.Kernel {
 				pi, po, pf = p[:H], p[H:2*H], p[2*H:]
 			}
 			reverse := s.reverse || d == 1
+			// timeOf is the time step row b reads at this step; ok is
+			// false past the row's sequence length.
+			timeOf := func(b, step int) (t int, ok bool) {
+				L := seqLens[b]
+				if step >= L {
+					return 0, false
+				}
+				if reverse {
+					return L - 1 - step, true
+				}
+				return step, true
+			}
 			for step := range s.seq {
+				for b := range B {
+					if t, ok := timeOf(b, step); ok {
+						row := t*B + b
+						if s.layout == 1 {
+							row = b*s.seq + t
+						}
+						copy(xt[b*s.input:(b+1)*s.input], x[row*s.input:(row+1)*s.input])
+					}
+				}
+				reduceMatMulABt(env, xw, xt, wd, B, gh, s.input, false)
 				// The recurrent product for all rows; rows past their
 				// sequence length are left unchanged below.
 				if s.cell == "GRU" && !s.linearBeforeReset {
 					// z and r first: h's block needs r ⊙ h.
 					for b := range B {
 						hr := h[b*H : (b+1)*H]
-						rnnMatMulABt(nil, rec[b*gh:b*gh+2*H], hr, rd[:2*H*H], 1, 2*H, H, false)
+						reduceMatMulABt(nil, rec[b*gh:b*gh+2*H], hr, rd[:2*H*H], 1, 2*H, H, false)
 					}
 				} else {
-					rnnMatMulABt(env, rec, h, rd, B, gh, H, false)
+					reduceMatMulABt(env, rec, h, rd, B, gh, H, false)
 				}
 				for b := range B {
-					L := seqLens[b]
-					if step >= L {
+					t, ok := timeOf(b, step)
+					if !ok {
 						continue
 					}
-					t := step
-					if reverse {
-						t = L - 1 - step
-					}
-					row := t*B + b
-					if s.layout == 1 {
-						row = b*s.seq + t
-					}
-					pre := xw[row*gh : (row+1)*gh]
+					pre := xw[b*gh : (b+1)*gh]
 					rc := rec[b*gh : (b+1)*gh]
 					hb := h[b*H : (b+1)*H]
 					cb := c[b*H : (b+1)*H]
@@ -511,7 +525,7 @@ func rnnKernel[T float32 | float64](s *rnnSpec) ops.Kernel {
 							for j := range H {
 								rhb[j] = T(rr[j] * float64(hb[j]))
 							}
-							rnnMatMulABt(nil, rc[2*H:3*H], rhb, rd[2*H*H:], 1, H, H, false)
+							reduceMatMulABt(nil, rc[2*H:3*H], rhb, rd[2*H*H:], 1, H, H, false)
 							for j := range H {
 								hh[j] = acts[1].f(clip(gate(2, j) + float64(rc[2*H+j])))
 							}

@@ -14,38 +14,38 @@ import (
 func reduceSignalOps() []def {
 	window := func(name string) def {
 		return def{name: name, since: []int{17}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1},
-			valueInputs: []int{0}, prepare: prepareWindow(name), doc: name + " window function"}
+			valueInputs: []int{0}, prepare: reducePrepareWindow(name), doc: name + " window function"}
 	}
 	return []def{
 		{name: "DFT", since: []int{17, 20}, inputs: [2]int{1, 3}, outputs: [2]int{1, 1},
-			valueInputs: []int{1, 2}, prepare: prepareDFT, doc: "discrete Fourier transform along one axis"},
+			valueInputs: []int{1, 2}, prepare: reducePrepareDFT, doc: "discrete Fourier transform along one axis"},
 		{name: "STFT", since: []int{17}, inputs: [2]int{2, 4}, outputs: [2]int{1, 1},
-			valueInputs: []int{1, 3}, prepare: prepareSTFT, doc: "short-time Fourier transform"},
+			valueInputs: []int{1, 3}, prepare: reducePrepareSTFT, doc: "short-time Fourier transform"},
 		window("HannWindow"),
 		window("HammingWindow"),
 		window("BlackmanWindow"),
 		{name: "MelWeightMatrix", since: []int{17}, inputs: [2]int{5, 5}, outputs: [2]int{1, 1},
-			valueInputs: []int{0, 1, 2, 3, 4}, prepare: prepareMelWeightMatrix,
+			valueInputs: []int{0, 1, 2, 3, 4}, prepare: reducePrepareMel,
 			doc: "weight matrix mapping a linear spectrum onto the mel scale"},
 	}
 }
 
-var signalFloatTypes = []tensor.DType{tensor.Float16, tensor.BFloat16, tensor.Float32, tensor.Float64}
+var reduceSignalTypes = []tensor.DType{tensor.Float16, tensor.BFloat16, tensor.Float32, tensor.Float64}
 
-// signalFFT is a planned complex FFT of one length: iterative radix-2 for
+// reduceFFT is a planned complex FFT of one length: iterative radix-2 for
 // powers of two, Bluestein's chirp-z transform over a radix-2 FFT for the
 // others, so every length costs O(n log n).
-type signalFFT struct {
+type reduceFFT struct {
 	n     int
 	rev   []int        // radix-2: bit-reversal permutation
 	tw    []complex128 // radix-2: e^{-2πik/n}, k < n/2
 	chirp []complex128 // Bluestein: e^{-iπk²/n}
 	bhat  []complex128 // Bluestein: FFT of the conjugate chirp filter
-	sub   *signalFFT   // Bluestein: the power-of-two FFT
+	sub   *reduceFFT   // Bluestein: the power-of-two FFT
 }
 
-func newSignalFFT(n int) *signalFFT {
-	p := &signalFFT{n: n}
+func reduceNewFFT(n int) *reduceFFT {
+	p := &reduceFFT{n: n}
 	if n <= 1 {
 		return p
 	}
@@ -66,7 +66,7 @@ func newSignalFFT(n int) *signalFFT {
 	for m < 2*n-1 {
 		m <<= 1
 	}
-	p.sub = newSignalFFT(m)
+	p.sub = reduceNewFFT(m)
 	p.chirp = make([]complex128, n)
 	for k := range p.chirp {
 		// k² mod 2n keeps the angle exact for large k.
@@ -86,7 +86,7 @@ func newSignalFFT(n int) *signalFFT {
 
 // forward transforms x in place; scratch (Bluestein only) needs
 // scratchLen elements or is allocated.
-func (p *signalFFT) forward(x []complex128, scratch []complex128) {
+func (p *reduceFFT) forward(x []complex128, scratch []complex128) {
 	if p.n <= 1 {
 		return
 	}
@@ -130,7 +130,7 @@ func (p *signalFFT) forward(x []complex128, scratch []complex128) {
 	}
 }
 
-func (p *signalFFT) scratchLen() int {
+func (p *reduceFFT) scratchLen() int {
 	if p.sub != nil {
 		return p.sub.n
 	}
@@ -138,7 +138,7 @@ func (p *signalFFT) scratchLen() int {
 }
 
 // inverseUnscaled computes n times the inverse DFT in place.
-func (p *signalFFT) inverseUnscaled(x []complex128) {
+func (p *reduceFFT) inverseUnscaled(x []complex128) {
 	for i := range x[:p.n] {
 		x[i] = cmplx.Conj(x[i])
 	}
@@ -149,7 +149,7 @@ func (p *signalFFT) inverseUnscaled(x []complex128) {
 }
 
 // transform is forward, or the inverse DFT scaled by 1/n.
-func (p *signalFFT) transform(x []complex128, inverse bool, scratch []complex128) {
+func (p *reduceFFT) transform(x []complex128, inverse bool, scratch []complex128) {
 	if !inverse {
 		p.forward(x, scratch)
 		return
@@ -164,10 +164,10 @@ func (p *signalFFT) transform(x []complex128, inverse bool, scratch []complex128
 	}
 }
 
-// dftSpec is a prepared DFT: signals of length inLen along axis (of the
+// reduceDFTSpec is a prepared DFT: signals of length inLen along axis (of the
 // shape without the trailing real/imaginary dimension), transformed at
 // length n and keeping outLen bins.
-type dftSpec struct {
+type reduceDFTSpec struct {
 	shape     tensor.Shape // input shape
 	axis      int
 	inLen, n  int
@@ -179,7 +179,7 @@ type dftSpec struct {
 	opset     int
 }
 
-func prepareDFT(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareDFT(n *ops.Node) (*ops.Plan, error) {
 	a := n.Attrs
 	inverse := a.Int("inverse", 0) != 0
 	onesided := a.Int("onesided", 0) != 0
@@ -192,7 +192,7 @@ func prepareDFT(n *ops.Node) (*ops.Plan, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkType(n, 0, signalFloatTypes); err != nil {
+	if err := checkType(n, 0, reduceSignalTypes); err != nil {
 		return nil, err
 	}
 	x := n.Inputs[0]
@@ -203,7 +203,7 @@ func prepareDFT(n *ops.Node) (*ops.Plan, error) {
 	if r < 2 || (x.Shape[r-1] != 1 && x.Shape[r-1] != 2) {
 		return nil, n.Errorf("input shape %v: want rank >= 2 with a last dimension of 1 (real) or 2 (complex)", x.Shape)
 	}
-	s := &dftSpec{shape: x.Shape.Clone(), inverse: inverse, onesided: onesided, complexIn: x.Shape[r-1] == 2, opset: n.Opset}
+	s := &reduceDFTSpec{shape: x.Shape.Clone(), inverse: inverse, onesided: onesided, complexIn: x.Shape[r-1] == 2, opset: n.Opset}
 	dynamic := false
 	if n.Opset >= 20 {
 		axis = -2
@@ -251,18 +251,18 @@ func prepareDFT(n *ops.Node) (*ops.Plan, error) {
 	var k ops.Kernel
 	switch x.DType {
 	case tensor.Float32:
-		k = dftKernel[float32](s, axis, dftLen)
+		k = reduceDFTKernel[float32](s, axis, dftLen)
 	case tensor.Float64:
-		k = dftKernel[float64](s, axis, dftLen)
+		k = reduceDFTKernel[float64](s, axis, dftLen)
 	default:
-		k = halfAsFloat32(x.DType, dftKernel[float32](s, axis, dftLen))
+		k = halfAsFloat32(x.DType, reduceDFTKernel[float32](s, axis, dftLen))
 	}
 	return &ops.Plan{Outputs: []ops.Type{outType}, Kernel: k}, nil
 }
 
 // resolve fixes the axis and lengths; dftLen < 0 means the axis length
 // (callers reject negative dft_length inputs first).
-func (s *dftSpec) resolve(axis, dftLen int64) error {
+func (s *reduceDFTSpec) resolve(axis, dftLen int64) error {
 	r := len(s.shape)
 	if axis < 0 {
 		axis += int64(r)
@@ -289,9 +289,10 @@ func (s *dftSpec) resolve(axis, dftLen int64) error {
 	return nil
 }
 
-func dftKernel[T float32 | float64](plan *dftSpec, axis, dftLen int64) ops.Kernel {
+func reduceDFTKernel[T float32 | float64](plan *reduceDFTSpec, planAxis, planLen int64) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
-		s := *plan
+		// Copies: concurrent runs share the plan.
+		s, axis, dftLen := *plan, planAxis, planLen
 		if len(in) > 1 && in[1] != nil {
 			v, err := reduceIntScalarAt(in[1], "dft_length")
 			if err != nil {
@@ -328,7 +329,7 @@ func dftKernel[T float32 | float64](plan *dftSpec, axis, dftLen int64) ops.Kerne
 		comps := s.shape[r-1]
 		outer := s.shape[:s.axis].NumElements()
 		inner := s.shape[s.axis+1 : r-1].NumElements()
-		fft := newSignalFFT(s.n)
+		fft := reduceNewFFT(s.n)
 		copyLen := min(s.inLen, s.n)
 		env.ParallelFor(outer*inner, max(1, 4096/max(1, s.n)), func(lo, hi int) {
 			buf := make([]complex128, s.n)
@@ -356,8 +357,8 @@ func dftKernel[T float32 | float64](plan *dftSpec, axis, dftLen int64) ops.Kerne
 	}
 }
 
-// stftSpec is a prepared STFT.
-type stftSpec struct {
+// reduceSTFTSpec is a prepared STFT.
+type reduceSTFTSpec struct {
 	batch, sigLen, comps int
 	step, frameLen       int
 	winLen               int
@@ -365,19 +366,19 @@ type stftSpec struct {
 	onesided             bool
 }
 
-func prepareSTFT(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareSTFT(n *ops.Node) (*ops.Plan, error) {
 	onesided := n.Attrs.Int("onesided", 1) != 0
 	if err := n.Attrs.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkType(n, 0, signalFloatTypes); err != nil {
+	if err := checkType(n, 0, reduceSignalTypes); err != nil {
 		return nil, err
 	}
 	x := n.Inputs[0]
 	if !x.Static() || len(x.Shape) != 3 || (x.Shape[2] != 1 && x.Shape[2] != 2) {
 		return nil, n.Errorf("signal must have a known shape [batch, length, 1 or 2], got %s", x)
 	}
-	s := &stftSpec{batch: x.Shape[0], sigLen: x.Shape[1], comps: x.Shape[2], onesided: onesided}
+	s := &reduceSTFTSpec{batch: x.Shape[0], sigLen: x.Shape[1], comps: x.Shape[2], onesided: onesided}
 	step, ok, err := reduceScalarInt(n, 1)
 	if err != nil {
 		return nil, err
@@ -387,7 +388,7 @@ func prepareSTFT(n *ops.Node) (*ops.Plan, error) {
 	}
 	s.winLen = -1
 	if w := n.Input(2); w.Present() {
-		if err := checkType(n, 2, signalFloatTypes); err != nil {
+		if err := checkType(n, 2, reduceSignalTypes); err != nil {
 			return nil, err
 		}
 		if err := checkSameType(n, 0, 2); err != nil {
@@ -438,16 +439,16 @@ func prepareSTFT(n *ops.Node) (*ops.Plan, error) {
 	var k ops.Kernel
 	switch x.DType {
 	case tensor.Float32:
-		k = stftKernel[float32](s, outShape)
+		k = reduceSTFTKernel[float32](s, outShape)
 	case tensor.Float64:
-		k = stftKernel[float64](s, outShape)
+		k = reduceSTFTKernel[float64](s, outShape)
 	default:
-		k = halfAsFloat32(x.DType, stftKernel[float32](s, outShape))
+		k = halfAsFloat32(x.DType, reduceSTFTKernel[float32](s, outShape))
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, outShape)}, Kernel: k}, nil
 }
 
-func stftKernel[T float32 | float64](s *stftSpec, outShape tensor.Shape) ops.Kernel {
+func reduceSTFTKernel[T float32 | float64](s *reduceSTFTSpec, outShape tensor.Shape) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		x, err := tensor.View[T](in[0])
 		if err != nil {
@@ -467,7 +468,7 @@ func stftKernel[T float32 | float64](s *stftSpec, outShape tensor.Shape) ops.Ker
 		if err != nil {
 			return err
 		}
-		fft := newSignalFFT(s.frameLen)
+		fft := reduceNewFFT(s.frameLen)
 		// A frame holds winLen samples (zero past the signal's end),
 		// weighted by the window, then padded or cut to frameLen.
 		take := min(s.winLen, s.frameLen)
@@ -502,16 +503,16 @@ func stftKernel[T float32 | float64](s *stftSpec, outShape tensor.Shape) ops.Ker
 	}
 }
 
-// signalOutputTypes is what output_datatype may name for windows and
+// reduceOutputTypes is what output_datatype may name for windows and
 // MelWeightMatrix: every numeric type.
-var signalOutputTypes = append([]tensor.DType{tensor.Float16, tensor.BFloat16, tensor.Float32, tensor.Float64}, intTypes...)
+var reduceOutputTypes = append([]tensor.DType{tensor.Float16, tensor.BFloat16, tensor.Float32, tensor.Float64}, intTypes...)
 
-func signalOutputType(n *ops.Node) (tensor.DType, error) {
+func reduceOutputType(n *ops.Node) (tensor.DType, error) {
 	dt := tensor.DType(n.Attrs.Int("output_datatype", int64(tensor.Float32)))
 	if err := n.Attrs.Err(); err != nil {
 		return 0, err
 	}
-	for _, t := range signalOutputTypes {
+	for _, t := range reduceOutputTypes {
 		if t == dt {
 			return dt, nil
 		}
@@ -519,10 +520,10 @@ func signalOutputType(n *ops.Node) (tensor.DType, error) {
 	return 0, n.Errorf("output_datatype %d is not a numeric type", int(dt))
 }
 
-func prepareWindow(name string) func(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareWindow(name string) func(n *ops.Node) (*ops.Plan, error) {
 	return func(n *ops.Node) (*ops.Plan, error) {
 		periodic := n.Attrs.Int("periodic", 1) != 0
-		dt, err := signalOutputType(n)
+		dt, err := reduceOutputType(n)
 		if err != nil {
 			return nil, err
 		}
@@ -548,6 +549,11 @@ func prepareWindow(name string) func(n *ops.Node) (*ops.Plan, error) {
 			if size < 0 || size > math.MaxInt32 {
 				return errorf("size %d out of range", size)
 			}
+			// The output first: it checks the size before any work.
+			y, err := env.Output(out, 0, dt, tensor.Shape{int(size)})
+			if err != nil {
+				return err
+			}
 			vals := make([]float64, size)
 			den := float64(size)
 			if !periodic {
@@ -569,40 +575,36 @@ func prepareWindow(name string) func(n *ops.Node) (*ops.Plan, error) {
 					vals[i] = 0.42 - 0.5*math.Cos(x) + 0.08*math.Cos(2*x)
 				}
 			}
-			y, err := env.Output(out, 0, dt, tensor.Shape{int(size)})
-			if err != nil {
-				return err
-			}
-			return signalStore(y, vals)
+			return reduceStore(y, vals)
 		}
 		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, shape)}, Kernel: k}, nil
 	}
 }
 
-// signalStore writes float64 values into a tensor of any numeric type;
+// reduceStore writes float64 values into a tensor of any numeric type;
 // integers truncate toward zero as in a C cast.
-func signalStore(y *tensor.Tensor, vals []float64) error {
+func reduceStore(y *tensor.Tensor, vals []float64) error {
 	switch y.DType() {
 	case tensor.Float32:
-		return signalStoreAs[float32](y, vals)
+		return reduceStoreAs[float32](y, vals)
 	case tensor.Float64:
-		return signalStoreAs[float64](y, vals)
+		return reduceStoreAs[float64](y, vals)
 	case tensor.Int8:
-		return signalStoreAs[int8](y, vals)
+		return reduceStoreAs[int8](y, vals)
 	case tensor.Int16:
-		return signalStoreAs[int16](y, vals)
+		return reduceStoreAs[int16](y, vals)
 	case tensor.Int32:
-		return signalStoreAs[int32](y, vals)
+		return reduceStoreAs[int32](y, vals)
 	case tensor.Int64:
-		return signalStoreAs[int64](y, vals)
+		return reduceStoreAs[int64](y, vals)
 	case tensor.Uint8:
-		return signalStoreAs[uint8](y, vals)
+		return reduceStoreAs[uint8](y, vals)
 	case tensor.Uint16:
-		return signalStoreAs[uint16](y, vals)
+		return reduceStoreAs[uint16](y, vals)
 	case tensor.Uint32:
-		return signalStoreAs[uint32](y, vals)
+		return reduceStoreAs[uint32](y, vals)
 	case tensor.Uint64:
-		return signalStoreAs[uint64](y, vals)
+		return reduceStoreAs[uint64](y, vals)
 	case tensor.Float16:
 		o, err := tensor.View[tensor.F16](y)
 		if err != nil {
@@ -625,7 +627,7 @@ func signalStore(y *tensor.Tensor, vals []float64) error {
 	return errorf("unsupported output type %s", y.DType())
 }
 
-func signalStoreAs[T number](y *tensor.Tensor, vals []float64) error {
+func reduceStoreAs[T number](y *tensor.Tensor, vals []float64) error {
 	o, err := tensor.View[T](y)
 	if err != nil {
 		return err
@@ -636,8 +638,8 @@ func signalStoreAs[T number](y *tensor.Tensor, vals []float64) error {
 	return nil
 }
 
-// signalFloatAt reads a one-element float tensor.
-func signalFloatAt(t *tensor.Tensor, what string) (float64, error) {
+// reduceFloatAt reads a one-element float tensor.
+func reduceFloatAt(t *tensor.Tensor, what string) (float64, error) {
 	if t.Len() != 1 {
 		return 0, errorf("%s must hold one value, got %d", what, t.Len())
 	}
@@ -670,8 +672,8 @@ func signalFloatAt(t *tensor.Tensor, what string) (float64, error) {
 	return 0, errorf("%s has type %s, want a float type", what, t.DType())
 }
 
-func prepareMelWeightMatrix(n *ops.Node) (*ops.Plan, error) {
-	dt, err := signalOutputType(n)
+func reducePrepareMel(n *ops.Node) (*ops.Plan, error) {
+	dt, err := reduceOutputType(n)
 	if err != nil {
 		return nil, err
 	}
@@ -681,7 +683,7 @@ func prepareMelWeightMatrix(n *ops.Node) (*ops.Plan, error) {
 		}
 	}
 	for i := 3; i < 5; i++ {
-		if err := checkType(n, i, signalFloatTypes); err != nil {
+		if err := checkType(n, i, reduceSignalTypes); err != nil {
 			return nil, err
 		}
 	}
@@ -713,35 +715,35 @@ func prepareMelWeightMatrix(n *ops.Node) (*ops.Plan, error) {
 		if mel < 1 || dftLen < 1 || rate < 1 || mel > math.MaxInt32 || dftLen > math.MaxInt32 {
 			return errorf("num_mel_bins %d, dft_length %d and sample_rate %d must be positive", mel, dftLen, rate)
 		}
-		lo, err := signalFloatAt(in[3], "lower_edge_hertz")
+		lo, err := reduceFloatAt(in[3], "lower_edge_hertz")
 		if err != nil {
 			return err
 		}
-		hi, err := signalFloatAt(in[4], "upper_edge_hertz")
+		hi, err := reduceFloatAt(in[4], "upper_edge_hertz")
 		if err != nil {
 			return err
 		}
 		if !(lo >= 0 && lo <= hi) {
 			return errorf("edges %v, %v: want 0 <= lower <= upper", lo, hi)
 		}
-		vals, err := melWeights(int(mel), int(dftLen), float64(rate), lo, hi)
-		if err != nil {
-			return err
-		}
 		y, err := env.Output(out, 0, dt, tensor.Shape{int(dftLen/2 + 1), int(mel)})
 		if err != nil {
 			return err
 		}
-		return signalStore(y, vals)
+		vals, err := reduceMelWeights(int(mel), int(dftLen), float64(rate), lo, hi)
+		if err != nil {
+			return err
+		}
+		return reduceStore(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, shape)}, Kernel: k}, nil
 }
 
-// melWeights builds the [dftLen/2+1, mel] triangular filter bank the way
+// reduceMelWeights builds the [dftLen/2+1, mel] triangular filter bank the way
 // the ONNX specification does: mel_bins+2 edges evenly spaced in mel
 // (step (high-low)/(mel+2)), mapped to spectrogram bins with
 // floor((dft_length+1)*hz/sample_rate).
-func melWeights(mel, dftLen int, rate, lo, hi float64) ([]float64, error) {
+func reduceMelWeights(mel, dftLen int, rate, lo, hi float64) ([]float64, error) {
 	bins := dftLen/2 + 1
 	toMel := func(hz float64) float64 { return 2595 * math.Log10(1+hz/700) }
 	loMel, hiMel := toMel(lo), toMel(hi)

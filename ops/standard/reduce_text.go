@@ -14,39 +14,39 @@ import (
 func reduceTextOps() []def {
 	return []def{
 		{name: "StringNormalizer", since: []int{10}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1},
-			prepare: prepareStringNormalizer, doc: "removes stop words and changes the case of strings"},
+			prepare: reducePrepareStringNormalizer, doc: "removes stop words and changes the case of strings"},
 		{name: "TfIdfVectorizer", since: []int{9}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1},
-			prepare: prepareTfIdf, doc: "counts n-grams (with skips) from a pool: TF, IDF or TF-IDF"},
+			prepare: reducePrepareTfIdf, doc: "counts n-grams (with skips) from a pool: TF, IDF or TF-IDF"},
 	}
 }
 
-// textCaser maps case for a locale: Turkish and Azeri dotted and dotless
+// reduceCaser redWith case for a locale: Turkish and Azeri dotted and dotless
 // i need their own rules; every other locale uses Unicode's defaults.
-type textCaser struct{ special unicode.SpecialCase }
+type reduceCaser struct{ special unicode.SpecialCase }
 
-func newTextCaser(locale string) textCaser {
+func reduceNewCaser(locale string) reduceCaser {
 	l := strings.ToLower(locale)
 	if strings.HasPrefix(l, "tr") || strings.HasPrefix(l, "az") {
-		return textCaser{unicode.TurkishCase}
+		return reduceCaser{unicode.TurkishCase}
 	}
-	return textCaser{}
+	return reduceCaser{}
 }
 
-func (c textCaser) lower(s string) string {
+func (c reduceCaser) lower(s string) string {
 	if c.special != nil {
 		return strings.ToLowerSpecial(c.special, s)
 	}
 	return strings.ToLower(s)
 }
 
-func (c textCaser) upper(s string) string {
+func (c reduceCaser) upper(s string) string {
 	if c.special != nil {
 		return strings.ToUpperSpecial(c.special, s)
 	}
 	return strings.ToUpper(s)
 }
 
-func prepareStringNormalizer(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareStringNormalizer(n *ops.Node) (*ops.Plan, error) {
 	a := n.Attrs
 	action := a.String("case_change_action", "NONE")
 	sensitive := a.Int("is_case_sensitive", 0) != 0
@@ -65,7 +65,7 @@ func prepareStringNormalizer(n *ops.Node) (*ops.Plan, error) {
 	if x.UnknownRank || len(x.Shape) < 1 || len(x.Shape) > 2 || (len(x.Shape) == 2 && x.Shape[0] != 1) {
 		return nil, n.Errorf("input must be [C] or [1, C], got %s", x)
 	}
-	caser := newTextCaser(locale)
+	caser := reduceNewCaser(locale)
 	stopSet := map[string]bool{}
 	for _, w := range stop {
 		if !sensitive {
@@ -123,37 +123,39 @@ func prepareStringNormalizer(n *ops.Node) (*ops.Plan, error) {
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(tensor.String, outShape)}, Kernel: k}, nil
 }
 
-// tfidfNode is a trie over the pool's n-grams: id is the output column
-// plus one where an n-gram ends here, 0 where only longer ones do.
-type tfidfNode[K comparable] struct {
+// reduceTfIdfNode is a trie over the pool's n-grams: id is the n-gram's number
+// in the pool plus one where an n-gram ends here, 0 where only longer ones
+// do.
+type reduceTfIdfNode[K comparable] struct {
 	id   int
-	next map[K]*tfidfNode[K]
+	next map[K]*reduceTfIdfNode[K]
 }
 
-func (t *tfidfNode[K]) child(k K) *tfidfNode[K] {
+func (t *reduceTfIdfNode[K]) child(k K) *reduceTfIdfNode[K] {
 	c := t.next[k]
 	if c == nil {
 		if t.next == nil {
-			t.next = map[K]*tfidfNode[K]{}
+			t.next = map[K]*reduceTfIdfNode[K]{}
 		}
-		c = &tfidfNode[K]{}
+		c = &reduceTfIdfNode[K]{}
 		t.next[k] = c
 	}
 	return c
 }
 
-// tfidfSpec is a prepared TfIdfVectorizer.
-type tfidfSpec struct {
+// reduceTfIdfSpec is a prepared TfIdfVectorizer.
+type reduceTfIdfSpec struct {
 	minGram, maxGram, maxSkip int
 	mode                      string
 	cols                      int
-	weights                   []float64 // per output column
+	column                    []int     // per pool n-gram: its output column
+	weight                    []float64 // per pool n-gram
 }
 
-func prepareTfIdf(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareTfIdf(n *ops.Node) (*ops.Plan, error) {
 	a := n.Attrs
 	a.Require("max_gram_length", "min_gram_length", "max_skip_count", "mode", "ngram_counts", "ngram_indexes")
-	s := &tfidfSpec{}
+	s := &reduceTfIdfSpec{}
 	maxGram := a.Int("max_gram_length", 0)
 	minGram := a.Int("min_gram_length", 0)
 	maxSkip := a.Int("max_skip_count", 0)
@@ -205,13 +207,15 @@ func prepareTfIdf(n *ops.Node) (*ops.Plan, error) {
 		}
 		s.cols = max(s.cols, int(ix)+1)
 	}
-	s.weights = make([]float64, s.cols)
-	for i := range s.weights {
-		s.weights[i] = 1
-	}
+	// Counts are kept per pool n-gram, so nothing is sized by the
+	// (attribute-controlled) number of columns before the output is.
+	s.column = make([]int, len(indexes))
+	s.weight = make([]float64, len(indexes))
 	for g, ix := range indexes {
+		s.column[g] = int(ix)
+		s.weight[g] = 1
 		if weights != nil {
-			s.weights[ix] = float64(weights[g])
+			s.weight[g] = float64(weights[g])
 		}
 	}
 	x := n.Input(0)
@@ -228,33 +232,33 @@ func prepareTfIdf(n *ops.Node) (*ops.Plan, error) {
 		if err := checkType(n, 0, []tensor.DType{tensor.String}); err != nil {
 			return nil, err
 		}
-		root := &tfidfNode[string]{}
+		root := &reduceTfIdfNode[string]{}
 		for g, gr := range grams {
 			node := root
 			for _, w := range poolStrs[gr[0] : gr[0]+gr[1]] {
 				node = node.child(w)
 			}
-			node.id = int(indexes[g]) + 1
+			node.id = g + 1
 		}
-		k = tfidfKernel(s, root, func(t *tensor.Tensor) ([]string, error) { return t.Strings() })
+		k = reduceTfIdfKernel(s, root, func(t *tensor.Tensor) ([]string, error) { return t.Strings() })
 	default:
 		if err := checkType(n, 0, []tensor.DType{tensor.Int32, tensor.Int64}); err != nil {
 			return nil, err
 		}
-		root := &tfidfNode[int64]{}
+		root := &reduceTfIdfNode[int64]{}
 		for g, gr := range grams {
 			node := root
 			for _, w := range poolInts[gr[0] : gr[0]+gr[1]] {
 				node = node.child(w)
 			}
-			node.id = int(indexes[g]) + 1
+			node.id = g + 1
 		}
-		k = tfidfKernel(s, root, intsOf)
+		k = reduceTfIdfKernel(s, root, intsOf)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(tensor.Float32, outShape)}, Kernel: k}, nil
 }
 
-func tfidfKernel[K comparable](s *tfidfSpec, root *tfidfNode[K], read func(*tensor.Tensor) ([]K, error)) ops.Kernel {
+func reduceTfIdfKernel[K comparable](s *reduceTfIdfSpec, root *reduceTfIdfNode[K], read func(*tensor.Tensor) ([]K, error)) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		toks, err := read(in[0])
 		if err != nil {
@@ -276,24 +280,24 @@ func tfidfKernel[K comparable](s *tfidfSpec, root *tfidfNode[K], read func(*tens
 			return err
 		}
 		env.ParallelFor(rows, 1, func(lo, hi int) {
-			counts := make([]int, s.cols)
+			counts := make([]int, len(s.column))
 			for r := lo; r < hi; r++ {
 				row := toks[r*width : (r+1)*width]
 				clear(counts)
-				tfidfCount(s, root, row, counts)
+				reduceTfIdfCount(s, root, row, counts)
 				dst := o[r*s.cols : (r+1)*s.cols]
-				for c, cnt := range counts {
+				clear(dst)
+				for g, cnt := range counts {
+					if cnt == 0 {
+						continue
+					}
 					switch s.mode {
 					case "TF":
-						dst[c] = float32(cnt)
+						dst[s.column[g]] += float32(cnt)
 					case "IDF":
-						if cnt > 0 {
-							dst[c] = float32(s.weights[c])
-						} else {
-							dst[c] = 0
-						}
+						dst[s.column[g]] += float32(s.weight[g])
 					default:
-						dst[c] = float32(float64(cnt) * s.weights[c])
+						dst[s.column[g]] += float32(float64(cnt) * s.weight[g])
 					}
 				}
 			}
@@ -302,11 +306,11 @@ func tfidfKernel[K comparable](s *tfidfSpec, root *tfidfNode[K], read func(*tens
 	}
 }
 
-// tfidfCount counts the pool's n-grams in one row: for every skip
+// reduceTfIdfCount counts the pool's n-grams in one row: for every skip
 // distance (1 to max_skip_count+1) and start, it walks the trie along
 // tokens that far apart. Unigrams do not depend on the skip, so they count
 // in the first pass only.
-func tfidfCount[K comparable](s *tfidfSpec, root *tfidfNode[K], row []K, counts []int) {
+func reduceTfIdfCount[K comparable](s *reduceTfIdfSpec, root *reduceTfIdfNode[K], row []K, counts []int) {
 	startN := s.minGram
 	for skip := 1; skip <= s.maxSkip+1; skip++ {
 		for start := range row {

@@ -16,32 +16,32 @@ import (
 // the enclosing graph with respect to some of its values, which needs an
 // autodiff pass over the graph rather than a kernel.
 
-// DomainPreviewTraining is the domain of the training operators.
-const DomainPreviewTraining = "ai.onnx.preview.training"
+// reduceTrainingDomain is the domain of the training operators.
+const reduceTrainingDomain = "ai.onnx.preview.training"
 
 // reduceTrainingOps returns the training operators with their domain set;
 // the def table has no domain column, so they are registered apart.
 func reduceTrainingOps() []*ops.Op {
 	defs := []def{
 		{name: "Adagrad", since: []int{1}, inputs: [2]int{5, -1}, outputs: [2]int{2, -1},
-			prepare: prepareOptimizer("Adagrad"), doc: "ADAGRAD optimizer step"},
+			prepare: reducePrepareOptimizer("Adagrad"), doc: "ADAGRAD optimizer step"},
 		{name: "Adam", since: []int{1}, inputs: [2]int{6, -1}, outputs: [2]int{3, -1},
-			prepare: prepareOptimizer("Adam"), doc: "Adam optimizer step"},
+			prepare: reducePrepareOptimizer("Adam"), doc: "Adam optimizer step"},
 		{name: "Momentum", since: []int{1}, inputs: [2]int{5, -1}, outputs: [2]int{2, -1},
-			prepare: prepareOptimizer("Momentum"), doc: "SGD with standard or Nesterov momentum step"},
+			prepare: reducePrepareOptimizer("Momentum"), doc: "SGD with standard or Nesterov momentum step"},
 	}
 	var list []*ops.Op
 	for _, d := range defs {
 		for _, op := range d.ops() {
-			op.Domain = DomainPreviewTraining
+			op.Domain = reduceTrainingDomain
 			list = append(list, op)
 		}
 	}
 	return list
 }
 
-// trainSpec is a prepared optimizer node.
-type trainSpec struct {
+// reduceTrainSpec is a prepared optimizer node.
+type reduceTrainSpec struct {
 	name                  string
 	groups                int // tensors per group (the number of X's)
 	states                int // state groups: 1 (Adagrad H, Momentum V) or 2 (Adam V, H)
@@ -50,10 +50,10 @@ type trainSpec struct {
 	nesterov              bool
 }
 
-func prepareOptimizer(name string) func(n *ops.Node) (*ops.Plan, error) {
+func reducePrepareOptimizer(name string) func(n *ops.Node) (*ops.Plan, error) {
 	return func(n *ops.Node) (*ops.Plan, error) {
 		a := n.Attrs
-		s := &trainSpec{name: name, states: 1}
+		s := &reduceTrainSpec{name: name, states: 1}
 		switch name {
 		case "Adagrad":
 			s.decay = float64(a.Float("decay_factor", 0))
@@ -123,8 +123,8 @@ func prepareOptimizer(name string) func(n *ops.Node) (*ops.Plan, error) {
 	}
 }
 
-func (s *trainSpec) kernel(env *ops.Env, in, out []*tensor.Tensor) error {
-	rs, err := randomFloats(in[0])
+func (s *reduceTrainSpec) kernel(env *ops.Env, in, out []*tensor.Tensor) error {
+	rs, err := reduceFloats(in[0])
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (s *trainSpec) kernel(env *ops.Env, in, out []*tensor.Tensor) error {
 		per := 2 + s.states
 		vals := make([][]float64, per)
 		for k := range per {
-			if vals[k], err = randomFloats(in[2+k*s.groups+g]); err != nil {
+			if vals[k], err = reduceFloats(in[2+k*s.groups+g]); err != nil {
 				return err
 			}
 		}
@@ -201,7 +201,7 @@ func (s *trainSpec) kernel(env *ops.Env, in, out []*tensor.Tensor) error {
 			if err != nil {
 				return err
 			}
-			if err := signalStore(y, vals); err != nil {
+			if err := reduceStore(y, vals); err != nil {
 				return err
 			}
 		}
