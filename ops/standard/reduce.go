@@ -219,7 +219,7 @@ func reducePrepare(k reduceKind, axesFrom int) func(n *ops.Node) (*ops.Plan, err
 	}
 }
 
-// reduceLayout redWith a reduction onto flat offsets: output element o reads
+// reduceLayout maps a reduction onto flat offsets: output element o reads
 // x[outer[o] + inner[r]] for every r. When the innermost dimension is kept
 // (run > 1), outputs come in runs of that length whose inputs are
 // contiguous too, and outer holds one base per run.
@@ -293,7 +293,7 @@ func reduceOffsets(shape tensor.Shape, strides []int, dims []int) []int {
 	}
 }
 
-// reduceAxesAt reads the axes a kernel must use: the attribute's, or the
+// axesAt reads the axes a kernel must use: the attribute's, or the
 // axes input's contents.
 func (s *reduceSpec) axesAt(in []*tensor.Tensor) ([]int64, error) {
 	if !s.axesInput || len(in) < 2 || in[1] == nil {
@@ -746,8 +746,8 @@ func reduceBoolKernel(s *reduceSpec) ops.Kernel {
 	}
 }
 
-// reduceCheckShape fails unless the tensor type is present, a tensor, of
-// rank within [lo, hi] (hi < 0: any) and known rank.
+// reduceCheckRank fails unless input i has a known rank within [lo, hi]
+// (hi < 0: no upper bound).
 func reduceCheckRank(n *ops.Node, i, lo, hi int) error {
 	t := n.Input(i)
 	if t.UnknownRank {

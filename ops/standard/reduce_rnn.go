@@ -41,7 +41,7 @@ const (
 	reduceRNNSoftplus
 )
 
-// reduceRNNActs redWith lower-case activation names to their kind, how many of
+// reduceRNNActs maps lower-case activation names to their kind, how many of
 // alpha and beta they read, and their defaults.
 var reduceRNNActs = map[string]struct {
 	kind, params int

@@ -20,7 +20,7 @@ func reduceTextOps() []def {
 	}
 }
 
-// reduceCaser redWith case for a locale: Turkish and Azeri dotted and dotless
+// reduceCaser maps case for a locale: Turkish and Azeri dotted and dotless
 // i need their own rules; every other locale uses Unicode's defaults.
 type reduceCaser struct{ special unicode.SpecialCase }
 
