@@ -1,0 +1,4 @@
+package standard
+
+// ReduceTrainingOpsForTest gives the external tests the training operators.
+var ReduceTrainingOpsForTest = reduceTrainingOps
