@@ -48,9 +48,6 @@ func (r redNode) run(t *testing.T) ([]*tensor.Tensor, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.Register(reduceTrainingOps()...); err != nil {
-		t.Fatal(err)
-	}
 	op, err := reg.Lookup(r.domain, r.op, r.opset)
 	if err != nil {
 		t.Fatal(err)

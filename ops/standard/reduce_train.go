@@ -19,25 +19,16 @@ import (
 // reduceTrainingDomain is the domain of the training operators.
 const reduceTrainingDomain = "ai.onnx.preview.training"
 
-// reduceTrainingOps returns the training operators with their domain set;
-// the def table has no domain column, so they are registered apart.
-func reduceTrainingOps() []*ops.Op {
-	defs := []def{
-		{name: "Adagrad", since: []int{1}, inputs: [2]int{5, -1}, outputs: [2]int{2, -1},
+// trainingOps lists the training operators, in their own domain.
+func trainingOps() []def {
+	return []def{
+		{domain: reduceTrainingDomain, name: "Adagrad", since: []int{1}, inputs: [2]int{5, -1}, outputs: [2]int{2, -1},
 			prepare: reducePrepareOptimizer("Adagrad"), doc: "ADAGRAD optimizer step"},
-		{name: "Adam", since: []int{1}, inputs: [2]int{6, -1}, outputs: [2]int{3, -1},
+		{domain: reduceTrainingDomain, name: "Adam", since: []int{1}, inputs: [2]int{6, -1}, outputs: [2]int{3, -1},
 			prepare: reducePrepareOptimizer("Adam"), doc: "Adam optimizer step"},
-		{name: "Momentum", since: []int{1}, inputs: [2]int{5, -1}, outputs: [2]int{2, -1},
+		{domain: reduceTrainingDomain, name: "Momentum", since: []int{1}, inputs: [2]int{5, -1}, outputs: [2]int{2, -1},
 			prepare: reducePrepareOptimizer("Momentum"), doc: "SGD with standard or Nesterov momentum step"},
 	}
-	var list []*ops.Op
-	for _, d := range defs {
-		for _, op := range d.ops() {
-			op.Domain = reduceTrainingDomain
-			list = append(list, op)
-		}
-	}
-	return list
 }
 
 // reduceTrainSpec is a prepared optimizer node.

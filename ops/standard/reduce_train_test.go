@@ -28,9 +28,6 @@ func TestTrainingConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.Register(standard.ReduceTrainingOpsForTest()...); err != nil {
-		t.Fatal(err)
-	}
 	for _, name := range []string{"test_adagrad", "test_adagrad_multiple", "test_adam", "test_adam_multiple",
 		"test_momentum", "test_momentum_multiple", "test_nesterov_momentum"} {
 		t.Run(name, func(t *testing.T) {

@@ -18,6 +18,7 @@ func families() [][]def {
 		nnOps(),          // nn.go: convolution, pooling, normalization, GEMM, softmax, quantization
 		reduceOps(),      // reduce.go: reductions, losses, recurrent, signal, random, strings
 		controlOps(),     // control.go: If, Loop, Scan, sequences, optionals
+		trainingOps(),    // reduce_train.go: ai.onnx.preview.training optimizers
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 // def describes an operator whose versions share one Prepare function;
 // Prepare reads n.Opset for what changed between versions.
 type def struct {
+	domain      string // "" for ai.onnx
 	name        string
 	since       []int
 	inputs      [2]int // min, max (-1: variadic)
@@ -24,7 +25,7 @@ func (d def) ops() []*ops.Op {
 	list := make([]*ops.Op, len(d.since))
 	for i, v := range d.since {
 		list[i] = &ops.Op{
-			Name: d.name, Since: v,
+			Domain: d.domain, Name: d.name, Since: v,
 			MinInputs: d.inputs[0], MaxInputs: d.inputs[1],
 			MinOutputs: d.outputs[0], MaxOutputs: d.outputs[1],
 			ValueInputs: d.valueInputs, Prepare: d.prepare, Doc: d.doc,

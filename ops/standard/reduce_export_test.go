@@ -1,4 +1,0 @@
-package standard
-
-// ReduceTrainingOpsForTest gives the external tests the training operators.
-var ReduceTrainingOpsForTest = reduceTrainingOps
