@@ -1,6 +1,63 @@
 package standard
 
-// nnOps lists this family's operators.
+import (
+	"github.com/gocann/gocann/ops"
+	"github.com/gocann/gocann/tensor"
+)
+
+// nnOps lists this family's operators: GEMM and matrix products,
+// convolution, pooling, normalization, softmax, quantization and the
+// detection helpers (RoiAlign, NonMaxSuppression, GridSample).
 func nnOps() []def {
+	return []def{
+		{name: "Gemm", since: []int{1, 6, 7, 9, 11, 13}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareGemm, doc: "general matrix product alpha*A'*B' + beta*C"},
+		{name: "MatMul", since: []int{1, 9, 13}, inputs: [2]int{2, 2}, outputs: [2]int{1, 1}, prepare: prepareMatMul, doc: "numpy matrix product with batch broadcasting"},
+		{name: "MatMulInteger", since: []int{10}, inputs: [2]int{2, 4}, outputs: [2]int{1, 1}, prepare: prepareMatMulInteger, doc: "8-bit integer matrix product with zero points, to int32"},
+		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
+	}
+}
+
+// nnFloat picks the float32 or float64 kernel for a float type, running
+// float16 and bfloat16 through the float32 one.
+func nnFloat(n *ops.Node, dt tensor.DType, k32, k64 ops.Kernel) (ops.Kernel, error) {
+	switch dt {
+	case tensor.Float32:
+		return k32, nil
+	case tensor.Float64:
+		if k64 != nil {
+			return k64, nil
+		}
+	case tensor.Float16, tensor.BFloat16:
+		return halfAsFloat32(dt, k32), nil
+	}
+	return nil, n.Errorf("unsupported type %s", dt)
+}
+
+// nnView returns the elements of t, or nil for an absent tensor.
+func nnView[T tensor.Element](t *tensor.Tensor) ([]T, error) {
+	if t == nil {
+		return nil, nil
+	}
+	return tensor.View[T](t)
+}
+
+// nnOut allocates (or fetches) output i and returns its elements.
+func nnOut[T tensor.Element](env *ops.Env, out []*tensor.Tensor, i int, shape tensor.Shape) ([]T, error) {
+	t, err := env.Output(out, i, tensor.DTypeOf[T](), shape)
+	if err != nil {
+		return nil, err
+	}
+	return tensor.View[T](t)
+}
+
+// nnStatic fails unless input i has a known rank and dims.
+func nnStatic(n *ops.Node, i int) error {
+	t := n.Input(i)
+	if t.UnknownRank || !t.Static() {
+		return n.Errorf("input %d has unknown shape %s", i, t)
+	}
 	return nil
 }
+
+// nnScalarOrLen fails unless input i is a scalar or a 1-element/ length-l vector.
+func nnIsScalar(s tensor.Shape) bool { return s.NumElements() == 1 && len(s) <= 1 }
