@@ -13,6 +13,10 @@ func nnOps() []def {
 		{name: "Gemm", since: []int{1, 6, 7, 9, 11, 13}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareGemm, doc: "general matrix product alpha*A'*B' + beta*C"},
 		{name: "MatMul", since: []int{1, 9, 13}, inputs: [2]int{2, 2}, outputs: [2]int{1, 1}, prepare: prepareMatMul, doc: "numpy matrix product with batch broadcasting"},
 		{name: "MatMulInteger", since: []int{10}, inputs: [2]int{2, 4}, outputs: [2]int{1, 1}, prepare: prepareMatMulInteger, doc: "8-bit integer matrix product with zero points, to int32"},
+		{name: "Conv", since: []int{1, 11}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareConv, doc: "N-d convolution with groups, dilations and padding"},
+		{name: "ConvTranspose", since: []int{1, 11}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareConvTranspose, doc: "N-d transposed convolution"},
+		{name: "ConvInteger", since: []int{10}, inputs: [2]int{2, 4}, outputs: [2]int{1, 1}, prepare: prepareConvInteger, doc: "8-bit integer convolution with zero points, to int32"},
+		{name: "QLinearConv", since: []int{10}, inputs: [2]int{8, 9}, outputs: [2]int{1, 1}, prepare: prepareQLinearConv, doc: "quantized convolution"},
 		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
 	}
 }
