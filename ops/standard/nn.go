@@ -17,6 +17,13 @@ func nnOps() []def {
 		{name: "ConvTranspose", since: []int{1, 11}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareConvTranspose, doc: "N-d transposed convolution"},
 		{name: "ConvInteger", since: []int{10}, inputs: [2]int{2, 4}, outputs: [2]int{1, 1}, prepare: prepareConvInteger, doc: "8-bit integer convolution with zero points, to int32"},
 		{name: "QLinearConv", since: []int{10}, inputs: [2]int{8, 9}, outputs: [2]int{1, 1}, prepare: prepareQLinearConv, doc: "quantized convolution"},
+		{name: "MaxPool", since: []int{1, 8, 10, 11, 12}, inputs: [2]int{1, 1}, outputs: [2]int{1, 2}, prepare: prepareMaxPool, doc: "N-d max pooling, with optional argmax indices"},
+		{name: "AveragePool", since: []int{1, 7, 10, 11, 19}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareAveragePool, doc: "N-d average pooling"},
+		{name: "LpPool", since: []int{1, 2, 11, 18}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareLpPool, doc: "N-d Lp-norm pooling"},
+		{name: "GlobalAveragePool", since: []int{1}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareGlobalPool("avg"), doc: "mean over all spatial dims"},
+		{name: "GlobalMaxPool", since: []int{1}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareGlobalPool("max"), doc: "max over all spatial dims"},
+		{name: "GlobalLpPool", since: []int{1, 2}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareGlobalPool("lp"), doc: "Lp norm over all spatial dims"},
+		{name: "MaxUnpool", since: []int{9, 11}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, valueInputs: []int{2}, prepare: prepareMaxUnpool, doc: "scatter pooled values back to their argmax positions"},
 		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
 	}
 }
