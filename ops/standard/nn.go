@@ -24,6 +24,15 @@ func nnOps() []def {
 		{name: "GlobalMaxPool", since: []int{1}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareGlobalPool("max"), doc: "max over all spatial dims"},
 		{name: "GlobalLpPool", since: []int{1, 2}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareGlobalPool("lp"), doc: "Lp norm over all spatial dims"},
 		{name: "MaxUnpool", since: []int{9, 11}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, valueInputs: []int{2}, prepare: prepareMaxUnpool, doc: "scatter pooled values back to their argmax positions"},
+		{name: "BatchNormalization", since: []int{1, 6, 7, 9, 14, 15}, inputs: [2]int{5, 5}, outputs: [2]int{1, 5}, prepare: prepareBatchNorm, doc: "batch normalization (inference, or training statistics)"},
+		{name: "InstanceNormalization", since: []int{1, 6}, inputs: [2]int{3, 3}, outputs: [2]int{1, 1}, prepare: prepareInstanceNorm, doc: "per-sample, per-channel normalization"},
+		{name: "LayerNormalization", since: []int{17}, inputs: [2]int{2, 3}, outputs: [2]int{1, 3}, prepare: prepareLayerNorm, doc: "normalization over the trailing axes from axis"},
+		{name: "GroupNormalization", since: []int{18, 21}, inputs: [2]int{3, 3}, outputs: [2]int{1, 1}, prepare: prepareGroupNorm, doc: "normalization over groups of channels"},
+		{name: "LRN", since: []int{1, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareLRN, doc: "local response normalization across channels"},
+		{name: "MeanVarianceNormalization", since: []int{9, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareMVN, doc: "zero mean, unit variance over axes"},
+		{name: "Softmax", since: []int{1, 11, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareSoftmaxFamily("Softmax"), doc: "softmax along axis (2-D coerced before 13)"},
+		{name: "LogSoftmax", since: []int{1, 11, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareSoftmaxFamily("LogSoftmax"), doc: "log of softmax along axis"},
+		{name: "Hardmax", since: []int{1, 11, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareSoftmaxFamily("Hardmax"), doc: "one-hot of the first maximum along axis"},
 		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
 	}
 }
