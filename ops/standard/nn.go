@@ -33,6 +33,9 @@ func nnOps() []def {
 		{name: "Softmax", since: []int{1, 11, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareSoftmaxFamily("Softmax"), doc: "softmax along axis (2-D coerced before 13)"},
 		{name: "LogSoftmax", since: []int{1, 11, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareSoftmaxFamily("LogSoftmax"), doc: "log of softmax along axis"},
 		{name: "Hardmax", since: []int{1, 11, 13}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareSoftmaxFamily("Hardmax"), doc: "one-hot of the first maximum along axis"},
+		{name: "QuantizeLinear", since: []int{10, 13, 19, 21}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareQuantizeLinear, doc: "float to 8/16-bit integers, per tensor or per axis"},
+		{name: "DequantizeLinear", since: []int{10, 13, 19, 21}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareDequantizeLinear, doc: "integers to float, per tensor or per axis"},
+		{name: "DynamicQuantizeLinear", since: []int{11}, inputs: [2]int{1, 1}, outputs: [2]int{3, 3}, prepare: prepareDynamicQuantizeLinear, doc: "uint8 quantization with computed scale and zero point"},
 		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
 	}
 }

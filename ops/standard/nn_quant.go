@@ -343,3 +343,251 @@ func prepareQLinearMatMul(n *ops.Node) (*ops.Plan, error) {
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, p.out)}, Kernel: k}, nil
 }
+
+// nnAxisParams expands a scale or zero point (scalar, or 1-D along axis)
+// to a function of the flat index of x.
+type nnAxisParam struct {
+	vals        []float32
+	n, inner    int // per-axis: values along axis, elements after it
+	perAxis     bool
+	constScalar float32
+}
+
+func (p *nnAxisParam) at(i int) float32 {
+	if !p.perAxis {
+		return p.constScalar
+	}
+	return p.vals[(i/p.inner)%p.n]
+}
+
+func nnMakeAxisParam(vals []float32, xs tensor.Shape, axis int) (*nnAxisParam, error) {
+	if len(vals) == 1 {
+		return &nnAxisParam{constScalar: vals[0]}, nil
+	}
+	if axis < 0 || axis >= len(xs) || xs[axis] != len(vals) {
+		return nil, errorf("per-axis parameter has %d values, input %v at axis %d", len(vals), xs, axis)
+	}
+	return &nnAxisParam{vals: vals, n: len(vals), inner: xs[axis+1:].NumElements(), perAxis: true}, nil
+}
+
+// nnQuantAxis reads the axis attribute (opset 13+) and checks block_size.
+func nnQuantAxis(n *ops.Node, rank int) (int, error) {
+	axis := n.Attrs.Int("axis", 1)
+	bs := n.Attrs.Int("block_size", 0)
+	if err := n.Attrs.Err(); err != nil {
+		return 0, err
+	}
+	if bs != 0 {
+		return 0, n.Errorf("blocked quantization (block_size %d) is not supported", bs)
+	}
+	sc := n.Input(1).Shape
+	if len(sc) == 0 || nnProd(sc) == 1 {
+		return 0, nil // per-tensor: axis is ignored
+	}
+	if len(sc) != 1 {
+		return 0, n.Errorf("scale must be a scalar or 1-D, got %v", sc)
+	}
+	return normAxis(n, axis, rank)
+}
+
+var nnQuantOutTypes = []tensor.DType{tensor.Uint8, tensor.Int8, tensor.Uint16, tensor.Int16}
+
+func prepareQuantizeLinear(n *ops.Node) (*ops.Plan, error) {
+	xTypes := []tensor.DType{tensor.Float32, tensor.Int32}
+	if n.Opset >= 19 {
+		xTypes = append(xTypes, tensor.Float16, tensor.BFloat16)
+	}
+	if err := checkType(n, 0, xTypes); err != nil {
+		return nil, err
+	}
+	if err := checkType(n, 1, floatTypes); err != nil {
+		return nil, err
+	}
+	if err := nnStatic(n, 0); err != nil {
+		return nil, err
+	}
+	odt := tensor.Uint8
+	if zt := n.Input(2); zt.Present() {
+		if err := checkType(n, 2, nnQuantOutTypes); err != nil {
+			return nil, err
+		}
+		odt = zt.DType
+		if !zt.Shape.Equal(n.Inputs[1].Shape) && nnProd(zt.Shape) != nnProd(n.Inputs[1].Shape) {
+			return nil, n.Errorf("zero point %v and scale %v differ in shape", zt.Shape, n.Inputs[1].Shape)
+		}
+	} else if n.Opset >= 21 {
+		if d := n.Attrs.Int("output_dtype", 0); d != 0 {
+			odt = tensor.DType(d)
+			if err := n.Attrs.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	xs := n.Inputs[0].Shape.Clone()
+	axis, err := nnQuantAxis(n, len(xs))
+	if err != nil {
+		return nil, err
+	}
+	k := func(env *ops.Env, in, out []*tensor.Tensor) error {
+		var x []float32
+		if in[0].DType() == tensor.Int32 {
+			iv, err := tensor.View[int32](in[0])
+			if err != nil {
+				return err
+			}
+			x = make([]float32, len(iv))
+			for i, v := range iv {
+				x[i] = float32(v)
+			}
+		} else if x, err = nnFloats(in[0]); err != nil {
+			return err
+		}
+		sv, err := nnFloats(in[1])
+		if err != nil {
+			return err
+		}
+		sc, err := nnMakeAxisParam(sv, xs, axis)
+		if err != nil {
+			return err
+		}
+		zp := &nnAxisParam{}
+		if len(in) > 2 && in[2] != nil {
+			zi, err := nnInt8s(in[2])
+			if err != nil {
+				return err
+			}
+			zf := make([]float32, len(zi))
+			for i, v := range zi {
+				zf[i] = float32(v)
+			}
+			if zp, err = nnMakeAxisParam(zf, xs, axis); err != nil {
+				return err
+			}
+		}
+		vals := make([]float32, len(x))
+		for i, v := range x {
+			vals[i] = nnRoundEven(v/sc.at(i)) + zp.at(i)
+		}
+		y, err := env.Output(out, 0, odt, xs)
+		if err != nil {
+			return err
+		}
+		return nnStoreQuant(y, vals)
+	}
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, xs)}, Kernel: k}, nil
+}
+
+func prepareDequantizeLinear(n *ops.Node) (*ops.Plan, error) {
+	if err := checkType(n, 0, append([]tensor.DType{tensor.Int32}, nnQuantOutTypes...)); err != nil {
+		return nil, err
+	}
+	if err := checkType(n, 1, floatTypes); err != nil {
+		return nil, err
+	}
+	if err := nnStatic(n, 0); err != nil {
+		return nil, err
+	}
+	if n.Input(2).Present() {
+		if err := checkSameType(n, 0, 2); err != nil {
+			return nil, err
+		}
+	}
+	xs := n.Inputs[0].Shape.Clone()
+	axis, err := nnQuantAxis(n, len(xs))
+	if err != nil {
+		return nil, err
+	}
+	odt := tensor.Float32
+	if n.Opset >= 19 {
+		odt = n.Inputs[1].DType // the scale's type
+	}
+	k := func(env *ops.Env, in, out []*tensor.Tensor) error {
+		x, err := nnInt8s(in[0])
+		if err != nil {
+			return err
+		}
+		sv, err := nnFloats(in[1])
+		if err != nil {
+			return err
+		}
+		sc, err := nnMakeAxisParam(sv, xs, axis)
+		if err != nil {
+			return err
+		}
+		zp := &nnAxisParam{}
+		if len(in) > 2 && in[2] != nil {
+			zi, err := nnInt8s(in[2])
+			if err != nil {
+				return err
+			}
+			zf := make([]float32, len(zi))
+			for i, v := range zi {
+				zf[i] = float32(v)
+			}
+			if zp, err = nnMakeAxisParam(zf, xs, axis); err != nil {
+				return err
+			}
+		}
+		vals := make([]float64, len(x))
+		for i, v := range x {
+			vals[i] = float64((float32(v) - zp.at(i)) * sc.at(i))
+		}
+		y, err := env.Output(out, 0, odt, xs)
+		if err != nil {
+			return err
+		}
+		return nnStoreFloats(y, vals)
+	}
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, xs)}, Kernel: k}, nil
+}
+
+func prepareDynamicQuantizeLinear(n *ops.Node) (*ops.Plan, error) {
+	if err := checkType(n, 0, []tensor.DType{tensor.Float32}); err != nil {
+		return nil, err
+	}
+	if err := nnStatic(n, 0); err != nil {
+		return nil, err
+	}
+	xs := n.Inputs[0].Shape.Clone()
+	outs := []ops.Type{ops.TensorType(tensor.Uint8, xs), ops.TensorType(tensor.Float32, tensor.Shape{}), ops.TensorType(tensor.Uint8, tensor.Shape{})}
+	k := func(env *ops.Env, in, out []*tensor.Tensor) error {
+		x, err := tensor.View[float32](in[0])
+		if err != nil {
+			return err
+		}
+		var lo, hi float32
+		for _, v := range x {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		scale := (hi - lo) / 255
+		var zp float32
+		if scale != 0 {
+			zp = min(max(nnRoundEven(-lo/scale), 0), 255)
+		}
+		vals := make([]float32, len(x))
+		if scale != 0 {
+			for i, v := range x {
+				vals[i] = nnRoundEven(v/scale) + zp
+			}
+		}
+		y, err := env.Output(out, 0, tensor.Uint8, xs)
+		if err != nil {
+			return err
+		}
+		if err := nnStoreQuant(y, vals); err != nil {
+			return err
+		}
+		st, err := nnOut[float32](env, out, 1, tensor.Shape{})
+		if err != nil {
+			return err
+		}
+		st[0] = scale
+		zt, err := nnOut[uint8](env, out, 2, tensor.Shape{})
+		if err != nil {
+			return err
+		}
+		zt[0] = uint8(zp)
+		return nil
+	}
+	return &ops.Plan{Outputs: outs, Kernel: k}, nil
+}
