@@ -36,6 +36,7 @@ func nnOps() []def {
 		{name: "QuantizeLinear", since: []int{10, 13, 19, 21}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareQuantizeLinear, doc: "float to 8/16-bit integers, per tensor or per axis"},
 		{name: "DequantizeLinear", since: []int{10, 13, 19, 21}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareDequantizeLinear, doc: "integers to float, per tensor or per axis"},
 		{name: "DynamicQuantizeLinear", since: []int{11}, inputs: [2]int{1, 1}, outputs: [2]int{3, 3}, prepare: prepareDynamicQuantizeLinear, doc: "uint8 quantization with computed scale and zero point"},
+		{name: "Einsum", since: []int{12}, inputs: [2]int{1, -1}, outputs: [2]int{1, 1}, prepare: prepareEinsum, doc: "Einstein summation (diagonals, ellipsis, implicit output)"},
 		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
 	}
 }
