@@ -37,6 +37,10 @@ func nnOps() []def {
 		{name: "DequantizeLinear", since: []int{10, 13, 19, 21}, inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, prepare: prepareDequantizeLinear, doc: "integers to float, per tensor or per axis"},
 		{name: "DynamicQuantizeLinear", since: []int{11}, inputs: [2]int{1, 1}, outputs: [2]int{3, 3}, prepare: prepareDynamicQuantizeLinear, doc: "uint8 quantization with computed scale and zero point"},
 		{name: "Einsum", since: []int{12}, inputs: [2]int{1, -1}, outputs: [2]int{1, 1}, prepare: prepareEinsum, doc: "Einstein summation (diagonals, ellipsis, implicit output)"},
+		{name: "RoiAlign", since: []int{10, 16}, inputs: [2]int{3, 3}, outputs: [2]int{1, 1}, prepare: prepareRoiAlign, doc: "region-of-interest pooling with bilinear sampling"},
+		{name: "NonMaxSuppression", since: []int{10, 11}, inputs: [2]int{2, 5}, outputs: [2]int{1, 1}, prepare: prepareNMS, doc: "greedy box selection by score and IoU"},
+		{name: "GridSample", since: []int{16, 20}, inputs: [2]int{2, 2}, outputs: [2]int{1, 1}, prepare: prepareGridSample, doc: "sample an image at grid coordinates"},
+		{name: "Det", since: []int{11}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareDet, doc: "determinant of square matrices"},
 		{name: "QLinearMatMul", since: []int{10, 21}, inputs: [2]int{8, 8}, outputs: [2]int{1, 1}, prepare: prepareQLinearMatMul, doc: "quantized matrix product"},
 	}
 }
