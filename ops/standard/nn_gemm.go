@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"math/bits"
 	"sync"
 
 	"github.com/gocann/gocann/ops"
@@ -18,23 +19,33 @@ const (
 	nnMR = 2   // rows of C per micro-tile
 	nnNR = 4   // columns of C per micro-tile
 	nnKC = 256 // depth of one packed block: an A row panel plus a B column panel stay in L1
-	nnMB = 64  // rows of C per parallel task: the packed A block (nnMB x nnKC) stays in L2
+	nnMB = 64   // rows of C per parallel task: the packed A block (nnMB x nnKC) stays in L2
 	nnNB = 256 // columns of C per parallel task
 )
 
-// nnBufPool recycles packing buffers between calls.
-var nnBufPool sync.Pool
+// nnBufPools recycle scratch buffers (packed panels, im2col matrices)
+// between calls, one pool per power-of-two size class so that small and
+// large requests do not evict each other.
+var nnBufPools [48]sync.Pool
 
+// nnGetBuf returns a scratch slice of n floats; its contents are undefined.
 func nnGetBuf(n int) *[]float32 {
-	if p, ok := nnBufPool.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
+	c := bits.Len(uint(max(n, 1) - 1))
+	if c < len(nnBufPools) {
+		if p, ok := nnBufPools[c].Get().(*[]float32); ok && cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
 	}
-	b := make([]float32, n)
+	b := make([]float32, n, 1<<c)
 	return &b
 }
 
-func nnPutBuf(p *[]float32) { nnBufPool.Put(p) }
+func nnPutBuf(p *[]float32) {
+	if c := bits.Len(uint(cap(*p)) - 1); c < len(nnBufPools) && cap(*p) == 1<<c {
+		nnBufPools[c].Put(p)
+	}
+}
 
 // nnSgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices:
 // op(A) is m x k (A is k x m with leading dimension lda when transA), op(B)
@@ -78,6 +89,7 @@ func nnSgemm(env *ops.Env, transA, transB bool, m, n, k int, alpha float32, a []
 		env.ParallelFor(mTasks*nTasks, 1, func(lo, hi int) {
 			abuf := nnGetBuf(nnMB * kc)
 			ap := *abuf
+			var tile [nnMR * nnNR]float32
 			for t := lo; t < hi; t++ {
 				i0 := (t / nTasks) * nnMB
 				j0 := (t % nTasks) * colW
@@ -90,23 +102,8 @@ func nnSgemm(env *ops.Env, transA, transB bool, m, n, k int, alpha float32, a []
 					for i := 0; i < mb; i += nnMR {
 						apan := ap[(i/nnMR)*kc*nnMR : (i/nnMR+1)*kc*nnMR]
 						mr := min(nnMR, mb-i)
-						off := (i0+i)*ldc + j
-						if mr == nnMR && nr == nnNR {
-							nnKernel(kc, apan, bpan, c[off:], ldc, alpha, b1)
-							continue
-						}
-						var tile [nnMR * nnNR]float32
-						nnKernel(kc, apan, bpan, tile[:], nnNR, 1, 0)
-						for r := 0; r < mr; r++ {
-							row := c[off+r*ldc : off+r*ldc+nr]
-							for q := range row {
-								if b1 == 0 {
-									row[q] = alpha * tile[r*nnNR+q]
-								} else {
-									row[q] = alpha*tile[r*nnNR+q] + b1*row[q]
-								}
-							}
-						}
+						nnKernel(kc, apan, bpan, &tile)
+						nnStoreTile(&tile, c[(i0+i)*ldc+j:], ldc, mr, nr, alpha, b1)
 					}
 				}
 			}
@@ -268,20 +265,21 @@ func nnPackB(bp []float32, trans bool, b []float32, ldb, p0, kc, j0, n int) {
 	}
 }
 
-// nnKernel computes a 2x4 tile: c = alpha*(a·b) + beta*c over kc steps of
-// the packed panels a (2 per step) and b (4 per step). beta == 0 does not
-// read c. The loop is unrolled twice along k; the body is written so that
-// every accumulator lives in a register.
-func nnKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
+// nnKernel computes the 2x4 product of kc steps of the packed panels a (2
+// per step) and b (4 per step) into t, row-major. It is unrolled four times
+// along k and takes no other arguments, so that the 8 accumulators and the
+// 6 operands stay in registers (the Go compiler spills otherwise).
+func nnKernel(kc int, a, b []float32, t *[nnMR * nnNR]float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var a0, a1, b0, b1, b2, b3 float32
 	a = a[:kc*nnMR]
 	b = b[:kc*nnNR]
 	p, q := 0, 0
-	for ; p+4 <= len(a) && q+8 <= len(b); p, q = p+4, q+8 {
-		aa := (*[4]float32)(a[p:])
-		bb := (*[8]float32)(b[q:])
-		a0, a1 := aa[0], aa[1]
-		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+	for ; p+8 <= len(a) && q+16 <= len(b); p, q = p+8, q+16 {
+		aa := (*[8]float32)(a[p:])
+		bb := (*[16]float32)(b[q:])
+		a0, a1 = aa[0], aa[1]
+		b0, b1, b2, b3 = bb[0], bb[1], bb[2], bb[3]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
@@ -300,12 +298,18 @@ func nnKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 		c11 += a1 * b1
 		c12 += a1 * b2
 		c13 += a1 * b3
-	}
-	for ; p+2 <= len(a) && q+4 <= len(b); p, q = p+2, q+4 {
-		aa := (*[2]float32)(a[p:])
-		bb := (*[4]float32)(b[q:])
-		a0, a1 := aa[0], aa[1]
-		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+		a0, a1 = aa[4], aa[5]
+		b0, b1, b2, b3 = bb[8], bb[9], bb[10], bb[11]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a0, a1 = aa[6], aa[7]
+		b0, b1, b2, b3 = bb[12], bb[13], bb[14], bb[15]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
@@ -315,19 +319,46 @@ func nnKernel(kc int, a, b, c []float32, ldc int, alpha, beta float32) {
 		c12 += a1 * b2
 		c13 += a1 * b3
 	}
-	r0 := (*[4]float32)(c[0:])
-	r1 := (*[4]float32)(c[ldc:])
-	if beta == 0 {
-		r0[0], r0[1], r0[2], r0[3] = alpha*c00, alpha*c01, alpha*c02, alpha*c03
-		r1[0], r1[1], r1[2], r1[3] = alpha*c10, alpha*c11, alpha*c12, alpha*c13
+	for ; p+2 <= len(a) && q+4 <= len(b); p, q = p+2, q+4 {
+		aa := (*[2]float32)(a[p:])
+		bb := (*[4]float32)(b[q:])
+		a0, a1 = aa[0], aa[1]
+		b0, b1, b2, b3 = bb[0], bb[1], bb[2], bb[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+	}
+	*t = [nnMR * nnNR]float32{c00, c01, c02, c03, c10, c11, c12, c13}
+}
+
+// nnStoreTile writes C = alpha*t + beta*C for the top-left mr x nr of a
+// tile; beta == 0 does not read C.
+func nnStoreTile(t *[nnMR * nnNR]float32, c []float32, ldc, mr, nr int, alpha, beta float32) {
+	if mr == nnMR && nr == nnNR {
+		r0 := (*[nnNR]float32)(c[0:])
+		r1 := (*[nnNR]float32)(c[ldc:])
+		if beta == 0 {
+			r0[0], r0[1], r0[2], r0[3] = alpha*t[0], alpha*t[1], alpha*t[2], alpha*t[3]
+			r1[0], r1[1], r1[2], r1[3] = alpha*t[4], alpha*t[5], alpha*t[6], alpha*t[7]
+			return
+		}
+		r0[0], r0[1], r0[2], r0[3] = alpha*t[0]+beta*r0[0], alpha*t[1]+beta*r0[1], alpha*t[2]+beta*r0[2], alpha*t[3]+beta*r0[3]
+		r1[0], r1[1], r1[2], r1[3] = alpha*t[4]+beta*r1[0], alpha*t[5]+beta*r1[1], alpha*t[6]+beta*r1[2], alpha*t[7]+beta*r1[3]
 		return
 	}
-	r0[0] = alpha*c00 + beta*r0[0]
-	r0[1] = alpha*c01 + beta*r0[1]
-	r0[2] = alpha*c02 + beta*r0[2]
-	r0[3] = alpha*c03 + beta*r0[3]
-	r1[0] = alpha*c10 + beta*r1[0]
-	r1[1] = alpha*c11 + beta*r1[1]
-	r1[2] = alpha*c12 + beta*r1[2]
-	r1[3] = alpha*c13 + beta*r1[3]
+	for r := 0; r < mr; r++ {
+		row := c[r*ldc : r*ldc+nr]
+		for q := range row {
+			if beta == 0 {
+				row[q] = alpha * t[r*nnNR+q]
+			} else {
+				row[q] = alpha*t[r*nnNR+q] + beta*row[q]
+			}
+		}
+	}
 }
