@@ -19,7 +19,7 @@ const (
 	nnMR = 2   // rows of C per micro-tile
 	nnNR = 4   // columns of C per micro-tile
 	nnKC = 256 // depth of one packed block: an A row panel plus a B column panel stay in L1
-	nnMB = 64   // rows of C per parallel task: the packed A block (nnMB x nnKC) stays in L2
+	nnMB = 64  // rows of C per parallel task: the packed A block (nnMB x nnKC) stays in L2
 	nnNB = 256 // columns of C per parallel task
 )
 
