@@ -201,6 +201,7 @@ func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
 	dh, dw := win.d[0], win.d[1]
 	ph, pw := win.pb[0], win.pb[1]
 	mult := p.m / p.g
+	fast3 := KH == 3 && KW == 3 && dh == 1 && dw == 1
 	env.ParallelFor(p.batch*p.m, 1, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			bi, oc := bc/p.m, bc%p.m
@@ -214,6 +215,11 @@ func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
 			}
 			for oh := 0; oh < OH; oh++ {
 				yrow := yc[oh*OW : (oh+1)*OW]
+				ih0 := oh*sh - ph
+				if fast3 && ih0 >= 0 && ih0+2 < H {
+					nnDepthwise3Row(yrow, xc[ih0*W:(ih0+3)*W], W, sw, pw, wk, bias)
+					continue
+				}
 				for i := range yrow {
 					yrow[i] = bias
 				}
@@ -582,4 +588,46 @@ func prepareQLinearConv(n *ops.Node) (*ops.Plan, error) {
 		return nnStoreQuant(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, p.out)}, Kernel: k}, nil
+}
+
+// nnDepthwise3Row computes one output row of a 3x3 depthwise convolution
+// (unit dilation) from the three input rows x (3 x W), keeping the nine
+// weights and the sum in registers for the columns whose taps are all
+// inside the row, and taking the others tap by tap.
+func nnDepthwise3Row(y, x []float32, W, sw, pw int, wk []float32, bias float32) {
+	w := (*[9]float32)(wk[:9])
+	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+	r0, r1, r2 := x[:W], x[W:2*W], x[2*W:3*W]
+	// Columns whose taps iw = ow*sw - pw + {0,1,2} all lie in [0, W).
+	lo, hi := nnRange(len(y), sw, -pw, W)
+	lo2, hi2 := nnRange(len(y), sw, 2-pw, W)
+	lo, hi = max(lo, lo2), min(hi, hi2)
+	edge := func(ow int) {
+		s := bias
+		for kw := 0; kw < 3; kw++ {
+			iw := ow*sw - pw + kw
+			if iw < 0 || iw >= W {
+				continue
+			}
+			s += w[kw]*r0[iw] + w[3+kw]*r1[iw] + w[6+kw]*r2[iw]
+		}
+		y[ow] = s
+	}
+	if lo >= hi {
+		for ow := range y {
+			edge(ow)
+		}
+		return
+	}
+	for ow := 0; ow < lo; ow++ {
+		edge(ow)
+	}
+	for ow := lo; ow < hi; ow++ {
+		i := ow*sw - pw
+		a, b, c := r0[i:i+3:i+3], r1[i:i+3:i+3], r2[i:i+3:i+3]
+		y[ow] = bias + w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
+	}
+	for ow := hi; ow < len(y); ow++ {
+		edge(ow)
+	}
 }

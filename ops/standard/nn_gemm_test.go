@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -115,5 +116,29 @@ func BenchmarkNNSgemm(b *testing.B) {
 				nnSgemm(env, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
 			}
 		})
+	}
+}
+
+func BenchmarkNNSgemm1T(b *testing.B) {
+	for _, s := range []struct{ m, n, k int }{{128, 256, 256}, {96, 12544, 16}, {64, 3136, 576}, {128, 1024, 256}} {
+		a := make([]float32, s.m*s.k)
+		bb := make([]float32, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
+			b.SetBytes(int64(2 * s.m * s.n * s.k))
+			for range b.N {
+				nnSgemm(nil, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
+			}
+		})
+	}
+}
+
+func BenchmarkNNKernel(b *testing.B) {
+	a := make([]float32, nnKC*nnMR)
+	bb := make([]float32, nnKC*nnNR)
+	var t [nnMR * nnNR]float32
+	b.SetBytes(2 * nnKC * nnMR * nnNR)
+	for range b.N {
+		nnKernel(nnKC, a, bb, &t)
 	}
 }

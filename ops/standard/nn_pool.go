@@ -189,6 +189,10 @@ func nnMaxPoolKernel[T number](w *nnWindow, out tensor.Shape, colMajor bool) ops
 				return err
 			}
 		}
+		if w.rank() == 2 {
+			nnPool2D(env, w, out[0]*out[1], x, y, idx, colMajor, false, false)
+			return nil
+		}
 		inS, outS := nnProd(w.in), nnProd(w.out)
 		nnPoolLoop(env, w, out[0]*out[1], func(plane, o int, offs []int, _ int) {
 			xp := x[plane*inS : (plane+1)*inS]
@@ -266,6 +270,10 @@ func nnAvgPoolKernel[T float32 | float64](w *nnWindow, out tensor.Shape, include
 		y, err := nnOut[T](env, outs, 0, out)
 		if err != nil {
 			return err
+		}
+		if w.rank() == 2 {
+			nnPool2D(env, w, out[0]*out[1], x, y, nil, false, true, include)
+			return nil
 		}
 		inS, outS := nnProd(w.in), nnProd(w.out)
 		nnPoolLoop(env, w, out[0]*out[1], func(plane, o int, offs []int, padded int) {
@@ -541,4 +549,66 @@ func nnMaxUnpoolKernel[T float32 | float64](def, out tensor.Shape) ops.Kernel {
 		}
 		return nil
 	}
+}
+
+// nnPool2D is the 2-D max (avg false) or average pooling loop without
+// per-output indirection; idx receives argmax indices when not nil.
+func nnPool2D[T number](env *ops.Env, w *nnWindow, planes int, x, y []T, idx []int64, colMajor, avg, include bool) {
+	taps := nnMakeTaps(w)
+	H, W := w.in[0], w.in[1]
+	OH, OW := w.out[0], w.out[1]
+	env.ParallelFor(planes, max(1, 4096/max(1, OH*OW*w.k[0]*w.k[1])), func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			xp := x[pl*H*W : (pl+1)*H*W]
+			yp := y[pl*OH*OW : (pl+1)*OH*OW]
+			for oh := 0; oh < OH; oh++ {
+				hs := taps.pos[0][oh]
+				for ow := 0; ow < OW; ow++ {
+					ws := taps.pos[1][ow]
+					o := oh*OW + ow
+					if avg {
+						var s T
+						for _, ih := range hs {
+							row := xp[ih*W : (ih+1)*W]
+							for _, iw := range ws {
+								s += row[iw]
+							}
+						}
+						cnt := len(hs) * len(ws)
+						if include {
+							cnt = taps.padded[0][oh] * taps.padded[1][ow]
+						}
+						if cnt == 0 {
+							yp[o] = T(math.NaN())
+						} else {
+							yp[o] = s / T(cnt)
+						}
+						continue
+					}
+					best, bi := T(0), -1
+					for _, ih := range hs {
+						row := xp[ih*W : (ih+1)*W]
+						for _, iw := range ws {
+							if v := row[iw]; bi < 0 || v > best {
+								best, bi = v, ih*W+iw
+							}
+						}
+					}
+					if bi < 0 {
+						if _, ok := any(best).(float32); ok {
+							best = T(math.Inf(-1))
+						}
+						bi = 0
+					}
+					yp[o] = best
+					if idx != nil {
+						if colMajor {
+							bi = (bi%W)*H + bi/W
+						}
+						idx[pl*OH*OW+o] = int64(pl*H*W + bi)
+					}
+				}
+			}
+		}
+	})
 }
