@@ -137,6 +137,26 @@ func nnGemmT[T number](env *ops.Env, transA bool, m, n, k int, a []T, lda int, b
 	nnGemmGeneric(env, transA, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 }
 
+// nnGemmBiasT is C = A x B + bias per row (bias may be nil).
+func nnGemmBiasT[T number](env *ops.Env, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, bias []T) {
+	if af, ok := any(a).([]float32); ok {
+		bf, _ := any(bias).([]float32)
+		nnSgemmBias(env, false, false, m, n, k, 1, af, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc, bf)
+		return
+	}
+	var beta T
+	if bias != nil {
+		beta = 1
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] = bias[i]
+			}
+		}
+	}
+	nnGemmGeneric(env, false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+}
+
 // nnScratch returns a scratch slice of n elements (pooled for float32) and
 // its release function.
 func nnScratch[T number](n int) ([]T, func()) {
@@ -169,23 +189,16 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) {
 			xg := x[(bi*p.c+g*cg)*inS : (bi*p.c+(g+1)*cg)*inS]
 			yg := y[(bi*p.m+g*mg)*outS : (bi*p.m+(g+1)*mg)*outS]
 			wg := w[g*mg*kk : (g+1)*mg*kk]
-			var beta T
+			var bg []T
 			if b != nil {
-				beta = 1
-				for i := 0; i < mg; i++ {
-					row := yg[i*outS : (i+1)*outS]
-					v := b[g*mg+i]
-					for j := range row {
-						row[j] = v
-					}
-				}
+				bg = b[g*mg : (g+1)*mg]
 			}
 			src := xg
 			if !p.pointwise {
 				nnIm2col(env, p.w, xg, cg, col)
 				src = col
 			}
-			nnGemmT(env, false, mg, outS, kk, wg, kk, src, outS, beta, yg, outS)
+			nnGemmBiasT(env, mg, outS, kk, wg, kk, src, outS, yg, outS, bg)
 		}
 	}
 }
@@ -213,6 +226,7 @@ func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
 			if b != nil {
 				bias = b[oc]
 			}
+			var rows, wrows [][]float32
 			for oh := 0; oh < OH; oh++ {
 				yrow := yc[oh*OW : (oh+1)*OW]
 				ih0 := oh*sh - ph
@@ -220,38 +234,80 @@ func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
 					nnDepthwise3Row(yrow, xc[ih0*W:(ih0+3)*W], W, sw, pw, wk, bias)
 					continue
 				}
-				for i := range yrow {
-					yrow[i] = bias
-				}
+				rows, wrows = rows[:0], wrows[:0]
 				for kh := 0; kh < KH; kh++ {
-					ih := oh*sh - ph + kh*dh
-					if ih < 0 || ih >= H {
-						continue
-					}
-					xrow := xc[ih*W : (ih+1)*W]
-					for kw := 0; kw < KW; kw++ {
-						wv := wk[kh*KW+kw]
-						off := kw*dw - pw
-						olo, ohi := nnRange(OW, sw, off, W)
-						if olo >= ohi {
-							continue
-						}
-						if sw == 1 {
-							dst := yrow[olo:ohi]
-							src := xrow[olo+off : ohi+off]
-							for i := range dst {
-								dst[i] += wv * src[i]
-							}
-						} else {
-							for ow := olo; ow < ohi; ow++ {
-								yrow[ow] += wv * xrow[ow*sw+off]
-							}
-						}
+					if ih := ih0 + kh*dh; ih >= 0 && ih < H {
+						rows = append(rows, xc[ih*W:(ih+1)*W])
+						wrows = append(wrows, wk[kh*KW:(kh+1)*KW])
 					}
 				}
+				nnDepthwiseRow(yrow, rows, wrows, W, sw, pw, dw, bias)
 			}
 		}
 	})
+}
+
+// nnDepthwiseRow computes one output row of a depthwise convolution from
+// the input rows its window covers (rows) and their weights (wrows),
+// summing each output in a register.
+func nnDepthwiseRow(y []float32, rows, wrows [][]float32, W, sw, pw, dw int, bias float32) {
+	if len(rows) == 0 {
+		for i := range y {
+			y[i] = bias
+		}
+		return
+	}
+	KW := len(wrows[0])
+	span := (KW-1)*dw + 1
+	// Columns whose taps all lie inside the row.
+	lo, hi := nnRange(len(y), sw, -pw, W)
+	lo2, hi2 := nnRange(len(y), sw, span-1-pw, W)
+	lo, hi = max(lo, lo2), min(hi, hi2)
+	if lo >= hi {
+		lo, hi = len(y), len(y)
+	}
+	edge := func(ow int) {
+		s := bias
+		for r, xr := range rows {
+			wr := wrows[r]
+			for kw, wv := range wr {
+				if iw := ow*sw - pw + kw*dw; iw >= 0 && iw < W {
+					s += wv * xr[iw]
+				}
+			}
+		}
+		y[ow] = s
+	}
+	for ow := 0; ow < lo; ow++ {
+		edge(ow)
+	}
+	if dw == 1 {
+		for ow := lo; ow < hi; ow++ {
+			i := ow*sw - pw
+			s := bias
+			for r, xr := range rows {
+				xs := xr[i : i+KW]
+				for kw, wv := range wrows[r][:len(xs)] {
+					s += wv * xs[kw]
+				}
+			}
+			y[ow] = s
+		}
+	} else {
+		for ow := lo; ow < hi; ow++ {
+			i := ow*sw - pw
+			s := bias
+			for r, xr := range rows {
+				for kw, wv := range wrows[r] {
+					s += wv * xr[i+kw*dw]
+				}
+			}
+			y[ow] = s
+		}
+	}
+	for ow := max(hi, lo); ow < len(y); ow++ {
+		edge(ow)
+	}
 }
 
 // nnFloorDiv is division rounding toward negative infinity.

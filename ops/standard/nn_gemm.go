@@ -52,11 +52,29 @@ func nnPutBuf(p *[]float32) {
 // is k x n, C is m x n with leading dimension ldc. beta == 0 overwrites C
 // without reading it (so NaNs there do not propagate).
 func nnSgemm(env *ops.Env, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	nnSgemmBias(env, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+}
+
+// nnSgemmBias is nnSgemm with an optional per-row bias: when bias is not
+// nil, C = alpha*op(A)*op(B) + bias[i] on row i and beta is ignored. Adding
+// it in the tile store saves a pass over C (convolution biases).
+func nnSgemmBias(env *ops.Env, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, bias []float32) {
 	if m <= 0 || n <= 0 {
 		return
 	}
-	if k <= 0 || alpha == 0 {
-		nnScaleC(m, n, beta, c, ldc)
+	if k <= 0 || alpha == 0 || (m == 1 && bias != nil) {
+		if bias == nil {
+			nnScaleC(m, n, beta, c, ldc)
+			return
+		}
+		// Rare shapes: fill the bias and accumulate on top of it.
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] = bias[i]
+			}
+		}
+		nnSgemmBias(env, transA, transB, m, n, k, alpha, a, lda, b, ldb, 1, c, ldc, nil)
 		return
 	}
 	if m == 1 {
@@ -103,6 +121,10 @@ func nnSgemm(env *ops.Env, transA, transB bool, m, n, k int, alpha float32, a []
 						apan := ap[(i/nnMR)*kc*nnMR : (i/nnMR+1)*kc*nnMR]
 						mr := min(nnMR, mb-i)
 						nnKernel(kc, apan, bpan, &tile)
+						if bias != nil && pc == 0 {
+							nnStoreTileBias(&tile, c[(i0+i)*ldc+j:], ldc, mr, nr, alpha, bias[i0+i:])
+							continue
+						}
 						nnStoreTile(&tile, c[(i0+i)*ldc+j:], ldc, mr, nr, alpha, b1)
 					}
 				}
@@ -359,6 +381,18 @@ func nnStoreTile(t *[nnMR * nnNR]float32, c []float32, ldc, mr, nr int, alpha, b
 			} else {
 				row[q] = alpha*t[r*nnNR+q] + beta*row[q]
 			}
+		}
+	}
+}
+
+// nnStoreTileBias writes C = alpha*t + bias[row] for the top-left mr x nr
+// of a tile.
+func nnStoreTileBias(t *[nnMR * nnNR]float32, c []float32, ldc, mr, nr int, alpha float32, bias []float32) {
+	for r := 0; r < mr; r++ {
+		row := c[r*ldc : r*ldc+nr]
+		bv := bias[r]
+		for q := range row {
+			row[q] = alpha*t[r*nnNR+q] + bv
 		}
 	}
 }
