@@ -81,6 +81,32 @@ func nnSgemmBias(env *ops.Env, transA, transB bool, m, n, k int, alpha float32, 
 		nnGemv(env, transB, n, k, alpha, a, transA, lda, b, ldb, beta, c)
 		return
 	}
+	if n == 1 && !transA {
+		// A matrix-vector product: one dot product per row of A.
+		bv := b[:k]
+		if !transB && ldb != 1 {
+			buf := nnGetBuf(k)
+			defer nnPutBuf(buf)
+			bv = *buf
+			for p := range bv {
+				bv[p] = b[p*ldb]
+			}
+		}
+		env.ParallelFor(m, max(16, 32768/k), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				s := alpha * nnDot(bv, a[i*lda:i*lda+k])
+				switch {
+				case bias != nil:
+					c[i*ldc] = s + bias[i]
+				case beta == 0:
+					c[i*ldc] = s
+				default:
+					c[i*ldc] = s + beta*c[i*ldc]
+				}
+			}
+		})
+		return
+	}
 	nb := (n + nnNR - 1) / nnNR * nnNR
 	bbuf := nnGetBuf(min(k, nnKC) * nb)
 	defer nnPutBuf(bbuf)

@@ -142,3 +142,36 @@ func BenchmarkNNKernel(b *testing.B) {
 		nnKernel(nnKC, a, bb, &t)
 	}
 }
+
+func TestNNSgemmBias(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	for _, s := range []struct{ m, n, k int }{{1, 5, 3}, {5, 1, 7}, {7, 9, 300}, {64, 33, 2}, {3, 4, 0}} {
+		a := make([]float32, s.m*s.k+1)
+		b := make([]float32, s.k*s.n+1)
+		bias := make([]float32, s.m)
+		for i := range a {
+			a[i] = rng.Float32()
+		}
+		for i := range b {
+			b[i] = rng.Float32()
+		}
+		for i := range bias {
+			bias[i] = rng.Float32()
+		}
+		c := make([]float32, s.m*s.n)
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+		want := make([]float32, s.m*s.n)
+		nnRefGemm(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, want, s.n)
+		for i := range want {
+			want[i] += bias[i/s.n]
+		}
+		nnSgemmBias(nil, false, false, s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, c, s.n, bias)
+		for i := range c {
+			if d := math.Abs(float64(c[i] - want[i])); !(d <= 1e-3) {
+				t.Fatalf("%+v: c[%d]=%v want %v", s, i, c[i], want[i])
+			}
+		}
+	}
+}

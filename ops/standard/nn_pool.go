@@ -476,9 +476,42 @@ func prepareMaxUnpool(n *ops.Node) (*ops.Plan, error) {
 	// Indices address the default output shape; a given output_shape
 	// keeps their coordinates.
 	def := out.Clone()
+	dt := n.Inputs[0].DType
 	if st := n.Input(2); st.Present() {
 		if st.Value == nil {
-			return nil, n.Errorf("output_shape must be known when planning")
+			// Known only when the kernel runs: plan unknown dims.
+			dyn := make(tensor.Shape, len(out))
+			for i := range dyn {
+				dyn[i] = -1
+			}
+			def := out.Clone()
+			k := func(env *ops.Env, in, outs []*tensor.Tensor) error {
+				v, err := intsOf(in[2])
+				if err != nil {
+					return err
+				}
+				if len(v) != len(def) {
+					return errorf("MaxUnpool: output_shape %v must have rank %d", v, len(def))
+				}
+				shape := make(tensor.Shape, len(v))
+				for i, d := range v {
+					if d < 0 || d > 1<<40 {
+						return errorf("MaxUnpool: output_shape %v is invalid", v)
+					}
+					shape[i] = int(d)
+				}
+				if err := shape.Validate(); err != nil {
+					return errorf("MaxUnpool: %v", err)
+				}
+				switch dt {
+				case tensor.Float32:
+					return nnMaxUnpoolKernel[float32](def, shape)(env, in, outs)
+				case tensor.Float64:
+					return nnMaxUnpoolKernel[float64](def, shape)(env, in, outs)
+				}
+				return halfAsFloat32(dt, nnMaxUnpoolKernel[float32](def, shape))(env, in, outs)
+			}
+			return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, dyn)}, Kernel: k}, nil
 		}
 		v, err := intsOf(st.Value)
 		if err != nil {
@@ -499,7 +532,6 @@ func prepareMaxUnpool(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("output shape %v is invalid", out)
 		}
 	}
-	dt := n.Inputs[0].DType
 	kern, err := nnFloat(n, dt, nnMaxUnpoolKernel[float32](def, out), nnMaxUnpoolKernel[float64](def, out))
 	if err != nil {
 		return nil, err

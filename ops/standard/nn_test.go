@@ -420,3 +420,28 @@ func TestNNQuantizeRounding(t *testing.T) {
 		}
 	}
 }
+
+// MaxUnpool plans unknown dims when output_shape is not known in advance.
+func TestNNMaxUnpoolDynamicShape(t *testing.T) {
+	reg, _ := NewRegistry()
+	o, _ := reg.Lookup("", "MaxUnpool", 11)
+	x := nnT(t, []float32{5, 6, 7, 8}, 1, 1, 2, 2)
+	idx := nnT(t, []int64{5, 7, 13, 15}, 1, 1, 2, 2)
+	shape := nnT(t, []int64{1, 1, 5, 5}, 4)
+	types := []ops.Type{ops.TypeOf(x), ops.TypeOf(idx), ops.TensorType(tensor.Int64, tensor.Shape{4})}
+	plan, err := ops.PrepareOp(o, &ops.Node{OpType: "MaxUnpool", Opset: 11, Attrs: ops.NewAttrs(nnAttrs{"kernel_shape": nnIs(2, 2), "strides": nnIs(2, 2)}), Inputs: types, NumOutputs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Outputs[0].Static() {
+		t.Fatalf("planned %v, want unknown dims", plan.Outputs[0])
+	}
+	out := []*tensor.Tensor{nil}
+	if err := plan.Kernel(&ops.Env{}, []*tensor.Tensor{x, idx, shape}, out); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := tensor.View[float32](out[0])
+	if !out[0].Shape().Equal(tensor.Shape{1, 1, 5, 5}) || v[6] != 5 || v[18] != 8 {
+		t.Fatalf("got %v %v", out[0].Shape(), v)
+	}
+}
