@@ -428,6 +428,9 @@ func prepareConvTranspose(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("output dim %d would be %d", i, w.out[i])
 		}
 	}
+	if err := nnCheckSize(n, append([]int{xs[0], m}, w.out...)); err != nil {
+		return nil, err
+	}
 	if b := n.Input(2); b.Present() {
 		if len(b.Shape) != 1 || b.Shape[0] != m {
 			return nil, n.Errorf("bias B must have shape [%d], got %v", m, b.Shape)

@@ -58,6 +58,9 @@ func prepareRoiAlign(n *ops.Node) (*ops.Plan, error) {
 		return nil, n.Errorf("bad output size %dx%d or sampling_ratio %d", oh, ow, sr)
 	}
 	out := tensor.Shape{rs[0], xs[1], int(oh), int(ow)}
+	if err := nnCheckSize(n, out); err != nil {
+		return nil, err
+	}
 	dt := n.Inputs[0].DType
 	cfg := nnRoiCfg{half: ctm == "half_pixel", max: mode == "max", oh: int(oh), ow: int(ow), sr: int(sr), scale: scale,
 		n: xs[0], c: xs[1], h: xs[2], w: xs[3]}
@@ -104,6 +107,10 @@ func nnRoiAlignKernel[T float32 | float64](cfg nnRoiCfg, out tensor.Shape) ops.K
 			}
 		}
 		H, W := cfg.h, cfg.w
+		if H == 0 || W == 0 {
+			clear(y)
+			return nil
+		}
 		env.ParallelFor(len(bidx), 1, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				off := 0.0
@@ -440,6 +447,10 @@ func nnGridSampleKernel[T float32 | float64](cfg nnGridCfg, out tensor.Shape) op
 			return err
 		}
 		H, W := cfg.h, cfg.w
+		if H == 0 || W == 0 {
+			clear(y)
+			return nil
+		}
 		xmin, ymin, xmax, ymax := -0.5, -0.5, float64(W)-0.5, float64(H)-0.5
 		if cfg.align {
 			xmin, ymin, xmax, ymax = 0, 0, float64(W-1), float64(H-1)

@@ -532,6 +532,9 @@ func prepareMaxUnpool(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("output shape %v is invalid", out)
 		}
 	}
+	if err := nnCheckSize(n, out); err != nil {
+		return nil, err
+	}
 	kern, err := nnFloat(n, dt, nnMaxUnpoolKernel[float32](def, out), nnMaxUnpoolKernel[float64](def, out))
 	if err != nil {
 		return nil, err

@@ -445,3 +445,28 @@ func TestNNMaxUnpoolDynamicShape(t *testing.T) {
 		t.Fatalf("got %v %v", out[0].Shape(), v)
 	}
 }
+
+// Absurd sizes and empty images fail or give empty results, never panic.
+func TestNNExtremeSizes(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	x := nnRandT(rng, 1, 1, 4, 4)
+	if _, err := nnRun(t, "MaxPool", 12, nnAttrs{"kernel_shape": nnIs(2, 2), "pads": nnIs(1<<29, 1<<29, 1<<29, 1<<29)}, 1, x); err == nil {
+		t.Error("MaxPool with huge pads accepted")
+	}
+	if _, err := nnRun(t, "ConvTranspose", 11, nnAttrs{"output_shape": nnIs(1<<30, 1<<30)}, 1, x, nnRandT(rng, 1, 1, 2, 2)); err == nil {
+		t.Error("ConvTranspose with a huge output_shape accepted")
+	}
+	if _, err := nnRun(t, "RoiAlign", 16, nnAttrs{"output_height": nnI(1 << 20), "output_width": nnI(1 << 20)}, 1, x, nnRandT(rng, 4, 4), nnT(t, []int64{0, 0, 0, 0}, 4)); err == nil {
+		t.Error("RoiAlign with a huge output accepted")
+	}
+	empty := nnRandT(rng, 1, 1, 0, 3)
+	if _, err := nnRun(t, "RoiAlign", 16, nil, 1, empty, nnT(t, []float32{0, 0, 1, 1}, 1, 4), nnT(t, []int64{0}, 1)); err != nil {
+		t.Errorf("RoiAlign on an empty image: %v", err)
+	}
+	if _, err := nnRun(t, "GridSample", 16, nnAttrs{"padding_mode": nnS("border")}, 1, empty, nnRandT(rng, 1, 2, 2, 2)); err != nil {
+		t.Errorf("GridSample on an empty image: %v", err)
+	}
+	if _, err := nnRun(t, "Conv", 11, nnAttrs{"pads": nnIs(1, 1, 1, 1)}, 1, nnRandT(rng, 0, 2, 3, 3), nnRandT(rng, 2, 2, 3, 3)); err != nil {
+		t.Errorf("Conv on an empty batch: %v", err)
+	}
+}

@@ -114,7 +114,26 @@ func nnWindowFor(n *ops.Node, in, k []int, ceil bool) (*nnWindow, error) {
 			w.out[i] = 0
 		}
 	}
+	if err := nnCheckSize(n, w.out); err != nil {
+		return nil, err
+	}
 	return w, nil
+}
+
+// nnMaxOutput bounds the elements of a planned output, so that absurd
+// attributes (pads of a billion) fail in Prepare instead of exhausting
+// memory in the kernel.
+const nnMaxOutput = 1 << 34
+
+func nnCheckSize(n *ops.Node, dims []int) error {
+	total := 1
+	for _, d := range dims {
+		if d > 0 && total > nnMaxOutput/d {
+			return n.Errorf("output dims %v are too large", dims)
+		}
+		total *= max(d, 1)
+	}
+	return nil
 }
 
 // nnSpatial checks X is N x C x spatial... and returns the spatial dims.
