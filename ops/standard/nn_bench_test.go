@@ -65,3 +65,13 @@ func BenchmarkNNConv1T(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkNNSoftmax(b *testing.B) {
+	k, in, out := nnBenchNode(b, "Softmax", 13, nil, tensor.Shape{1, 4, 128, 128})
+	b.SetBytes(4 * 128 * 128 * 4)
+	for range b.N {
+		if err := k(nil, in, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
