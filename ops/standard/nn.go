@@ -86,6 +86,3 @@ func nnStatic(n *ops.Node, i int) error {
 	}
 	return nil
 }
-
-// nnScalarOrLen fails unless input i is a scalar or a 1-element/ length-l vector.
-func nnIsScalar(s tensor.Shape) bool { return s.NumElements() == 1 && len(s) <= 1 }

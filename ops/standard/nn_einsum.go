@@ -21,7 +21,7 @@ type nnEinsumPlan struct {
 	operands int
 }
 
-// nnEinsumParse turns a term into labels: letters map to their byte,
+// nnEinsumTerm turns a term into labels: letters map to their byte,
 // ellipsis dims to 256+i counted from the right (so they align).
 func nnEinsumTerm(n *ops.Node, term string, rank int) ([]int, error) {
 	term = strings.TrimSpace(term)

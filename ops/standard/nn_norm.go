@@ -68,7 +68,7 @@ func nnFloatInputs(n *ops.Node, idx ...int) error {
 
 // nnCheckLen fails unless input i holds exactly want elements.
 func nnCheckLen(n *ops.Node, i, want int) error {
-	if s := n.Inputs[i].Shape; s.NumElements() != want || len(s) > 1 && nnProd(s) != want {
+	if s := n.Inputs[i].Shape; s.NumElements() != want {
 		return n.Errorf("input %d has shape %v, want %d elements", i, s, want)
 	}
 	return nil
@@ -528,8 +528,6 @@ func prepareLRN(n *ops.Node) (*ops.Plan, error) {
 	c, inner := xs[1], xs[2:].NumElements()
 	dt := n.Inputs[0].DType
 	sh := xs.Clone()
-	mk := func() ops.Kernel { return nil }
-	_ = mk
 	k, err := nnFloat(n, dt, nnLRNKernel[float32](xs[0], c, inner, int(size), alpha, beta, bias, sh),
 		nnLRNKernel[float64](xs[0], c, inner, int(size), alpha, beta, bias, sh))
 	if err != nil {

@@ -87,7 +87,7 @@ func nnFloats(t *tensor.Tensor) ([]float32, error) {
 	return nil, errorf("want a float tensor, got %s", t.DType())
 }
 
-// nnZeroPointRows subtracts a zero point from a batch of rows x cols
+// nnSubZeroPoint subtracts a zero point from a batch of rows x cols
 // matrices: zp is empty (none), a scalar, or one value per row (perRow) or
 // per column.
 func nnSubZeroPoint(v []int32, zp []int32, rows, cols int, perRow bool) error {
@@ -198,7 +198,7 @@ func nnIntMatMul(env *ops.Env, p *nnMatMulPlan, at, bt, azt, bzt *tensor.Tensor)
 // nnRoundEven rounds half to even, as ONNX quantization requires.
 func nnRoundEven(x float32) float32 { return float32(math.RoundToEven(float64(x))) }
 
-// nnSaturate clamps to the range of the quantized type dt.
+// nnQRange is the range of the quantized type dt, for saturation.
 func nnQRange(dt tensor.DType) (lo, hi float32) {
 	switch dt {
 	case tensor.Int8:
@@ -344,8 +344,8 @@ func prepareQLinearMatMul(n *ops.Node) (*ops.Plan, error) {
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, p.out)}, Kernel: k}, nil
 }
 
-// nnAxisParams expands a scale or zero point (scalar, or 1-D along axis)
-// to a function of the flat index of x.
+// nnAxisParam is a scale or zero point (a scalar, or 1-D along axis) as a
+// function of the flat index into x.
 type nnAxisParam struct {
 	vals        []float32
 	n, inner    int // per-axis: values along axis, elements after it

@@ -21,7 +21,8 @@ func nnProd(v []int) int {
 	return p
 }
 
-// nnInts converts attribute values, failing on negatives where nonneg.
+// nnIntsAttr converts an ints attribute of want values (def each when
+// absent), failing on values below minVal or absurdly large.
 func nnIntsAttr(n *ops.Node, name string, v []int64, want int, def int, minVal int64) ([]int, error) {
 	if v == nil {
 		out := make([]int, want)
