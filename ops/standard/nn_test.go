@@ -497,3 +497,59 @@ func TestNNExp32(t *testing.T) {
 		t.Errorf("exp(NaN) = %v", v)
 	}
 }
+
+// A direct scatter-add transposed convolution, 2-D, with groups.
+func TestNNConvTransposeGroups(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	const n, c, h, w, g, mg, kh, kw = 2, 4, 3, 4, 2, 3, 3, 2
+	sh, sw, dh, dw := 2, 3, 2, 1
+	pt, pl, pb, pr := 1, 0, 0, 1
+	oph, opw := 1, 0
+	x := nnRandT(rng, n, c, h, w)
+	wt := nnRandT(rng, c, mg, kh, kw)
+	b := nnRandT(rng, g*mg)
+	attrs := nnAttrs{"group": nnI(g), "strides": nnIs(int64(sh), int64(sw)), "dilations": nnIs(int64(dh), int64(dw)),
+		"pads": nnIs(int64(pt), int64(pl), int64(pb), int64(pr)), "output_padding": nnIs(int64(oph), int64(opw))}
+	out, err := nnRun(t, "ConvTranspose", 11, attrs, 1, x, wt, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oh := sh*(h-1) + oph + (kh-1)*dh + 1 - pt - pb
+	ow := sw*(w-1) + opw + (kw-1)*dw + 1 - pl - pr
+	if got := out[0].Shape(); !got.Equal(tensor.Shape{n, g * mg, oh, ow}) {
+		t.Fatalf("shape %v", got)
+	}
+	xv, _ := tensor.View[float32](x)
+	wv, _ := tensor.View[float32](wt)
+	bv, _ := tensor.View[float32](b)
+	want := make([]float32, n*g*mg*oh*ow)
+	for bi := 0; bi < n; bi++ {
+		for oc := 0; oc < g*mg; oc++ {
+			for i := 0; i < oh*ow; i++ {
+				want[(bi*g*mg+oc)*oh*ow+i] = bv[oc]
+			}
+		}
+		for ic := 0; ic < c; ic++ {
+			gi := ic / (c / g)
+			for m := 0; m < mg; m++ {
+				oc := gi*mg + m
+				for ih := 0; ih < h; ih++ {
+					for iw := 0; iw < w; iw++ {
+						for a := 0; a < kh; a++ {
+							for bb := 0; bb < kw; bb++ {
+								y := ih*sh - pt + a*dh
+								z := iw*sw - pl + bb*dw
+								if y < 0 || y >= oh || z < 0 || z >= ow {
+									continue
+								}
+								want[(bi*g*mg+oc)*oh*ow+y*ow+z] += xv[((bi*c+ic)*h+ih)*w+iw] * wv[((ic*mg+m)*kh+a)*kw+bb]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	got, _ := tensor.View[float32](out[0])
+	nnClose(t, "convtranspose", got, want, 1e-4)
+}
