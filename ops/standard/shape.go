@@ -12,6 +12,10 @@ import (
 // kernels are generic over the element's width (shapeW1..shapeW16, or
 // string) rather than its type: one instantiation serves int32, uint32 and
 // float32 alike, and float16 and bfloat16 need no widening.
+//
+// Negative axes are accepted at every opset, although the spec allows them
+// only from opset 11: PyTorch exports them at older opsets (test_GLU), and
+// ONNX Runtime accepts them too.
 
 // shapeOps lists this family's operators.
 func shapeOps() []def {

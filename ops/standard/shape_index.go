@@ -783,9 +783,6 @@ func prepareCompress(n *ops.Node) (*ops.Plan, error) {
 	ax := -1
 	outShape := tensor.Shape{-1}
 	if hasAxis {
-		if axis < 0 && n.Opset < 11 {
-			return nil, n.Errorf("negative axis %d needs opset 11", axis)
-		}
 		if ax, err = normAxis(n, axis, len(x.Shape)); err != nil {
 			return nil, err
 		}

@@ -75,9 +75,6 @@ func prepareConcat(n *ops.Node) (*ops.Plan, error) {
 		return nil, err
 	}
 	r := len(first.Shape)
-	if axis < 0 && n.Opset < 11 {
-		return nil, n.Errorf("negative axis %d needs opset 11", axis)
-	}
 	ax, err := normAxis(n, axis, r)
 	if err != nil {
 		return nil, err
@@ -253,9 +250,6 @@ func prepareSplit(n *ops.Node) (*ops.Plan, error) {
 	}
 	if err := a.Err(); err != nil {
 		return nil, err
-	}
-	if axis < 0 && n.Opset < 11 {
-		return nil, n.Errorf("negative axis %d needs opset 11", axis)
 	}
 	ax, err := normAxis(n, axis, len(x.Shape))
 	if err != nil {

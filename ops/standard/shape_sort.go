@@ -122,9 +122,6 @@ func prepareTopK(n *ops.Node) (*ops.Plan, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	if axis < 0 && n.Opset < 11 && axis != -1 {
-		return nil, n.Errorf("negative axis %d needs opset 11", axis)
-	}
 	if len(x.Shape) == 0 {
 		return nil, n.Errorf("input must have rank >= 1")
 	}
@@ -294,9 +291,6 @@ func prepareArgExtreme(isMax bool) func(*ops.Node) (*ops.Plan, error) {
 		}
 		if err := a.Err(); err != nil {
 			return nil, err
-		}
-		if axis < 0 && n.Opset < 11 {
-			return nil, n.Errorf("negative axis %d needs opset 11", axis)
 		}
 		if len(x.Shape) == 0 {
 			return nil, n.Errorf("input must have rank >= 1")
