@@ -101,3 +101,18 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// The README's main command: the built-in sample reads the held-out digits
+// and reports its accuracy (98% when it was trained; the model is fixed, so
+// the count is exact).
+func TestRunBuiltInSample(t *testing.T) {
+	code, out, errOut := cann(t, "run", "--threads", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"digits", "image 0: predicted", "accuracy: 294 / 300 correct (98.0%)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
