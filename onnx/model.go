@@ -126,9 +126,6 @@ func graphFromProto(gp *onnxpb.GraphProto, o *options, depth int) (*graph.Graph,
 		Initializers: map[string]*tensor.Tensor{},
 		ValueInfo:    map[string]*graph.ValueInfo{},
 	}
-	if len(gp.GetSparseInitializer()) > 0 {
-		return nil, fmt.Errorf("graph %q: sparse initializers are not supported yet: %w", g.Name, runtime.ErrUnsupported)
-	}
 	for _, tp := range gp.GetInitializer() {
 		name := tp.GetName()
 		if name == "" {
@@ -140,6 +137,20 @@ func graphFromProto(gp *onnxpb.GraphProto, o *options, depth int) (*graph.Graph,
 		t, err := tensorFromProto(tp, o)
 		if err != nil {
 			return nil, fmt.Errorf("graph %q: initializer %q: %w", g.Name, name, err)
+		}
+		g.Initializers[name] = t
+	}
+	for _, sp := range gp.GetSparseInitializer() {
+		name := sp.GetValues().GetName()
+		if name == "" {
+			return nil, fmt.Errorf("graph %q: sparse initializer without a name: %w", g.Name, ErrInvalidModel)
+		}
+		if _, dup := g.Initializers[name]; dup {
+			return nil, fmt.Errorf("graph %q: initializer %q given twice: %w", g.Name, name, ErrInvalidModel)
+		}
+		t, err := sparseToDense(sp, o)
+		if err != nil {
+			return nil, fmt.Errorf("graph %q: sparse initializer %q: %w", g.Name, name, err)
 		}
 		g.Initializers[name] = t
 	}
@@ -405,8 +416,14 @@ func attrFromProto(ap *onnxpb.AttributeProto, typ onnxpb.AttributeProto_Attribut
 			return a, err
 		}
 		a.TypeVal = &t
-	case onnxpb.AttributeProto_SPARSE_TENSOR, onnxpb.AttributeProto_SPARSE_TENSORS:
-		return a, fmt.Errorf("sparse tensor attributes are not supported yet: %w", runtime.ErrUnsupported)
+	case onnxpb.AttributeProto_SPARSE_TENSOR:
+		t, err := sparseToDense(ap.GetSparseTensor(), o)
+		if err != nil {
+			return a, err
+		}
+		a.Tensor = t
+	case onnxpb.AttributeProto_SPARSE_TENSORS:
+		return a, fmt.Errorf("sparse_tensors attributes are not supported yet: %w", runtime.ErrUnsupported)
 	case onnxpb.AttributeProto_TYPE_PROTOS:
 		return a, fmt.Errorf("type_protos attributes are not supported yet: %w", runtime.ErrUnsupported)
 	default:

@@ -43,7 +43,7 @@ type Attr struct {
 	Float   float32
 	Int     int64
 	String  string
-	Tensor  *tensor.Tensor
+	Tensor  *tensor.Tensor // also the dense form of a SPARSE_TENSOR attribute
 	Graph   Subgraph
 	Floats  []float32
 	Ints    []int64

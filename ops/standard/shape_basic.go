@@ -34,7 +34,13 @@ func prepareConstant(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("attribute value holds no tensor")
 		}
 	case "sparse_value":
-		return nil, fmt.Errorf("%s: sparse_value constants: %w", n.OpType, runtime.ErrUnsupported)
+		// The importer densifies sparse tensors; an attribute without its
+		// dense form came from somewhere that could not.
+		if v, ok := a.Map()["sparse_value"]; ok && v.Type == ops.AttrSparseTensor && v.Tensor != nil {
+			t = v.Tensor
+		} else {
+			return nil, fmt.Errorf("%s: sparse_value without a dense tensor: %w", n.OpType, runtime.ErrUnsupported)
+		}
 	case "value_float":
 		t = tensor.Scalar(a.Float("value_float", 0))
 	case "value_floats":
