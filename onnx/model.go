@@ -104,7 +104,9 @@ func modelFromProto(mp *onnxpb.ModelProto, o *options) (*graph.Model, error) {
 		return nil, fmt.Errorf("opset %d of the default domain is newer than the newest supported (%d): %w", v, MaxOpset, runtime.ErrUnsupported)
 	}
 	if len(mp.GetFunctions()) > 0 {
-		return nil, fmt.Errorf("model-local functions (%d) are not supported yet: %w", len(mp.GetFunctions()), runtime.ErrUnsupported)
+		if err := inlineFunctions(mp, m.Opsets); err != nil {
+			return nil, err
+		}
 	}
 	g, err := graphFromProto(mp.GetGraph(), o, 0)
 	if err != nil {
