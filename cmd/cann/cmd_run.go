@@ -100,12 +100,8 @@ func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags
 		return err
 	}
 	for i, v := range outs {
-		t, ok := v.(*tensor.Tensor)
-		if !ok {
-			return fmt.Errorf("output %q is a %T: only tensors can be written so far", infos[i].Name, v)
-		}
 		file := filepath.Join(outputDir, fmt.Sprintf("output_%d.pb", i))
-		if err := onnx.WriteTensorFile(file, infos[i].Name, t); err != nil {
+		if err := onnx.WriteValueFile(file, infos[i].Name, v); err != nil {
 			return err
 		}
 	}
@@ -129,20 +125,27 @@ func readInputs(m *model.Model, inputs inputFlags, inputDir string) (map[string]
 			if k >= len(ins) {
 				return nil, fmt.Errorf("--input-dir %s: %s but the model has %d input(s)", inputDir, filepath.Base(file), len(ins))
 			}
-			_, t, err := onnx.ReadTensorFile(file)
+			// Sequences and optionals are read as the model declares them.
+			v, err := onnx.ReadValueFile(file, ins[k].Type)
 			if err != nil {
 				return nil, err
 			}
-			feeds[ins[k].Name] = t
+			feeds[ins[k].Name] = v
 		}
 	}
 	for _, in := range inputs {
 		name, file, _ := strings.Cut(in, "=")
-		_, t, err := onnx.ReadTensorFile(file)
+		typ := ops.Type{Kind: ops.KindTensor, UnknownRank: true}
+		for _, info := range ins {
+			if info.Name == name {
+				typ = info.Type
+			}
+		}
+		v, err := onnx.ReadValueFile(file, typ)
 		if err != nil {
 			return nil, err
 		}
-		feeds[name] = t
+		feeds[name] = v
 	}
 	return feeds, nil
 }
