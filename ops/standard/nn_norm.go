@@ -11,45 +11,6 @@ import (
 // LayerNormalization, GroupNormalization, LRN and
 // MeanVarianceNormalization. Statistics are accumulated in float64.
 
-// nnStoreFloats writes float64 values into a float tensor of any float type.
-func nnStoreFloats(t *tensor.Tensor, v []float64) error {
-	switch t.DType() {
-	case tensor.Float32:
-		o, err := tensor.View[float32](t)
-		if err != nil {
-			return err
-		}
-		for i, x := range v {
-			o[i] = float32(x)
-		}
-	case tensor.Float64:
-		o, err := tensor.View[float64](t)
-		if err != nil {
-			return err
-		}
-		copy(o, v)
-	case tensor.Float16:
-		o, err := tensor.View[tensor.F16](t)
-		if err != nil {
-			return err
-		}
-		for i, x := range v {
-			o[i] = tensor.Float16FromFloat32(float32(x))
-		}
-	case tensor.BFloat16:
-		o, err := tensor.View[tensor.BF16](t)
-		if err != nil {
-			return err
-		}
-		for i, x := range v {
-			o[i] = tensor.BFloat16FromFloat32(float32(x))
-		}
-	default:
-		return errorf("want a float tensor, got %s", t.DType())
-	}
-	return nil
-}
-
 // nnFloatInputs checks inputs idx are float tensors.
 func nnFloatInputs(n *ops.Node, idx ...int) error {
 	for _, i := range idx {
@@ -207,7 +168,7 @@ func nnBatchNormKernel[T float32 | float64](planes, chans, size int, eps, moment
 				if err != nil {
 					return err
 				}
-				if err := nnStoreFloats(t, stats[i-1]); err != nil {
+				if err := storeFloat64s(t, stats[i-1]); err != nil {
 					return err
 				}
 			}
@@ -497,7 +458,7 @@ func nnLayerNormKernel[T float32 | float64](rows, size int, eps float64, shape, 
 			if err != nil {
 				return err
 			}
-			if err := nnStoreFloats(t, st); err != nil {
+			if err := storeFloat64s(t, st); err != nil {
 				return err
 			}
 		}

@@ -536,7 +536,7 @@ func prepareDequantizeLinear(n *ops.Node) (*ops.Plan, error) {
 		if err != nil {
 			return err
 		}
-		return nnStoreFloats(y, vals)
+		return storeFloat64s(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, xs)}, Kernel: k}, nil
 }

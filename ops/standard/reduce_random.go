@@ -141,7 +141,7 @@ func reducePrepareRandom(name string) func(n *ops.Node) (*ops.Plan, error) {
 					vals[i] = p1 + (p2-p1)*r.Float64()
 				}
 			}
-			return reduceStore(y, vals)
+			return storeFloat64s(y, vals)
 		}
 		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, shape)}, Kernel: k}, nil
 	}
@@ -238,7 +238,7 @@ func reducePrepareBernoulli(n *ops.Node) (*ops.Plan, error) {
 			}
 			return nil
 		}
-		return reduceStore(y, vals)
+		return storeFloat64s(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Shape.Clone())}, Kernel: k}, nil
 }
@@ -309,7 +309,7 @@ func reducePrepareMultinomial(n *ops.Node) (*ops.Plan, error) {
 				idx[b*int(samples)+s] = float64(min(c, classes-1))
 			}
 		}
-		return reduceStore(y, idx)
+		return storeFloat64s(y, idx)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, outShape)}, Kernel: k}, nil
 }

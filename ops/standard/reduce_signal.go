@@ -575,67 +575,10 @@ func reducePrepareWindow(name string) func(n *ops.Node) (*ops.Plan, error) {
 					vals[i] = 0.42 - 0.5*math.Cos(x) + 0.08*math.Cos(2*x)
 				}
 			}
-			return reduceStore(y, vals)
+			return storeFloat64s(y, vals)
 		}
 		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, shape)}, Kernel: k}, nil
 	}
-}
-
-// reduceStore writes float64 values into a tensor of any numeric type;
-// integers truncate toward zero as in a C cast.
-func reduceStore(y *tensor.Tensor, vals []float64) error {
-	switch y.DType() {
-	case tensor.Float32:
-		return reduceStoreAs[float32](y, vals)
-	case tensor.Float64:
-		return reduceStoreAs[float64](y, vals)
-	case tensor.Int8:
-		return reduceStoreAs[int8](y, vals)
-	case tensor.Int16:
-		return reduceStoreAs[int16](y, vals)
-	case tensor.Int32:
-		return reduceStoreAs[int32](y, vals)
-	case tensor.Int64:
-		return reduceStoreAs[int64](y, vals)
-	case tensor.Uint8:
-		return reduceStoreAs[uint8](y, vals)
-	case tensor.Uint16:
-		return reduceStoreAs[uint16](y, vals)
-	case tensor.Uint32:
-		return reduceStoreAs[uint32](y, vals)
-	case tensor.Uint64:
-		return reduceStoreAs[uint64](y, vals)
-	case tensor.Float16:
-		o, err := tensor.View[tensor.F16](y)
-		if err != nil {
-			return err
-		}
-		for i, v := range vals {
-			o[i] = tensor.Float16FromFloat32(float32(v))
-		}
-		return nil
-	case tensor.BFloat16:
-		o, err := tensor.View[tensor.BF16](y)
-		if err != nil {
-			return err
-		}
-		for i, v := range vals {
-			o[i] = tensor.BFloat16FromFloat32(float32(v))
-		}
-		return nil
-	}
-	return errorf("unsupported output type %s", y.DType())
-}
-
-func reduceStoreAs[T number](y *tensor.Tensor, vals []float64) error {
-	o, err := tensor.View[T](y)
-	if err != nil {
-		return err
-	}
-	for i, v := range vals {
-		o[i] = T(v)
-	}
-	return nil
 }
 
 // reduceFloatAt reads a one-element float tensor.
@@ -734,7 +677,7 @@ func reducePrepareMel(n *ops.Node) (*ops.Plan, error) {
 		if err != nil {
 			return err
 		}
-		return reduceStore(y, vals)
+		return storeFloat64s(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, shape)}, Kernel: k}, nil
 }

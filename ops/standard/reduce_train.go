@@ -192,7 +192,7 @@ func (s *reduceTrainSpec) kernel(env *ops.Env, in, out []*tensor.Tensor) error {
 			if err != nil {
 				return err
 			}
-			if err := reduceStore(y, vals); err != nil {
+			if err := storeFloat64s(y, vals); err != nil {
 				return err
 			}
 		}

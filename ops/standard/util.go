@@ -205,3 +205,60 @@ func narrow(dst, src *tensor.Tensor) error {
 	}
 	return nil
 }
+
+// storeFloat64s writes float64 values into a tensor of any numeric type;
+// integers truncate toward zero as in a C cast.
+func storeFloat64s(y *tensor.Tensor, vals []float64) error {
+	switch y.DType() {
+	case tensor.Float32:
+		return storeFloat64sAs[float32](y, vals)
+	case tensor.Float64:
+		return storeFloat64sAs[float64](y, vals)
+	case tensor.Int8:
+		return storeFloat64sAs[int8](y, vals)
+	case tensor.Int16:
+		return storeFloat64sAs[int16](y, vals)
+	case tensor.Int32:
+		return storeFloat64sAs[int32](y, vals)
+	case tensor.Int64:
+		return storeFloat64sAs[int64](y, vals)
+	case tensor.Uint8:
+		return storeFloat64sAs[uint8](y, vals)
+	case tensor.Uint16:
+		return storeFloat64sAs[uint16](y, vals)
+	case tensor.Uint32:
+		return storeFloat64sAs[uint32](y, vals)
+	case tensor.Uint64:
+		return storeFloat64sAs[uint64](y, vals)
+	case tensor.Float16:
+		o, err := tensor.View[tensor.F16](y)
+		if err != nil {
+			return err
+		}
+		for i, v := range vals {
+			o[i] = tensor.Float16FromFloat32(float32(v))
+		}
+		return nil
+	case tensor.BFloat16:
+		o, err := tensor.View[tensor.BF16](y)
+		if err != nil {
+			return err
+		}
+		for i, v := range vals {
+			o[i] = tensor.BFloat16FromFloat32(float32(v))
+		}
+		return nil
+	}
+	return errorf("unsupported output type %s", y.DType())
+}
+
+func storeFloat64sAs[T number](y *tensor.Tensor, vals []float64) error {
+	o, err := tensor.View[T](y)
+	if err != nil {
+		return err
+	}
+	for i, v := range vals {
+		o[i] = T(v)
+	}
+	return nil
+}
