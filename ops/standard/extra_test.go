@@ -420,6 +420,10 @@ func TestExtraCenterCropPad(t *testing.T) {
 	extraEqual(t, "string crop", out[0], tensor.Shape{2}, []string{"b", "c"})
 	out = extraCall{op: "CenterCropPad", opset: 18, in: []*tensor.Tensor{extraT([]int64{1, 2, 3, 4}, 2, 2), extraI64(3, 1)}}.mustRun(t)
 	extraEqual(t, "int64", out[0], tensor.Shape{3, 1}, []int64{1, 3, 0})
+	out = extraCall{op: "CenterCropPad", opset: 18, in: []*tensor.Tensor{extraT([]bool{true, true, false, true}, 4), extraI64(3)}}.mustRun(t)
+	extraEqual(t, "bool (odd crop starts at floor)", out[0], tensor.Shape{3}, []bool{true, true, false})
+	out = extraCall{op: "CenterCropPad", opset: 18, in: []*tensor.Tensor{tensor.Scalar("s"), extraI64()}}.mustRun(t)
+	extraEqual(t, "scalar", out[0], tensor.Shape{}, []string{"s"})
 	out = extraCall{op: "CenterCropPad", opset: 18, in: []*tensor.Tensor{extraT([]int64{1, 2, 3, 4}, 2, 2), extraI64(0, 2)}}.mustRun(t)
 	extraEqual(t, "empty", out[0], tensor.Shape{0, 2}, []int64{})
 }
