@@ -19,6 +19,7 @@ func families() [][]def {
 		reduceOps(),      // reduce.go: reductions, losses, recurrent, signal, random, strings
 		controlOps(),     // control.go: If, Loop, Scan, sequences, optionals
 		trainingOps(),    // reduce_train.go: ai.onnx.preview.training optimizers
+		extraOps(),       // extra.go: opset 18-20 additions (Col2Im, DeformConv, AffineGrid, strings, ImageDecoder), LpNormalization, MaxRoiPool
 	}
 }
 
