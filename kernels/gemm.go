@@ -44,7 +44,7 @@
 // variant against SgemmReference within 4·2⁻²⁴·(k+4)·Σ|terms|.
 package kernels
 
-//go:generate go run ./internal/gen -out gemm_amd64.s -stubs gemm_amd64_stubs.go -pkg kernels
+//go:generate go run ./internal/gen -out gemm_amd64.s -stubs gemm_stubs_amd64.go -pkg kernels
 
 import (
 	"fmt"
