@@ -156,7 +156,8 @@ func prepareArith(name string, allowed []tensor.DType) func(*ops.Node) (*ops.Pla
 		default:
 			return nil, n.Errorf("unsupported type %s", dt)
 		}
-		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k}, nil
+		// binaryMap writes every element; the float kernels go through it.
+		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: dt.IsFloat()}, nil
 	}
 }
 

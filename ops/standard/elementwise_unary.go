@@ -78,7 +78,7 @@ func prepareUnary(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(outDT, x.Shape.Clone())}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(outDT, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}, nil
 }
 
 // unaryFloatFunc returns the operator's function on float64, reading and

@@ -101,7 +101,7 @@ func prepareConv(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k, Overwrites: true}, nil
 }
 
 func nnConvKernel[T float32 | float64](p *nnConvPlan) ops.Kernel {

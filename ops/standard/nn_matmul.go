@@ -134,7 +134,7 @@ func prepareMatMul(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k, Overwrites: true}, nil
 }
 
 func nnMatMulKernel32(p *nnMatMulPlan) ops.Kernel {
@@ -307,7 +307,7 @@ func prepareGemm(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: kern}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: kern, Overwrites: true}, nil
 }
 
 func nnGemmKernel32(transA, transB bool, m, n, k int, alpha, beta float32, cShape tensor.Shape, hasC bool, out tensor.Shape) ops.Kernel {
