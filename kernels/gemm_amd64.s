@@ -372,3 +372,84 @@ sgemmKernel8x32AVX512_store:
 	VMOVUPS Z15, 64(SI)(DX*1)
 	VZEROUPPER
 	RET
+
+// func sigmoidAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVL         $0x80000000, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y4
+	MOVL         $0xc2aeac4f, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y5
+	MOVL         $0x3fb8aa3b, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y6
+	MOVL         $0x3f318000, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y7
+	MOVL         $0xb95e8083, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y8
+	MOVL         $0x39506967, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y9
+	MOVL         $0x3ab743ce, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y10
+	MOVL         $0x3c088908, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y11
+	MOVL         $0x3d2aa9c1, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y12
+	MOVL         $0x3e2aaaaa, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y13
+	MOVL         $0x3f000000, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y14
+	MOVL         $0x3f800000, BX
+	MOVD         BX, X0
+	VBROADCASTSS X0, Y15
+
+sigmoid_loop:
+	CMPQ         DX, $0x08
+	JL           sigmoid_done
+	VMOVUPS      (CX), Y0
+	VORPS        Y4, Y0, Y1
+	VMAXPS       Y1, Y5, Y1
+	VMULPS       Y6, Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VFNMADD231PS Y7, Y2, Y1
+	VFNMADD231PS Y8, Y2, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       Y15, Y2, Y2
+	VMOVAPS      Y9, Y3
+	VFMADD213PS  Y10, Y1, Y3
+	VFMADD213PS  Y11, Y1, Y3
+	VFMADD213PS  Y12, Y1, Y3
+	VFMADD213PS  Y13, Y1, Y3
+	VFMADD213PS  Y14, Y1, Y3
+	VMULPS       Y1, Y1, Y0
+	VADDPS       Y15, Y1, Y1
+	VFMADD213PS  Y1, Y0, Y3
+	VMULPS       Y2, Y3, Y3
+	VADDPS       Y15, Y3, Y1
+	VDIVPS       Y1, Y15, Y1
+	VMULPS       Y1, Y3, Y3
+	VMOVUPS      (CX), Y0
+	VBLENDVPS    Y0, Y3, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, AX
+	SUBQ         $0x08, DX
+	JMP          sigmoid_loop
+
+sigmoid_done:
+	VZEROUPPER
+	RET

@@ -84,3 +84,42 @@ func BenchmarkSigmoidSlice(b *testing.B) {
 		SigmoidSlice(y, x)
 	}
 }
+
+// TestSigmoidSlice checks the slice form (the vector kernel where there is
+// one, and the scalar code without it) over the same sweep.
+func TestSigmoidSlice(t *testing.T) {
+	bulk := sigmoidBulk
+	defer func() { sigmoidBulk = bulk }()
+	for _, vec := range []bool{true, false} {
+		if !vec {
+			sigmoidBulk = nil
+		}
+		var xs []float32
+		worst, at := 0.0, float32(0)
+		flush := func() {
+			ys := make([]float32, len(xs))
+			SigmoidSlice(ys, xs)
+			for i, x := range xs {
+				want := 1 / (1 + math.Exp(-float64(x)))
+				if vec && want < 0x1p-126 && math.Abs(float64(ys[i])-want) <= 0x1p-125 {
+					continue // the vector kernel's documented floor
+				}
+				if e := ulpErr(ys[i], want); e > worst {
+					worst, at = e, x
+				}
+			}
+			xs = xs[:0]
+		}
+		sweep(func(x float32) {
+			xs = append(xs, x)
+			if len(xs) == 1021 {
+				flush()
+			}
+		})
+		flush()
+		if worst > 2 {
+			t.Errorf("vector=%v: %.2f ulp at %g", vec, worst, at)
+		}
+		t.Logf("vector=%v (available %v): worst %.2f ulp at %g", vec, bulk != nil, worst, at)
+	}
+}
