@@ -51,7 +51,6 @@ import (
 	"math/bits"
 	"os"
 	"sync"
-	"unsafe"
 
 	"github.com/gocann/gocann/runtime/cpu"
 )
@@ -642,11 +641,3 @@ func GetScratch(n int) *[]float32 { return getBuf(n) }
 
 // PutScratch returns a slice from GetScratch to the pool.
 func PutScratch(p *[]float32) { putBuf(p) }
-
-// ptr returns &s[0], or nil for an empty slice.
-func ptr(s []float32) *float32 {
-	if len(s) == 0 {
-		return nil
-	}
-	return unsafe.SliceData(s)
-}
