@@ -39,6 +39,21 @@ type Executable struct {
 	model *graph.Model
 	opts  Options
 	main  *program
+	// pool recycles the storage of intermediate tensors between nodes and
+	// runs (see runState).
+	pool tensor.HostPool
+}
+
+// runState tracks, for one run of the main program, the intermediate
+// tensors the engine allocated from its pool for kernels whose plans
+// promise to overwrite them (ops.Plan.Overwrites). When such a tensor's
+// slot dies its storage goes back to the pool, so the next node gets
+// memory that is neither zeroed nor new garbage. A tensor stops being
+// owned as soon as it could be referenced from elsewhere: passed to an
+// Eval plan (sequences, optionals), or aliased by a kernel's output.
+// Programs with subgraphs do not pool at all.
+type runState struct {
+	owned map[*tensor.Tensor]struct{}
 }
 
 // Compile binds every node of m (and of its subgraphs) to its operator.
@@ -72,6 +87,9 @@ type program struct {
 	consts  []constSlot
 	free    []freeSlot // values read from the enclosing program
 	steps   []*step
+	// poolable: no step has subgraphs, so every value a node reads is in
+	// its inputs and the engine may recycle intermediates (runState).
+	poolable bool
 }
 
 type constSlot struct {
@@ -185,6 +203,12 @@ func (e *Executable) compile(g *graph.Graph, parent *program) (*program, error) 
 // drops intermediate values as soon as they are dead. Inputs, constants and
 // outputs are never released.
 func (p *program) planReleases() {
+	p.poolable = true
+	for _, st := range p.steps {
+		if len(st.allSubs()) > 0 {
+			p.poolable = false
+		}
+	}
 	keep := make([]bool, p.nslots)
 	for _, s := range p.outputs {
 		keep[s] = true
@@ -325,14 +349,24 @@ func (p *program) run(ctx context.Context, e *Executable, parent []ops.Value, ar
 	for i, s := range p.inputs {
 		frame[s] = args[i]
 	}
+	var rs *runState
+	if p == e.main && p.poolable {
+		rs = &runState{owned: map[*tensor.Tensor]struct{}{}}
+	}
 	for _, st := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := st.run(ctx, e, p, frame); err != nil {
+		if err := st.run(ctx, e, p, frame, rs); err != nil {
 			return nil, err
 		}
 		for _, s := range st.release {
+			if t, ok := frame[s].(*tensor.Tensor); ok && rs != nil {
+				if _, ok := rs.owned[t]; ok {
+					delete(rs.owned, t)
+					e.pool.Put(t)
+				}
+			}
 			frame[s] = nil
 		}
 	}
@@ -343,7 +377,7 @@ func (p *program) run(ctx context.Context, e *Executable, parent []ops.Value, ar
 	return outs, nil
 }
 
-func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.Value) (err error) {
+func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.Value, rs *runState) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("node %v: internal error: %v\n%s", st.node, r, debug.Stack())
@@ -369,6 +403,13 @@ func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.
 	env := &ops.Env{Workers: e.opts.Workers, MaxTensorBytes: e.opts.MaxTensorBytes}
 	var outs []ops.Value
 	if plan.Eval != nil {
+		if rs != nil {
+			for _, v := range in {
+				if t, ok := v.(*tensor.Tensor); ok {
+					delete(rs.owned, t)
+				}
+			}
+		}
 		outs, err = plan.Eval(ctx, env, in)
 		if err != nil {
 			return fmt.Errorf("node %v: %w", st.node, err)
@@ -391,13 +432,39 @@ func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.
 		tout := make([]*tensor.Tensor, len(plan.Outputs))
 		for i, ot := range plan.Outputs {
 			if ot.Kind == ops.KindTensor && ot.Static() && ot.DType != tensor.Undefined {
-				if tout[i], err = env.NewTensor(ot.DType, ot.Shape); err != nil {
+				if rs != nil && plan.Overwrites {
+					if err = env.CheckSize(ot.DType, ot.Shape); err == nil {
+						tout[i], err = e.pool.New(ot.DType, ot.Shape)
+					}
+				} else {
+					tout[i], err = env.NewTensor(ot.DType, ot.Shape)
+				}
+				if err != nil {
 					return fmt.Errorf("node %v output %d: %w", st.node, i, err)
 				}
 			}
 		}
+		pooled := rs != nil && plan.Overwrites
+		var mine []*tensor.Tensor
+		if pooled {
+			mine = append(mine, tout...)
+		}
 		if err := plan.Kernel(env, tin, tout); err != nil {
 			return fmt.Errorf("node %v: %w", st.node, err)
+		}
+		if rs != nil {
+			for i, t := range tout {
+				if pooled && t != nil && t == mine[i] {
+					rs.owned[t] = struct{}{}
+					continue
+				}
+				// A tensor the kernel chose may alias an input.
+				for _, x := range tin {
+					if t.SameStorage(x) {
+						delete(rs.owned, x)
+					}
+				}
+			}
 		}
 		outs = make([]ops.Value, len(tout))
 		for i, t := range tout {

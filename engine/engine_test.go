@@ -60,10 +60,45 @@ func testOps(t *testing.T, hook func()) *ops.Registry {
 				return body.Run(ctx, in)
 			}}, nil
 		}}
+	// Pooled variants promise to overwrite their outputs (recycled memory);
+	// Alias returns its input's storage as its output.
+	pooled := func(name string, f func(float32) float32) *ops.Op {
+		op := unary(name, f)
+		prep := op.Prepare
+		op.Prepare = func(n *ops.Node) (*ops.Plan, error) {
+			p, err := prep(n)
+			if p != nil {
+				p.Overwrites = true
+			}
+			return p, err
+		}
+		return op
+	}
+	alias := &ops.Op{Domain: "test", Name: "Alias", Since: 1, MinInputs: 1, MaxInputs: 1, MinOutputs: 1, MaxOutputs: 1,
+		Prepare: func(n *ops.Node) (*ops.Plan, error) {
+			return &ops.Plan{Outputs: []ops.Type{n.Inputs[0]}, Kernel: func(_ *ops.Env, in, out []*tensor.Tensor) error {
+				r, err := in[0].Reshape(in[0].Shape())
+				out[0] = r
+				return err
+			}}, nil
+		}}
 	for _, op := range []*ops.Op{
 		unary("Double", func(x float32) float32 { return 2 * x }),
 		unary("Inc", func(x float32) float32 { return x + 1 }),
-		panicky, call,
+		pooled("PDouble", func(x float32) float32 { return 2 * x }),
+		pooled("PInc", func(x float32) float32 { return x + 1 }),
+		alias, panicky, call,
+		{Domain: "test", Name: "PRev", Since: 1, MinInputs: 1, MaxInputs: 1, MinOutputs: 1, MaxOutputs: 1,
+			Prepare: func(n *ops.Node) (*ops.Plan, error) {
+				return &ops.Plan{Outputs: []ops.Type{n.Inputs[0]}, Overwrites: true, Kernel: func(_ *ops.Env, in, out []*tensor.Tensor) error {
+					x, _ := tensor.View[float32](in[0])
+					y, _ := tensor.View[float32](out[0])
+					for i := range y {
+						y[i] = x[len(x)-1-i]
+					}
+					return nil
+				}}, nil
+			}},
 	} {
 		if err := r.Register(op); err != nil {
 			t.Fatal(err)
@@ -262,5 +297,39 @@ func TestSubgraphReadsOuterScope(t *testing.T) {
 	got, _ := tensor.ToSlice[float32](outs[0].(*tensor.Tensor))
 	if fmt.Sprint(got) != "[3 5 7]" {
 		t.Errorf("got %v, want [3 5 7]", got)
+	}
+}
+
+// TestRunRecyclesIntermediates runs chains whose nodes get recycled
+// memory, with an aliasing node among them, several times: every result
+// must be right, and outputs of earlier runs must not change.
+func TestRunRecyclesIntermediates(t *testing.T) {
+	for _, c := range []struct {
+		chain []string
+		want  []float32 // for x = 0..5
+	}{
+		{[]string{"PDouble", "PInc", "PDouble", "PInc"}, []float32{3, 7, 11, 15, 19, 23}},
+		{[]string{"PDouble", "Alias", "PInc", "Alias", "PDouble", "PInc"}, []float32{3, 7, 11, 15, 19, 23}},
+		{[]string{"PInc", "Alias", "Alias", "PDouble", "Double", "PInc"}, []float32{5, 9, 13, 17, 21, 25}},
+		{[]string{"PDouble", "Alias", "PRev", "PRev", "PRev"}, []float32{10, 8, 6, 4, 2, 0}},
+	} {
+		exe, err := Compile(chain(c.chain...), Options{Ops: testOps(t, nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var firsts []*tensor.Tensor
+		for run := 0; run < 4; run++ {
+			outs, err := exe.Run(context.Background(), map[string]ops.Value{"x": input(t, 0, 1, 2, 3, 4, 5)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			firsts = append(firsts, outs[0].(*tensor.Tensor))
+			for i, o := range firsts {
+				got, _ := tensor.ToSlice[float32](o)
+				if fmt.Sprint(got) != fmt.Sprint(c.want) {
+					t.Fatalf("%v run %d, output of run %d: got %v, want %v", c.chain, run, i, got, c.want)
+				}
+			}
+		}
 	}
 }

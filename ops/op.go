@@ -76,6 +76,11 @@ type Plan struct {
 	// Eval runs nodes whose values are not all tensors (sequences,
 	// optionals) or that need the executor (control flow).
 	Eval func(ctx context.Context, env *Env, in []Value) ([]Value, error)
+	// Overwrites promises that Kernel writes every element of each output
+	// it is given preallocated, so an executor may hand it recycled memory
+	// with stale contents instead of zeroed memory. Leave it false for
+	// kernels that accumulate into their outputs or write only part.
+	Overwrites bool
 }
 
 // Kernel computes a node's outputs from its inputs on the CPU. in holds
@@ -100,17 +105,26 @@ const DefaultMaxTensorBytes int64 = 4 << 30
 
 // NewTensor allocates a host tensor within the env's size limit.
 func (e *Env) NewTensor(dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, error) {
-	if err := shape.Validate(); err != nil {
+	if err := e.CheckSize(dt, shape); err != nil {
 		return nil, err
+	}
+	return tensor.New(dt, shape)
+}
+
+// CheckSize returns an error unless a tensor of this type and shape is
+// valid and within the env's size limit.
+func (e *Env) CheckSize(dt tensor.DType, shape tensor.Shape) error {
+	if err := shape.Validate(); err != nil {
+		return err
 	}
 	limit := DefaultMaxTensorBytes
 	if e != nil && e.MaxTensorBytes > 0 {
 		limit = e.MaxTensorBytes
 	}
 	if n := int64(shape.NumElements()) * int64(max(dt.Size(), 1)); n > limit {
-		return nil, fmt.Errorf("%s%v needs %d bytes, over the limit of %d: %w", dt, shape, n, limit, runtime.ErrOutOfMemory)
+		return fmt.Errorf("%s%v needs %d bytes, over the limit of %d: %w", dt, shape, n, limit, runtime.ErrOutOfMemory)
 	}
-	return tensor.New(dt, shape)
+	return nil
 }
 
 // Output returns out[i] if it was preallocated, checking it has the given

@@ -132,7 +132,7 @@ func prepareArith(name string, allowed []tensor.DType) func(*ops.Node) (*ops.Pla
 		var k ops.Kernel
 		switch dt {
 		case tensor.Float32:
-			k = binaryKernel(aShape, bShape, out, floatArith[float32](name))
+			k = arith32Kernel(name, aShape, bShape, out)
 		case tensor.Float64:
 			k = binaryKernel(aShape, bShape, out, floatArith[float64](name))
 		case tensor.Float16, tensor.BFloat16:
@@ -156,7 +156,8 @@ func prepareArith(name string, allowed []tensor.DType) func(*ops.Node) (*ops.Pla
 		default:
 			return nil, n.Errorf("unsupported type %s", dt)
 		}
-		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k}, nil
+		// binaryMap writes every element; the float kernels go through it.
+		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: dt.IsFloat()}, nil
 	}
 }
 
@@ -328,5 +329,112 @@ func prepareLogic(name string) func(*ops.Node) (*ops.Plan, error) {
 		}
 		k := binaryKernel(n.Inputs[0].Shape.Clone(), n.Inputs[1].Shape.Clone(), out, f)
 		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(tensor.Bool, out)}, Kernel: k}, nil
+	}
+}
+
+// arith32Kernel is float32 Add, Sub, Mul or Div: binaryMap with the
+// operation chosen per row rather than called per element.
+func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kernel {
+	return func(env *ops.Env, in, out []*tensor.Tensor) error {
+		a, err := tensor.View[float32](in[0])
+		if err != nil {
+			return err
+		}
+		b, err := tensor.View[float32](in[1])
+		if err != nil {
+			return err
+		}
+		o, err := nnOut[float32](env, out, 0, outShape)
+		if err != nil {
+			return err
+		}
+		p := newBcastPlan(outShape, aShape, bShape)
+		if p.n == 0 {
+			return nil
+		}
+		inner := p.inner()
+		sa, sb := p.strides[0][len(p.dims)-1], p.strides[1][len(p.dims)-1]
+		env.ParallelFor(p.rows(), max(1, 16384/inner), func(lo, hi int) {
+			var offs [2]int
+			for row := lo; row < hi; row++ {
+				p.offsets(row, offs[:])
+				arith32Row(name, o[row*inner:row*inner+inner], a, b, offs[0], offs[1], sa, sb)
+			}
+		})
+		return nil
+	}
+}
+
+// arith32Row computes o[i] = a[ia+i*sa] op b[ib+i*sb].
+func arith32Row(name string, o, a, b []float32, ia, ib, sa, sb int) {
+	n := len(o)
+	switch {
+	case sa == 1 && sb == 1:
+		x, y := a[ia:ia+n], b[ib:ib+n]
+		switch name {
+		case "Add":
+			for i := range o {
+				o[i] = x[i] + y[i]
+			}
+		case "Sub":
+			for i := range o {
+				o[i] = x[i] - y[i]
+			}
+		case "Mul":
+			for i := range o {
+				o[i] = x[i] * y[i]
+			}
+		default:
+			for i := range o {
+				o[i] = x[i] / y[i]
+			}
+		}
+	case sa == 1 && sb == 0:
+		x, y := a[ia:ia+n], b[ib]
+		switch name {
+		case "Add":
+			for i := range o {
+				o[i] = x[i] + y
+			}
+		case "Sub":
+			for i := range o {
+				o[i] = x[i] - y
+			}
+		case "Mul":
+			for i := range o {
+				o[i] = x[i] * y
+			}
+		default:
+			for i := range o {
+				o[i] = x[i] / y
+			}
+		}
+	case sa == 0 && sb == 1:
+		x, y := a[ia], b[ib:ib+n]
+		switch name {
+		case "Add":
+			for i := range o {
+				o[i] = x + y[i]
+			}
+		case "Sub":
+			for i := range o {
+				o[i] = x - y[i]
+			}
+		case "Mul":
+			for i := range o {
+				o[i] = x * y[i]
+			}
+		default:
+			for i := range o {
+				o[i] = x / y[i]
+			}
+		}
+	default:
+		f := floatArith[float32](name)
+		for i := range o {
+			o[i] = f(a[ia], b[ib])
+			ia += sa
+			ib += sb
+		}
 	}
 }

@@ -3,12 +3,15 @@ package standard
 import (
 	"math"
 
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
 )
 
 // Unary math and activation functions. Float types compute in float64 (the
-// one rounding to the element type is at the end); integer types, where the
+// one rounding to the element type is at the end), except the float32
+// activations of ew32Fast, computed in float32 by package kernels within a
+// few ulp; integer types, where the
 // operator allows them, use exact integer code or, for functions such as Erf
 // and Shrink, float64 and a conversion back.
 
@@ -64,6 +67,8 @@ func prepareUnary(n *ops.Node) (*ops.Plan, error) {
 		}
 		outDT = tensor.Bool
 		k = ewFloatPred(dt, func(v float64) bool { return neg && math.IsInf(v, -1) || pos && math.IsInf(v, 1) })
+	case dt == tensor.Float32 && ew32Fast[n.OpType] != nil:
+		k = ew32SliceKernel(ew32Fast[n.OpType])
 	default:
 		f, err := unaryFloatFunc(n)
 		if err != nil {
@@ -78,7 +83,7 @@ func prepareUnary(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(outDT, x.Shape.Clone())}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(outDT, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}, nil
 }
 
 // unaryFloatFunc returns the operator's function on float64, reading and
@@ -308,4 +313,32 @@ func unaryIntFunc[T integer](op string, f func(float64) float64) func(T) T {
 		return func(x T) T { return ^x }
 	}
 	return func(x T) T { return T(f(float64(x))) }
+}
+
+// ew32Fast are the float32 activations computed in float32 by package
+// kernels (accuracy documented there) instead of through float64 math.
+var ew32Fast = map[string]func(dst, src []float32){
+	"Sigmoid": kernels.SigmoidSlice,
+	"Tanh":    kernels.TanhSlice,
+	"Erf":     kernels.ErfSlice,
+	"Exp":     kernels.ExpSlice,
+}
+
+// ew32SliceKernel runs a slice function over a float32 tensor in parallel
+// chunks.
+func ew32SliceKernel(f func(dst, src []float32)) ops.Kernel {
+	return func(env *ops.Env, in, out []*tensor.Tensor) error {
+		x, err := tensor.View[float32](in[0])
+		if err != nil {
+			return err
+		}
+		o, err := nnOut[float32](env, out, 0, in[0].Shape())
+		if err != nil {
+			return err
+		}
+		env.ParallelFor(len(x), ewParallelGrain, func(lo, hi int) {
+			f(o[lo:hi], x[lo:hi])
+		})
+		return nil
+	}
 }

@@ -191,7 +191,7 @@ func prepareClip(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Shape.Clone())}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}, nil
 }
 
 // clipKernel computes min(max(x, lo), hi), so that lo > hi gives hi as

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
 )
@@ -100,7 +101,7 @@ func prepareConv(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k, Overwrites: true}, nil
 }
 
 func nnConvKernel[T float32 | float64](p *nnConvPlan) ops.Kernel {
@@ -131,7 +132,7 @@ func nnConvKernel[T float32 | float64](p *nnConvPlan) ops.Kernel {
 // nnGemmT is C = A x B + beta*C for the element type (nnSgemm for float32).
 func nnGemmT[T number](env *ops.Env, transA bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if af, ok := any(a).([]float32); ok {
-		nnSgemm(env, transA, false, m, n, k, 1, af, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		nnSgemm(env, transA, false, m, n, k, 1, af, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc, nil)
 		return
 	}
 	nnGemmGeneric(env, transA, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
@@ -140,8 +141,11 @@ func nnGemmT[T number](env *ops.Env, transA bool, m, n, k int, a []T, lda int, b
 // nnGemmBiasT is C = A x B + bias per row (bias may be nil).
 func nnGemmBiasT[T number](env *ops.Env, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, bias []T) {
 	if af, ok := any(a).([]float32); ok {
-		bf, _ := any(bias).([]float32)
-		nnSgemmBias(env, false, false, m, n, k, 1, af, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc, bf)
+		var ep *kernels.Epilogue
+		if bf, _ := any(bias).([]float32); bf != nil {
+			ep = &kernels.Epilogue{RowBias: bf}
+		}
+		nnSgemm(env, false, false, m, n, k, 1, af, lda, any(b).([]float32), ldb, 0, any(c).([]float32), ldc, ep)
 		return
 	}
 	var beta T
@@ -162,8 +166,8 @@ func nnGemmBiasT[T number](env *ops.Env, m, n, k int, a []T, lda int, b []T, ldb
 func nnScratch[T number](n int) ([]T, func()) {
 	var zero T
 	if _, ok := any(zero).(float32); ok {
-		p := nnGetBuf(n)
-		return any(*p).([]T), func() { nnPutBuf(p) }
+		s, release := nnScratch32(n)
+		return any(s).([]T), release
 	}
 	return make([]T, n), func() {}
 }

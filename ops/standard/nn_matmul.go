@@ -1,12 +1,13 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
 )
 
 // MatMul, Gemm and their integer and quantized forms. float32 products go
-// through nnSgemm; other element types use nnGemmGeneric.
+// through kernels.Sgemm; other element types use nnGemmGeneric.
 
 var nnMatMulTypes = []tensor.DType{tensor.Float16, tensor.BFloat16, tensor.Float32, tensor.Float64, tensor.Int32, tensor.Int64, tensor.Uint32, tensor.Uint64}
 
@@ -133,7 +134,7 @@ func prepareMatMul(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k, Overwrites: true}, nil
 }
 
 func nnMatMulKernel32(p *nnMatMulPlan) ops.Kernel {
@@ -156,25 +157,16 @@ func nnMatMulKernel32(p *nnMatMulPlan) ops.Kernel {
 }
 
 // nnRunMatMul runs the batched float32 product: one big GEMM when B is
-// shared, else the batch in parallel when each product is small, else one
-// parallel GEMM per matrix.
+// shared, else one batched GEMM that spreads matrices and tiles together
+// over the workers.
 func nnRunMatMul(env *ops.Env, p *nnMatMulPlan, a, b, c []float32) {
 	m, n, k := p.m, p.n, p.k
 	if p.foldRows {
-		nnSgemm(env, false, false, p.batch*m, n, k, 1, a, k, b, n, 0, c, n)
+		nnSgemm(env, false, false, p.batch*m, n, k, 1, a, k, b, n, 0, c, n, nil)
 		return
 	}
-	if p.batch > 1 && m*n*k <= 128*128*128 {
-		env.ParallelFor(p.batch, 1, func(lo, hi int) {
-			for t := lo; t < hi; t++ {
-				nnSgemm(nil, false, false, m, n, k, 1, a[p.aOff[t]:], k, b[p.bOff[t]:], n, 0, c[t*m*n:], n)
-			}
-		})
-		return
-	}
-	for t := 0; t < p.batch; t++ {
-		nnSgemm(env, false, false, m, n, k, 1, a[p.aOff[t]:], k, b[p.bOff[t]:], n, 0, c[t*m*n:], n)
-	}
+	bt := kernels.Batch{Count: p.batch, AOffsets: p.aOff, BOffsets: p.bOff, CStride: m * n}
+	kernels.SgemmBatched(nnWorkers(env), bt, false, false, m, n, k, 1, a, max(k, 1), b, max(n, 1), 0, c, max(n, 1), nil)
 }
 
 func nnMatMulKernelGeneric[T number](p *nnMatMulPlan) ops.Kernel {
@@ -315,7 +307,7 @@ func prepareGemm(n *ops.Node) (*ops.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: kern}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: kern, Overwrites: true}, nil
 }
 
 func nnGemmKernel32(transA, transB bool, m, n, k int, alpha, beta float32, cShape tensor.Shape, hasC bool, out tensor.Shape) ops.Kernel {
@@ -340,16 +332,28 @@ func nnGemmKernel32(transA, transB bool, m, n, k int, alpha, beta float32, cShap
 			return err
 		}
 		bt := beta
+		var ep *kernels.Epilogue
 		if hasC && in[2] != nil && beta != 0 {
 			c, err := tensor.View[float32](in[2])
 			if err != nil {
 				return err
 			}
-			expandInto(y, c, out, cShape)
+			// A bias vector along N (or M) goes into the GEMM's epilogue
+			// instead of a pass that fills Y first.
+			switch nc := cShape.NumElements(); {
+			case m > 0 && n > 0 && nc == n && (len(cShape) == 1 || cShape[0] == 1):
+				ep = &kernels.Epilogue{ColBias: nnScaled(c, beta)}
+				bt = 0
+			case m > 0 && n > 0 && nc == m && len(cShape) == 2 && cShape[1] == 1 && m > 1:
+				ep = &kernels.Epilogue{RowBias: nnScaled(c, beta)}
+				bt = 0
+			default:
+				expandInto(y, c, out, cShape)
+			}
 		} else {
 			bt = 0
 		}
-		nnSgemm(env, transA, transB, m, n, k, alpha, a, lda, b, ldb, bt, y, n)
+		nnSgemm(env, transA, transB, m, n, k, alpha, a, lda, b, ldb, bt, y, n, ep)
 		return nil
 	}
 }
@@ -388,4 +392,16 @@ func nnGemmKernelGeneric[T number](transA, transB bool, m, n, k int, alpha, beta
 		nnGemmGeneric(env, transA, transB, m, n, k, T(alpha), a, lda, b, ldb, bt, y, n)
 		return nil
 	}
+}
+
+// nnScaled returns beta*v (v itself when beta is 1).
+func nnScaled(v []float32, beta float32) []float32 {
+	if beta == 1 {
+		return v
+	}
+	s := make([]float32, len(v))
+	for i, x := range v {
+		s[i] = beta * x
+	}
+	return s
 }

@@ -59,7 +59,7 @@ func prepareSoftmaxFamily(kind string) func(n *ops.Node) (*ops.Plan, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k}, nil
+		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: true}, nil
 	}
 }
 

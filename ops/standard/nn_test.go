@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/runtime/cpu"
 	"github.com/gocann/gocann/tensor"
@@ -337,7 +338,7 @@ func TestNNMatMulVectorsAndBroadcast(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		for j := 0; j < 3; j++ {
 			want := make([]float32, 4)
-			nnRefGemm(false, false, 2, 2, 3, 1, xv[i*6:], 3, yv[j*6:], 2, 0, want, 2)
+			kernels.SgemmReference(false, false, 2, 2, 3, 1, xv[i*6:], 3, yv[j*6:], 2, 0, want, 2, nil)
 			nnClose(t, "batched", got[(i*3+j)*4:(i*3+j+1)*4], want, 1e-5)
 		}
 	}
@@ -552,4 +553,43 @@ func TestNNConvTransposeGroups(t *testing.T) {
 	}
 	got, _ := tensor.View[float32](out[0])
 	nnClose(t, "convtranspose", got, want, 1e-4)
+}
+
+// TestNNGemmBiasShapes checks Gemm's C in every broadcast shape, whether it
+// goes into the GEMM's epilogue (vectors) or is expanded into Y first.
+func TestNNGemmBiasShapes(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	const m, n, k = 5, 7, 3
+	for _, cs := range [][]int{{n}, {1, n}, {m, 1}, {m, n}, {1}, {1, 1}} {
+		for _, beta := range []float32{1, 0.5, 0} {
+			a, b, c := nnRandT(rng, k, m), nnRandT(rng, k, n), nnRandT(rng, cs...)
+			attrs := nnAttrs{"transA": {Type: ops.AttrInt, Int: 1}, "alpha": {Type: ops.AttrFloat, Float: 2}, "beta": {Type: ops.AttrFloat, Float: beta}}
+			out, err := nnRun(t, "Gemm", 13, attrs, 1, a, b, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			av, _ := tensor.View[float32](a)
+			bv, _ := tensor.View[float32](b)
+			cv, _ := tensor.View[float32](c)
+			want := make([]float32, m*n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					var s float32
+					for p := 0; p < k; p++ {
+						s += av[p*m+i] * bv[p*n+j]
+					}
+					ci := 0
+					switch {
+					case len(cs) == 1 && cs[0] == n:
+						ci = j
+					case len(cs) == 2:
+						ci = (i%cs[0])*cs[1] + j%cs[1]
+					}
+					want[i*n+j] = 2*s + beta*cv[ci]
+				}
+			}
+			got, _ := tensor.View[float32](out[0])
+			nnClose(t, "gemm bias", got, want, 1e-5)
+		}
+	}
 }

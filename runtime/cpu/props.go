@@ -14,6 +14,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/cpu"
 )
@@ -285,4 +286,21 @@ func features(goarch string, f cpuFlags) []string {
 // hostProps is the running machine's description.
 func hostProps() (hostInfo, []string) {
 	return readHostInfo(os.DirFS("/"), goruntime.GOARCH), features(goruntime.GOARCH, hostFlags())
+}
+
+var hostCaches struct {
+	once        sync.Once
+	l1d, l2, l3 int64
+}
+
+// CacheSizes returns the host's L1 data, L2 and L3 cache sizes in bytes as
+// the operating system reports them, 0 where unknown (a container without
+// /sys, for one). Kernels size their blocking from it, with defaults for 0.
+func CacheSizes() (l1d, l2, l3 int64) {
+	c := &hostCaches
+	c.once.Do(func() {
+		h := readHostInfo(os.DirFS("/"), goruntime.GOARCH)
+		c.l1d, c.l2, c.l3 = h.L1DCache, h.L2Cache, h.L3Cache
+	})
+	return c.l1d, c.l2, c.l3
 }

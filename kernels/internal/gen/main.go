@@ -1,0 +1,294 @@
+// Command gen writes the amd64 assembly of package kernels with avo:
+// the SGEMM micro-kernels for AVX2+FMA and AVX-512. Run it through
+// "go generate ./kernels" (see kernels/gemm.go); the output is checked in and
+// a test (kernels/generate_test.go) fails when it is stale.
+//
+// Every micro-kernel has the same contract (see kernelFunc in kernels):
+//
+//	func(k int, a *float32, rs, ks int, b, c *float32, ldc int,
+//	     alpha float32, flags uint64, rowBias, colBias *float32)
+//
+// It computes the MR x NR tile T = A·B over k steps, where element (r, p)
+// of A is at a[r*rs + p*ks] (so A is read in place, transposed or not) and
+// B is a packed panel holding NR values per step. Then, in this order:
+// T *= alpha; T += C if flags&1; T += rowBias[r] if flags&2; T += colBias[j]
+// if flags&4; T = max(T, 0) if flags&8 (NaN stays NaN); and C = T, row r of
+// C at c[r*ldc]. Strides are in elements.
+package main
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+const signature = "func(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)"
+
+// Flag bits, mirrored in kernels/gemm.go.
+const (
+	flagAccumulate = 1
+	flagRowBias    = 2
+	flagColBias    = 4
+	flagReLU       = 8
+)
+
+// isa describes one vector instruction set.
+type isa struct {
+	name    string
+	lanes   int // float32 lanes per vector
+	vec     func(i int) VecPhysical
+	bcstFMA bool // FMA with an embedded broadcast memory operand (AVX-512)
+}
+
+var (
+	avx2   = isa{name: "AVX2", lanes: 8, vec: func(i int) VecPhysical { return ymm[i] }}
+	avx512 = isa{name: "AVX512", lanes: 16, vec: func(i int) VecPhysical { return zmm[i] }, bcstFMA: true}
+)
+
+var ymm = []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+
+var zmm = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+	Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+
+// rows addresses MR rows spaced stride bytes apart from groups of three
+// base registers: row r is base[r/3] + (r%3)*stride.
+type rows struct {
+	base   []Register
+	stride Register
+}
+
+func newRows(first, stride Register, mr int) rows {
+	rw := rows{stride: stride}
+	rw.base = append(rw.base, first)
+	for g := 1; g < (mr+2)/3; g++ {
+		b := GP64()
+		LEAQ(Mem{Base: rw.base[g-1], Index: stride, Scale: 2}, b)
+		ADDQ(stride, b)
+		rw.base = append(rw.base, b)
+	}
+	return rw
+}
+
+func (rw rows) at(r, disp int) Mem {
+	m := Mem{Base: rw.base[r/3], Disp: disp}
+	switch r % 3 {
+	case 1:
+		m.Index, m.Scale = rw.stride, 1
+	case 2:
+		m.Index, m.Scale = rw.stride, 2
+	}
+	return m
+}
+
+func (rw rows) advance(by Register) {
+	for _, b := range rw.base {
+		ADDQ(by, b)
+	}
+}
+
+// kernel generates the mr x (nv*lanes) micro-kernel for s.
+func kernel(s isa, mr, nv int) {
+	nr := nv * s.lanes
+	vb := s.lanes * 4 // bytes per vector
+	name := fmt.Sprintf("sgemmKernel%dx%d%s", mr, nr, s.name)
+	TEXT(name, NOSPLIT, signature)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s (see package gen for the contract).", name, mr, nr, s.name))
+	nacc := mr * nv
+	if nacc+nv+2 > map[int]int{8: 16, 16: 32}[s.lanes] {
+		panic("too many registers")
+	}
+	acc := func(r, v int) VecPhysical { return s.vec(r*nv + v) }
+	bv := func(v int) VecPhysical { return s.vec(nacc + v) }
+	tmp := s.vec(nacc + nv)
+	tmp2 := s.vec(nacc + nv + 1)
+	for i := 0; i < nacc; i++ {
+		VXORPS(s.vec(i), s.vec(i), s.vec(i))
+	}
+
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	rs := Load(Param("rs"), GP64())
+	SHLQ(Imm(2), rs)
+	ks := Load(Param("ks"), GP64())
+	SHLQ(Imm(2), ks)
+	b := Load(Param("b"), GP64())
+	ar := newRows(a, rs, mr)
+
+	Comment("Main loop: one step of k per iteration.")
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_epilogue"))
+	Label(name + "_loop")
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: b, Disp: v * vb}, bv(v))
+	}
+	for r := 0; r < mr; r++ {
+		if s.bcstFMA {
+			for v := 0; v < nv; v++ {
+				VFMADD231PS_BCST(ar.at(r, 0), bv(v), acc(r, v))
+			}
+			continue
+		}
+		t := tmp
+		if r%2 == 1 {
+			t = tmp2
+		}
+		VBROADCASTSS(ar.at(r, 0), t)
+		for v := 0; v < nv; v++ {
+			VFMADD231PS(bv(v), t, acc(r, v))
+		}
+	}
+	ar.advance(ks)
+	ADDQ(U32(nv*vb), b)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+
+	Label(name + "_epilogue")
+	alpha, err := Param("alpha").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(alpha.Addr, tmp)
+	for i := 0; i < nacc; i++ {
+		VMULPS(tmp, s.vec(i), s.vec(i))
+	}
+	flags := Load(Param("flags"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	cr := newRows(c, ldc, mr)
+
+	Comment("C += T")
+	TESTQ(U32(flagAccumulate), flags)
+	JZ(LabelRef(name + "_rowbias"))
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VADDPS(cr.at(r, v*vb), acc(r, v), acc(r, v))
+		}
+	}
+
+	Label(name + "_rowbias")
+	TESTQ(U32(flagRowBias), flags)
+	JZ(LabelRef(name + "_colbias"))
+	rb := Load(Param("rowBias"), GP64())
+	for r := 0; r < mr; r++ {
+		VBROADCASTSS(Mem{Base: rb, Disp: 4 * r}, tmp)
+		for v := 0; v < nv; v++ {
+			VADDPS(tmp, acc(r, v), acc(r, v))
+		}
+	}
+
+	Label(name + "_colbias")
+	TESTQ(U32(flagColBias), flags)
+	JZ(LabelRef(name + "_relu"))
+	cb := Load(Param("colBias"), GP64())
+	for v := 0; v < nv; v++ {
+		VMOVUPS(Mem{Base: cb, Disp: v * vb}, bv(v))
+	}
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VADDPS(bv(v), acc(r, v), acc(r, v))
+		}
+	}
+
+	Label(name + "_relu")
+	TESTQ(U32(flagReLU), flags)
+	JZ(LabelRef(name + "_store"))
+	VXORPS(tmp, tmp, tmp)
+	for i := 0; i < nacc; i++ {
+		// Intel operand order max(0, x): x is returned when it is NaN.
+		VMAXPS(s.vec(i), tmp, s.vec(i))
+	}
+
+	Label(name + "_store")
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(acc(r, v), cr.at(r, v*vb))
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// sigmoid generates sigmoidAVX2(dst, src *float32, n int): dst[i] =
+// 1/(1+exp(-src[i])) for n a multiple of 8, the same algorithm as
+// kernels.Sigmoid32 on 8 lanes: e = exp(-|x|) (Cephes polynomial, 2**n
+// built in the exponent bits; arguments below -87.3 are clamped, where the
+// result is below 1e-38), r = 1/(1+e), and e·r where x is negative. NaN
+// stays NaN.
+func sigmoid() {
+	TEXT("sigmoidAVX2", NOSPLIT, "func(dst *float32, src *float32, n int)")
+	Pragma("noescape")
+	Doc("sigmoidAVX2 is the 8-lane logistic sigmoid (see package gen).")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	consts := map[string]float32{
+		"sign": 0, "lo": -87.33654, "log2e": 1.44269504088896341, "ln2Hi": 0.693359375, "ln2Lo": -2.12194440e-4,
+		"p0": 1.9875691500e-4, "p1": 1.3981999507e-3, "p2": 8.3334519073e-3, "p3": 4.1665795894e-2,
+		"p4": 1.6666665459e-1, "p5": 5.0000001201e-1, "one": 1,
+	}
+	reg := map[string]VecPhysical{}
+	names := []string{"sign", "lo", "log2e", "ln2Hi", "ln2Lo", "p0", "p1", "p2", "p3", "p4", "p5", "one"}
+	tmp := GP32()
+	for i, name := range names {
+		r := ymm[4+i]
+		reg[name] = r
+		if name == "sign" {
+			MOVL(U32(0x80000000), tmp)
+		} else {
+			MOVL(U32(math.Float32bits(consts[name])), tmp)
+		}
+		MOVD(tmp, X0)
+		VBROADCASTSS(X0, r)
+	}
+	x, a, nn, t := Y0, Y1, Y2, Y3
+	Label("sigmoid_loop")
+	CMPQ(n, Imm(8))
+	JL(LabelRef("sigmoid_done"))
+	VMOVUPS(Mem{Base: src}, x)
+	VORPS(reg["sign"], x, a)          // -|x|
+	VMAXPS(a, reg["lo"], a)           // max(lo, a), NaN kept
+	VMULPS(reg["log2e"], a, nn)       // n = round(a·log2(e))
+	VROUNDPS(Imm(0), nn, nn)          //
+	VFNMADD231PS(reg["ln2Hi"], nn, a) // r = a - n·ln2, in two parts
+	VFNMADD231PS(reg["ln2Lo"], nn, a) //
+	VCVTPS2DQ(nn, nn)                 // 2**n from the exponent bits
+	VPSLLD(Imm(23), nn, nn)           //
+	VPADDD(reg["one"], nn, nn)        //
+	VMOVAPS(reg["p0"], t)             // polynomial in r
+	VFMADD213PS(reg["p1"], a, t)      //
+	VFMADD213PS(reg["p2"], a, t)      //
+	VFMADD213PS(reg["p3"], a, t)      //
+	VFMADD213PS(reg["p4"], a, t)      //
+	VFMADD213PS(reg["p5"], a, t)      //
+	VMULPS(a, a, x)                   // t = t·r² + r + 1
+	VADDPS(reg["one"], a, a)          //
+	VFMADD213PS(a, x, t)              //
+	VMULPS(nn, t, t)                  // e = exp(-|x|)
+	VADDPS(reg["one"], t, a)          // r = 1/(1+e)
+	VDIVPS(a, reg["one"], a)          //
+	VMULPS(a, t, t)                   // e·r
+	VMOVUPS(Mem{Base: src}, x)        // e·r where x < 0 (sign bit), else r
+	VBLENDVPS(x, t, a, a)             //
+	VMOVUPS(a, Mem{Base: dst})
+	ADDQ(Imm(32), src)
+	ADDQ(Imm(32), dst)
+	SUBQ(Imm(8), n)
+	JMP(LabelRef("sigmoid_loop"))
+	Label("sigmoid_done")
+	VZEROUPPER()
+	RET()
+}
+
+func main() {
+	Package("github.com/gocann/gocann/kernels")
+	ConstraintExpr("!purego")
+	kernel(avx2, 6, 2)
+	kernel(avx512, 8, 2)
+	sigmoid()
+	Generate()
+}
