@@ -150,11 +150,11 @@ func TestDecodeModelRejects(t *testing.T) {
 			mp.Graph.Node = append(mp.Graph.Node, g.Node[0])
 			return encodeProto(t, mp)
 		}, ErrInvalidModel, "nested deeper"},
-		{"model-local functions", func() []byte {
+		{"function without a name", func() []byte {
 			mp := tinyProto(t)
-			mp.Functions = []*onnxpb.FunctionProto{{Name: proto.String("f")}}
+			mp.Functions = []*onnxpb.FunctionProto{{Name: proto.String("")}}
 			return encodeProto(t, mp)
-		}, runtime.ErrUnsupported, "functions"},
+		}, ErrInvalidModel, "function without a name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
