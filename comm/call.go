@@ -1,0 +1,112 @@
+package comm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// call is one operation in progress: its header template, deadline and
+// the description its errors carry.
+type call struct {
+	c      *Communicator
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  time.Time
+	h      Header
+	rank   int
+	size   int
+	chunk  int64
+}
+
+// newCall starts an operation bounded by the communicator's timeout.
+func (c *Communicator) newCall(ctx context.Context, h Header) *call {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	return &call{c: c, ctx: ctx, cancel: cancel, start: time.Now(), h: h, rank: c.rank, size: c.size, chunk: c.opts.ChunkBytes}
+}
+
+// op describes the call for errors: "rank 1: allreduce #7 (ring, float32×1000, sum)".
+func (x *call) op() string {
+	s := fmt.Sprintf("comm: rank %d: %v #%d (%v, %v×%d", x.rank, x.h.Coll, x.h.Seq, x.h.Algo, x.h.DType, x.h.Count)
+	if x.h.Op != 0 {
+		s += ", " + x.h.Op.String()
+	}
+	if x.h.Coll.rooted() {
+		s += fmt.Sprintf(", root %d", x.h.Root)
+	}
+	return s + ")"
+}
+
+func (x *call) send(peer int, b []byte) error {
+	h := x.h
+	h.Len = int64(len(b))
+	return x.wrap(peer, "sending to", x.c.tr.Send(x.ctx, peer, h, b))
+}
+
+// recv receives len(dst) bytes from peer into dst, or reduces them into it
+// with red when red is not nil.
+func (x *call) recv(peer int, dst []byte, red reducer) error {
+	h := x.h
+	h.Len = int64(len(dst))
+	return x.wrap(peer, "receiving from", x.c.tr.Recv(x.ctx, peer, h, dst, red))
+}
+
+// wrap attributes a transport error to peer, turning the end of the
+// call's context into a timeout naming the peer it was waiting for.
+func (x *call) wrap(peer int, verb string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *PeerError
+	if !errors.As(err, &pe) && x.ctx.Err() != nil {
+		cause := context.Cause(x.ctx)
+		switch {
+		case errors.Is(cause, context.DeadlineExceeded):
+			return &PeerError{Rank: peer, Op: x.op(), Err: fmt.Errorf("%w after %v %s rank %d: %w",
+				ErrTimeout, time.Since(x.start).Round(time.Millisecond), verb, peer, context.DeadlineExceeded)}
+		case errors.Is(cause, context.Canceled):
+			return fmt.Errorf("%s: %s rank %d: %w", x.op(), verb, peer, cause)
+		default:
+			return cause // a sibling branch's failure, already described
+		}
+	}
+	return peerErr(x.op(), peer, err)
+}
+
+// parallel runs the branches at once (a ring's sender and receiver, an
+// exchange's two directions) and returns the first failure, after the
+// others have returned: a failure cancels them.
+func (x *call) parallel(branches ...func(x *call) error) error {
+	ctx, cancel := context.WithCancelCause(x.ctx)
+	defer cancel(nil)
+	sub := *x
+	sub.ctx = ctx
+	errs := make(chan error, len(branches))
+	for _, b := range branches[1:] {
+		go func() { errs <- b(&sub) }()
+	}
+	var first error
+	note := func(err error) {
+		if err != nil && first == nil {
+			first = err
+			cancel(err)
+		}
+	}
+	note(branches[0](&sub))
+	for range branches[1:] {
+		note(<-errs)
+	}
+	return first
+}
+
+// wait blocks for a pipeline signal, which comes from receiving from
+// peer, or the end of the call.
+func (x *call) wait(ready <-chan struct{}, peer int) error {
+	select {
+	case <-ready:
+		return nil
+	case <-x.ctx.Done():
+		return x.wrap(peer, "receiving from", x.ctx.Err())
+	}
+}
