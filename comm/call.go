@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -82,21 +83,26 @@ func (x *call) parallel(branches ...func(x *call) error) error {
 	defer cancel(nil)
 	sub := *x
 	sub.ctx = ctx
-	errs := make(chan error, len(branches))
-	for _, b := range branches[1:] {
-		go func() { errs <- b(&sub) }()
-	}
-	var first error
-	note := func(err error) {
-		if err != nil && first == nil {
-			first = err
-			cancel(err)
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	run := func(b func(x *call) error) {
+		if err := b(&sub); err != nil {
+			mu.Lock()
+			if first == nil {
+				first = err
+				cancel(err) // at once: the other branches may be waiting on this one
+			}
+			mu.Unlock()
 		}
 	}
-	note(branches[0](&sub))
-	for range branches[1:] {
-		note(<-errs)
+	for _, b := range branches[1:] {
+		wg.Go(func() { run(b) })
 	}
+	run(branches[0])
+	wg.Wait()
 	return first
 }
 

@@ -71,9 +71,9 @@ type Communicator struct {
 	mu  sync.Mutex // one collective at a time; guards seq
 	seq uint64
 
-	sendMu, recvMu []sync.Mutex     // per peer
-	sendSeq        []atomic.Uint64  // per peer, point-to-point numbering
-	recvSeq        []atomic.Uint64  // idem
+	sendMu, recvMu []sync.Mutex    // per peer
+	sendSeq        []atomic.Uint64 // per peer, point-to-point numbering
+	recvSeq        []atomic.Uint64 // idem
 	failure        atomic.Pointer[error]
 
 	closeOnce sync.Once
