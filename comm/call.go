@@ -23,7 +23,9 @@ type call struct {
 
 // newCall starts an operation bounded by the communicator's timeout.
 func (c *Communicator) newCall(ctx context.Context, h Header) *call {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	// Part of the timeout is kept for finding the hung rank after a wait
+	// times out, so that the error still comes within the timeout.
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout-diagnosisTime(c.opts.Timeout))
 	return &call{c: c, ctx: ctx, cancel: cancel, start: time.Now(), h: h, rank: c.rank, size: c.size, chunk: c.opts.ChunkBytes}
 }
 
@@ -64,8 +66,14 @@ func (x *call) wrap(peer int, verb string, err error) error {
 		cause := context.Cause(x.ctx)
 		switch {
 		case errors.Is(cause, context.DeadlineExceeded):
-			return &PeerError{Rank: peer, Op: x.op(), Err: fmt.Errorf("%w after %v %s rank %d: %w",
-				ErrTimeout, time.Since(x.start).Round(time.Millisecond), verb, peer, context.DeadlineExceeded)}
+			culprit, why := peer, ""
+			if d, ok := x.c.tr.(diagnoser); ok {
+				ctx, cancel := context.WithTimeout(context.Background(), diagnosisTime(x.c.opts.Timeout))
+				culprit, why = d.diagnose(ctx, peer)
+				cancel()
+			}
+			return &PeerError{Rank: culprit, Op: x.op(), Err: fmt.Errorf("%w after %v %s rank %d%s: %w",
+				ErrTimeout, time.Since(x.start).Round(time.Millisecond), verb, peer, why, context.DeadlineExceeded)}
 		case errors.Is(cause, context.Canceled):
 			return fmt.Errorf("%s: %s rank %d: %w", x.op(), verb, peer, cause)
 		default:
@@ -115,4 +123,9 @@ func (x *call) wait(ready <-chan struct{}, peer int) error {
 	case <-x.ctx.Done():
 		return x.wrap(peer, "receiving from", x.ctx.Err())
 	}
+}
+
+// diagnosisTime is the part of a timeout kept for finding the hung rank.
+func diagnosisTime(timeout time.Duration) time.Duration {
+	return min(500*time.Millisecond, timeout/10)
 }

@@ -42,7 +42,9 @@ func (c *Communicator) run(ctx context.Context, sp spec) error {
 		return err
 	}
 	for i, v := range views {
-		if v.t != nil && sp.write[i] && (i == 0 || !sameStorage(v.t, sp.tensors[0])) {
+		// An in-place call shares operand 0's view: flush it once, as
+		// the written operand.
+		if v.t != nil && sp.write[i] {
 			if err := v.flush(ctx); err != nil {
 				return err
 			}

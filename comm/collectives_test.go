@@ -66,7 +66,7 @@ func (k collectiveCase) String() string {
 
 // runCase makes the call on c and checks its result; it is what each rank
 // of a test world runs, in-process or as a process of its own.
-func runCase(ctx context.Context, c *Communicator, k collectiveCase, mk func(*tensor.Tensor) (*tensor.Tensor, error)) error {
+func runCase(ctx context.Context, c collectives, k collectiveCase, mk func(*tensor.Tensor) (*tensor.Tensor, error)) error {
 	p, r := c.Size(), c.Rank()
 	if mk == nil {
 		mk = func(x *tensor.Tensor) (*tensor.Tensor, error) { return x, nil }
@@ -188,6 +188,55 @@ func runCase(ctx context.Context, c *Communicator, k collectiveCase, mk func(*te
 	}
 	return nil
 }
+
+// collectives is what runCase calls: a Communicator, or asyncComm.
+type collectives interface {
+	Rank() int
+	Size() int
+	AllReduce(ctx context.Context, send, recv *tensor.Tensor, op ReduceOp) error
+	Reduce(ctx context.Context, send, recv *tensor.Tensor, op ReduceOp, root int) error
+	Broadcast(ctx context.Context, t *tensor.Tensor, root int) error
+	AllGather(ctx context.Context, send, recv *tensor.Tensor) error
+	ReduceScatter(ctx context.Context, send, recv *tensor.Tensor, op ReduceOp) error
+	AllToAll(ctx context.Context, send, recv *tensor.Tensor) error
+	Barrier(ctx context.Context) error
+	Send(ctx context.Context, t *tensor.Tensor, peer int) error
+	Recv(ctx context.Context, t *tensor.Tensor, peer int) error
+}
+
+// asyncComm makes each collective through Communicator.On: enqueued on s,
+// then waited for with s.Synchronize.
+type asyncComm struct {
+	*Communicator
+	s runtime.Stream
+}
+
+func (a *asyncComm) sync(ctx context.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	return a.s.Synchronize(ctx)
+}
+
+func (a *asyncComm) AllReduce(ctx context.Context, send, recv *tensor.Tensor, op ReduceOp) error {
+	return a.sync(ctx, a.On(a.s).AllReduce(send, recv, op))
+}
+func (a *asyncComm) Reduce(ctx context.Context, send, recv *tensor.Tensor, op ReduceOp, root int) error {
+	return a.sync(ctx, a.On(a.s).Reduce(send, recv, op, root))
+}
+func (a *asyncComm) Broadcast(ctx context.Context, t *tensor.Tensor, root int) error {
+	return a.sync(ctx, a.On(a.s).Broadcast(t, root))
+}
+func (a *asyncComm) AllGather(ctx context.Context, send, recv *tensor.Tensor) error {
+	return a.sync(ctx, a.On(a.s).AllGather(send, recv))
+}
+func (a *asyncComm) ReduceScatter(ctx context.Context, send, recv *tensor.Tensor, op ReduceOp) error {
+	return a.sync(ctx, a.On(a.s).ReduceScatter(send, recv, op))
+}
+func (a *asyncComm) AllToAll(ctx context.Context, send, recv *tensor.Tensor) error {
+	return a.sync(ctx, a.On(a.s).AllToAll(send, recv))
+}
+func (a *asyncComm) Barrier(ctx context.Context) error { return a.sync(ctx, a.On(a.s).Barrier()) }
 
 // errTB lets the helpers written for tests run inside a rank, recording
 // the first failure instead of stopping a test.

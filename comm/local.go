@@ -24,6 +24,9 @@ type localGroup struct {
 	failed chan struct{}    // closed on the first abort anywhere
 	once   sync.Once
 	cause  error // why, set before failed is closed
+	// waiting[r] is the peer rank r's Recv is blocked on, plus one; 0 when
+	// none. It stays set after a failed Recv, for diagnose.
+	waiting []atomic.Int64
 }
 
 type localMsg struct {
@@ -52,7 +55,7 @@ func NewLocal(ctx context.Context, n int, opts Options) ([]*Communicator, error)
 	if n < 1 {
 		return nil, fmt.Errorf("comm: NewLocal: %d ranks: %w", n, runtime.ErrInvalidArgument)
 	}
-	g := &localGroup{size: n, boxes: make([]chan *localMsg, n*n), gone: make([]chan struct{}, n), failed: make(chan struct{})}
+	g := &localGroup{size: n, boxes: make([]chan *localMsg, n*n), gone: make([]chan struct{}, n), failed: make(chan struct{}), waiting: make([]atomic.Int64, n)}
 	for i := range g.boxes {
 		g.boxes[i] = make(chan *localMsg)
 	}
@@ -121,6 +124,7 @@ func (t *localTransport) Send(ctx context.Context, peer int, h Header, payload [
 
 func (t *localTransport) Recv(ctx context.Context, peer int, want Header, dst []byte, reduce func(dst, src []byte)) error {
 	g := t.g
+	g.waiting[t.rank].Store(int64(peer) + 1)
 	var m *localMsg
 	select {
 	case m = <-g.boxes[peer*g.size+t.rank]:
@@ -144,7 +148,25 @@ func (t *localTransport) Recv(ctx context.Context, peer int, want Header, dst []
 		copy(dst, m.payload)
 	}
 	m.done <- nil
+	g.waiting[t.rank].Store(0)
 	return nil
+}
+
+// diagnose follows the chain of waits from suspect to a rank that waits
+// for nobody: in one process every rank's state can simply be read.
+func (t *localTransport) diagnose(_ context.Context, suspect int) (int, string) {
+	seen := map[int]bool{t.rank: true}
+	for c := suspect; ; {
+		w := int(t.g.waiting[c].Load()) - 1
+		switch {
+		case w < 0:
+			return c, fmt.Sprintf("; rank %d is not in the call", c)
+		case seen[w]:
+			return suspect, "; the ranks wait for each other in a cycle"
+		}
+		seen[c] = true
+		c = w
+	}
 }
 
 // Abort fails the whole group: in one process, every rank learns at once.

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,6 +49,8 @@ const (
 	readPiece  = 256 << 10  // reduction reads this much at a time
 	ctrlBye    = 'B'
 	ctrlAbort  = 'A'
+	ctrlQuery  = 'Q' // "whom are you waiting for?"
+	ctrlAnswer = 'W' // the answer: a rank, or -1 when not waiting
 	handshake  = 20
 	lostWait   = 250 * time.Millisecond
 	abortWrite = time.Second
@@ -62,6 +66,20 @@ type tcpTransport struct {
 
 	closeMu sync.Mutex
 	closing bool
+
+	// waiting is the peer a Recv is blocked on, plus one (0: none). It
+	// stays set when the Recv fails, so that a rank that timed out still
+	// tells others whom it was waiting for.
+	waiting   atomic.Int64
+	diagMu    sync.Mutex
+	answers   map[int]int   // peer → whom it waits for, during a diagnosis
+	answerC   chan struct{} // signalled on each answer
+	diagnosed *diagnosis    // the first diagnosis, reused by later timeouts
+}
+
+type diagnosis struct {
+	culprit int
+	why     string
 }
 
 type tcpPeer struct {
@@ -190,6 +208,7 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 	p := t.peers[peer]
 	stop := t.interruptOn(ctx, p)
 	defer stop()
+	t.waiting.Store(int64(peer) + 1)
 	c0 := p.data[0]
 	if _, err := io.ReadFull(c0.r, c0.rhdr[:]); err != nil {
 		return t.ioErr(ctx, peer, err)
@@ -202,6 +221,7 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 		if err := c0.read(dst, reduce); err != nil {
 			return t.ioErr(ctx, peer, err)
 		}
+		t.waiting.Store(0)
 		return nil
 	}
 	errs := make(chan error, len(off)-1)
@@ -220,7 +240,75 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 	if first != nil {
 		return t.ioErr(ctx, peer, first)
 	}
+	t.waiting.Store(0)
 	return nil
+}
+
+// diagnose asks every peer whom it is waiting for and follows the chain
+// from suspect to the rank at its end: one that does not answer (stopped,
+// or stuck outside GoCANN) or that waits for nobody (not in the call).
+func (t *tcpTransport) diagnose(ctx context.Context, suspect int) (int, string) {
+	t.diagMu.Lock()
+	if d := t.diagnosed; d != nil {
+		t.diagMu.Unlock()
+		return d.culprit, d.why
+	}
+	t.answers = map[int]int{}
+	t.answerC = make(chan struct{}, t.size)
+	t.diagMu.Unlock()
+	for _, p := range t.peers {
+		if p != nil {
+			p.writeCtrl([]byte{ctrlQuery})
+		}
+	}
+	for {
+		t.diagMu.Lock()
+		n := len(t.answers)
+		t.diagMu.Unlock()
+		if n >= t.size-1 {
+			break
+		}
+		select {
+		case <-t.answerC:
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	t.diagMu.Lock()
+	defer t.diagMu.Unlock()
+	culprit, why := suspect, ""
+	seen := map[int]bool{t.rank: true}
+	chain := []string{fmt.Sprint(suspect)}
+	for c := suspect; ; {
+		w, answered := t.answers[c]
+		switch {
+		case !answered:
+			culprit, why = c, fmt.Sprintf("; rank %d does not respond", c)
+		case w < 0:
+			culprit, why = c, fmt.Sprintf("; rank %d is not in the call", c)
+		case seen[w]:
+			culprit, why = suspect, "; the ranks wait for each other in a cycle"
+		default:
+			seen[c] = true
+			chain = append(chain, fmt.Sprint(w))
+			c = w
+			continue
+		}
+		break
+	}
+	if len(chain) > 1 {
+		why += " (waits: " + strings.Join(chain, " → ") + ")"
+	}
+	t.diagnosed = &diagnosis{culprit, why}
+	return culprit, why
+}
+
+func (p *tcpPeer) writeCtrl(b []byte) {
+	p.ctrlMu.Lock()
+	p.ctrl.SetWriteDeadline(time.Now().Add(abortWrite))
+	p.ctrl.Write(b)
+	p.ctrlMu.Unlock()
 }
 
 // read fills dst from the connection, or reduces into it piece by piece
@@ -297,6 +385,25 @@ func (t *tcpTransport) watch(p *tcpPeer) {
 			break
 		}
 		switch kind {
+		case ctrlQuery:
+			b := make([]byte, 5)
+			b[0] = ctrlAnswer
+			binary.LittleEndian.PutUint32(b[1:], uint32(int32(t.waiting.Load()-1)))
+			go p.writeCtrl(b) // not from this reader: both sides may query at once
+		case ctrlAnswer:
+			var b [4]byte
+			if _, err := io.ReadFull(r, b[:]); err != nil {
+				break
+			}
+			t.diagMu.Lock()
+			if t.answers != nil {
+				t.answers[p.rank] = int(int32(binary.LittleEndian.Uint32(b[:])))
+				select {
+				case t.answerC <- struct{}{}:
+				default:
+				}
+			}
+			t.diagMu.Unlock()
 		case ctrlBye:
 			sawBye = true
 			p.byeOnce.Do(func() { close(p.bye) })

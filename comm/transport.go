@@ -37,3 +37,11 @@ type Transport interface {
 	// say goodbye too, so that nothing still in flight is cut off.
 	Close(ctx context.Context) error
 }
+
+// diagnoser is a transport that can say, after a timeout, which rank the
+// waiting is really for: it follows the chain of waits (this rank waits
+// for the suspect, which waits for another…) to a rank that is silent or
+// not inside a call at all, the one that hangs.
+type diagnoser interface {
+	diagnose(ctx context.Context, suspect int) (culprit int, why string)
+}
