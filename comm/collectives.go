@@ -170,7 +170,7 @@ func (c *Communicator) allReduceSpec(send, recv *tensor.Tensor, op ReduceOp) (sp
 	wt := wireType(dt)
 	return spec{
 		h:       Header{Coll: CollAllReduce, Op: op, DType: dt, Count: int64(n)},
-		wire:    int64(n) * int64(wt.Size()),
+		wire:    wireBytes(CollAllReduce, dt, n, c.size),
 		tensors: []*tensor.Tensor{send, recv}, read: []bool{true, false}, write: []bool{false, true},
 		body: func(x *call, v [][]byte) error {
 			work := wideCopy(dt, v[1], v[0])
@@ -193,6 +193,33 @@ func (c *Communicator) allReduceSpec(send, recv *tensor.Tensor, op ReduceOp) (sp
 			return nil
 		},
 	}, nil
+}
+
+// wireBytes is what the cost model weighs for a call with the header's
+// count: the bytes per rank of the largest buffer, in the type that
+// travels (float32 for reductions of half types).
+func wireBytes(coll Collective, dt tensor.DType, count, p int) int64 {
+	es := int64(dt.Size())
+	switch coll {
+	case CollAllReduce, CollReduce, CollReduceScatter:
+		es = int64(wireType(dt).Size())
+	}
+	switch coll {
+	case CollAllGather, CollReduceScatter:
+		return int64(count) * int64(p) * es
+	}
+	return int64(count) * es
+}
+
+// AlgorithmFor is the algorithm a call would use, count being the
+// elements of the call as its header counts them: per rank for AllReduce,
+// Broadcast, Reduce and AllToAll, of send for AllGather and of recv for
+// ReduceScatter.
+func (c *Communicator) AlgorithmFor(coll Collective, dt tensor.DType, count int) Algorithm {
+	if c.size == 1 {
+		return direct
+	}
+	return c.Algorithm(coll, wireBytes(coll, dt, count, c.size))
 }
 
 // wideCopy returns the buffer a reduction works in: recv holding a copy of
@@ -249,7 +276,7 @@ func (c *Communicator) broadcastSpec(t *tensor.Tensor, root int) (spec, error) {
 	isRoot := c.rank == root
 	return spec{
 		h:       Header{Coll: CollBroadcast, DType: t.DType(), Root: int32(root), Count: int64(t.Len())},
-		wire:    t.NumBytes(),
+		wire:    wireBytes(CollBroadcast, t.DType(), t.Len(), c.size),
 		tensors: []*tensor.Tensor{t}, read: []bool{isRoot}, write: []bool{!isRoot},
 		body: func(x *call, v [][]byte) error {
 			switch x.h.Algo {
@@ -300,7 +327,7 @@ func (c *Communicator) reduceSpec(send, recv *tensor.Tensor, op ReduceOp, root i
 	wt := wireType(dt)
 	return spec{
 		h:       Header{Coll: CollReduce, Op: op, DType: dt, Root: int32(root), Count: int64(n)},
-		wire:    int64(n) * int64(wt.Size()),
+		wire:    wireBytes(CollReduce, dt, n, c.size),
 		tensors: []*tensor.Tensor{send, recv}, read: []bool{true, false}, write: []bool{false, isRoot},
 		body: func(x *call, v [][]byte) error {
 			var work []byte
@@ -353,7 +380,7 @@ func (c *Communicator) allGatherSpec(send, recv *tensor.Tensor) (spec, error) {
 	es := send.DType().Size()
 	return spec{
 		h:       Header{Coll: CollAllGather, DType: send.DType(), Count: int64(n)},
-		wire:    recv.NumBytes(),
+		wire:    wireBytes(CollAllGather, send.DType(), n, c.size),
 		tensors: []*tensor.Tensor{send, recv}, read: []bool{true, false}, write: []bool{false, true},
 		body: func(x *call, v [][]byte) error {
 			bs := len(v[0])
@@ -400,7 +427,7 @@ func (c *Communicator) reduceScatterSpec(send, recv *tensor.Tensor, op ReduceOp)
 	wt := wireType(dt)
 	return spec{
 		h:       Header{Coll: CollReduceScatter, Op: op, DType: dt, Count: int64(n)},
-		wire:    int64(n*c.size) * int64(wt.Size()),
+		wire:    wireBytes(CollReduceScatter, dt, n, c.size),
 		tensors: []*tensor.Tensor{send, recv}, read: []bool{true, false}, write: []bool{false, true},
 		body: func(x *call, v [][]byte) error {
 			work := wideCopy(dt, alignedBytes(len(v[0])), v[0])
@@ -459,7 +486,7 @@ func (c *Communicator) allToAllSpec(send, recv *tensor.Tensor) (spec, error) {
 	}
 	return spec{
 		h:       Header{Coll: CollAllToAll, DType: send.DType(), Count: int64(n)},
-		wire:    send.NumBytes(),
+		wire:    wireBytes(CollAllToAll, send.DType(), n, c.size),
 		tensors: []*tensor.Tensor{send, recv}, read: []bool{true, false}, write: []bool{false, true},
 		body: func(x *call, v [][]byte) error {
 			src := v[0]
