@@ -396,4 +396,3 @@ func convert[S, T any](v []S, f func(S) T) []T {
 	}
 	return out
 }
-
