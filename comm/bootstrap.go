@@ -37,6 +37,9 @@ type Config struct {
 	// generation.
 	Generation int
 	TCP        TCPOptions
+	// NoCMA sends every byte over TCP, even between ranks of one host
+	// (GOCANN_COMM_CMA=0).
+	NoCMA bool
 }
 
 // Environment variables of GoCANN's own, beside the launchers'.
@@ -45,6 +48,7 @@ const (
 	EnvPort    = "GOCANN_COMM_PORT"    // rendezvous port when the launcher gives none
 	EnvSockets = "GOCANN_COMM_SOCKETS" // data connections per peer
 	EnvTimeout = "GOCANN_COMM_TIMEOUT" // operation timeout (a Go duration)
+	EnvChunk   = "GOCANN_COMM_CHUNK"   // pipelining chunk of ring algorithms, in bytes
 )
 
 // FromEnv reads the rank, world size and rendezvous from the variables of
@@ -142,14 +146,23 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, fmt.Errorf("comm: %s: rank %d of a world of %d: %w", cfg.Launcher, cfg.Rank, cfg.Size, runtime.ErrInvalidArgument)
 	}
 	cfg.Host = getenv(EnvHost)
+	cfg.NoCMA = getenv(EnvCMA) == "0"
 	if n, ok := get(EnvSockets); ok {
 		cfg.TCP.Conns = n
 	}
 	return cfg, firstErr
 }
 
-// OptionsFromEnv fills opts.Timeout from GOCANN_COMM_TIMEOUT when unset.
+// OptionsFromEnv fills opts.Timeout from GOCANN_COMM_TIMEOUT and
+// opts.ChunkBytes from GOCANN_COMM_CHUNK when they are unset.
 func OptionsFromEnv(opts Options, getenv func(string) string) (Options, error) {
+	if s := getenv(EnvChunk); s != "" && opts.ChunkBytes == 0 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return opts, fmt.Errorf("comm: %s=%q: want a byte count: %w", EnvChunk, s, runtime.ErrInvalidArgument)
+		}
+		opts.ChunkBytes = n
+	}
 	if s := getenv(EnvTimeout); s != "" && opts.Timeout == 0 {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {
@@ -278,7 +291,8 @@ func meet(ctx context.Context, cfg Config, opts Options, store Store, localIP st
 	}
 	defer ln.Close() // the mesh is complete before meet returns
 	prefix := fmt.Sprintf("gocann-g%d-", cfg.Generation)
-	if err := store.Set(ctx, fmt.Sprintf("%saddr-%d", prefix, cfg.Rank), []byte(ln.Addr().String())); err != nil {
+	self := localInfo(ln.Addr().String(), !cfg.NoCMA)
+	if err := store.Set(ctx, fmt.Sprintf("%saddr-%d", prefix, cfg.Rank), []byte(self.encode())); err != nil {
 		return nil, fmt.Errorf("comm: rank %d: publishing its address: %w", cfg.Rank, err)
 	}
 	if f, ok := store.(fencer); ok {
@@ -286,17 +300,20 @@ func meet(ctx context.Context, cfg Config, opts Options, store Store, localIP st
 			return nil, fmt.Errorf("comm: rank %d: %w", cfg.Rank, err)
 		}
 	}
-	addrs := make([]string, cfg.Size)
-	for q := range addrs {
+	infos := make([]peerInfo, cfg.Size)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%d", prefix, cfg.Size)
+	for q := range infos {
 		v, err := store.Get(ctx, fmt.Sprintf("%saddr-%d", prefix, q))
 		if err != nil {
 			return nil, fmt.Errorf("comm: rank %d: waiting for rank %d to publish its address: %w", cfg.Rank, q, err)
 		}
-		addrs[q] = string(v)
+		if infos[q], err = decodePeerInfo(string(v)); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(h, "|%s", v)
 	}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%d|%s", prefix, cfg.Size, strings.Join(addrs, ","))
-	tr, err := connectMesh(ctx, cfg.Rank, addrs, ln, h.Sum64(), cfg.TCP)
+	tr, err := connectMesh(ctx, cfg.Rank, infos, ln, h.Sum64(), cfg.TCP)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,12 @@ type tcpPeer struct {
 	rank    int
 	data    []*tcpConn
 	ctrl    net.Conn
+	ack     net.Conn // cross-memory attach: "done reading your buffer"
+	ackBuf  [1]byte
+	pid     int  // the peer's process, when on this host
+	cmaSend bool // large messages to the peer go by cross-memory attach
+	cmaRecv bool // and from it
+	addrBuf [headerSize + 8]byte
 	ctrlMu  sync.Mutex // writes on ctrl
 	byeOnce sync.Once
 	bye     chan struct{} // the peer said goodbye, or its control connection ended
@@ -128,6 +134,7 @@ func (t *tcpTransport) interruptOn(ctx context.Context, p *tcpPeer) (stop func()
 		for _, c := range p.data {
 			c.c.SetDeadline(time.Now())
 		}
+		p.ack.SetDeadline(time.Now())
 	})
 }
 
@@ -160,11 +167,34 @@ func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []b
 	p := t.peers[peer]
 	stop := t.interruptOn(ctx, p)
 	defer stop()
+	c0 := p.data[0]
+	if p.cmaSend && len(payload) >= cmaMin {
+		h.encode(p.addrBuf[:])
+		binary.LittleEndian.PutUint64(p.addrBuf[headerSize:], addressOf(payload))
+		if _, err := c0.c.Write(p.addrBuf[:]); err != nil {
+			return t.ioErr(ctx, peer, err)
+		}
+		if _, err := io.ReadFull(p.ack, p.ackBuf[:]); err != nil {
+			return t.ioErr(ctx, peer, err)
+		}
+		if p.ackBuf[0] == cmaAck {
+			return nil
+		}
+		p.cmaSend = false // refused: the payload follows inline, now and from now on
+		return t.sendInline(ctx, p, nil, payload)
+	}
+	h.encode(c0.whdr[:])
+	return t.sendInline(ctx, p, c0.whdr[:], payload)
+}
+
+// sendInline writes hdr (if any) and payload, striped over the data
+// connections when large.
+func (t *tcpTransport) sendInline(ctx context.Context, p *tcpPeer, hdr, payload []byte) error {
+	peer := p.rank
 	off := stripes(len(payload), len(p.data))
 	c0 := p.data[0]
-	h.encode(c0.whdr[:])
 	if len(off) == 2 {
-		bufs := net.Buffers{c0.whdr[:], payload}
+		bufs := net.Buffers{hdr, payload}
 		if _, err := bufs.WriteTo(c0.c); err != nil {
 			return t.ioErr(ctx, peer, err)
 		}
@@ -176,7 +206,7 @@ func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []b
 			part := payload[off[i]:off[i+1]]
 			var err error
 			if i == 0 {
-				bufs := net.Buffers{c0.whdr[:], part}
+				bufs := net.Buffers{hdr, part}
 				_, err = bufs.WriteTo(c0.c)
 			} else {
 				_, err = p.data[i].c.Write(part)
@@ -216,6 +246,38 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 	if err := checkHeader(decodeHeader(c0.rhdr[:]), want); err != nil {
 		return err
 	}
+	if p.cmaRecv && len(dst) >= cmaMin {
+		var a [8]byte
+		if _, err := io.ReadFull(c0.r, a[:]); err != nil {
+			return t.ioErr(ctx, peer, err)
+		}
+		if c0.scratch == nil {
+			c0.scratch = alignedBytes(readPiece)
+		}
+		touched, err := cmaRead(p.pid, binary.LittleEndian.Uint64(a[:]), dst, reduce, c0.scratch)
+		if err != nil && touched {
+			return &PeerError{Rank: peer, Err: fmt.Errorf("%w: reading rank %d's memory: %v", ErrPeerLost, peer, err)}
+		}
+		reply := []byte{cmaAck}
+		if err != nil {
+			reply[0] = cmaNack // the kernel refuses: both ends fall back to TCP
+			p.cmaRecv = false
+		}
+		if _, err := p.ack.Write(reply); err != nil {
+			return t.ioErr(ctx, peer, err)
+		}
+		if !p.cmaRecv {
+			return t.recvInline(ctx, p, dst, reduce)
+		}
+		t.waiting.Store(0)
+		return nil
+	}
+	return t.recvInline(ctx, p, dst, reduce)
+}
+
+// recvInline reads a payload sent by sendInline.
+func (t *tcpTransport) recvInline(ctx context.Context, p *tcpPeer, dst []byte, reduce func(dst, src []byte)) error {
+	peer, c0 := p.rank, p.data[0]
 	off := stripes(len(dst), len(p.data))
 	if len(off) == 2 {
 		if err := c0.read(dst, reduce); err != nil {
@@ -356,6 +418,7 @@ func (t *tcpTransport) fail(cause error, tell bool) {
 			for _, c := range p.data {
 				c.c.Close()
 			}
+			p.ack.Close()
 			if !tell {
 				continue
 			}
@@ -475,6 +538,7 @@ func (t *tcpTransport) closeConns(ctx context.Context) error {
 		for _, c := range p.data {
 			c.c.Close()
 		}
+		p.ack.Close()
 		p.ctrl.Close()
 	}
 	return nil
@@ -483,9 +547,9 @@ func (t *tcpTransport) closeConns(ctx context.Context) error {
 // connectMesh connects this rank to every other: it dials the ranks below
 // it and accepts the ranks above, on ln. tag tells this communicator's
 // connections from stale ones of an earlier generation.
-func connectMesh(ctx context.Context, rank int, addrs []string, ln net.Listener, tag uint64, opts TCPOptions) (*tcpTransport, error) {
+func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listener, tag uint64, opts TCPOptions) (*tcpTransport, error) {
 	opts = opts.withDefaults()
-	size := len(addrs)
+	size := len(infos)
 	t := &tcpTransport{rank: rank, size: size, peers: make([]*tcpPeer, size), failed: make(chan struct{})}
 	for q := range size {
 		if q != rank {
@@ -500,6 +564,9 @@ func connectMesh(ctx context.Context, rank int, addrs []string, ln net.Listener,
 		switch {
 		case idx == ctrlIndex && p.ctrl == nil:
 			p.ctrl = c
+		case idx == ackIndex && p.ack == nil:
+			c.(*net.TCPConn).SetNoDelay(true)
+			p.ack = c
 		case idx < uint32(len(p.data)) && p.data[idx] == nil:
 			tuneConn(c, opts.SocketBuffer)
 			p.data[idx] = &tcpConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
@@ -521,7 +588,7 @@ func connectMesh(ctx context.Context, rank int, addrs []string, ln net.Listener,
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 
-	perPeer := opts.Conns + 1
+	perPeer := opts.Conns + 2 // data, control, acknowledgements
 	errs := make(chan error, 2)
 	go func() { // accept the ranks above
 		want := (size - 1 - rank) * perPeer
@@ -558,12 +625,15 @@ func connectMesh(ctx context.Context, rank int, addrs []string, ln net.Listener,
 		for q := range rank {
 			for i := range perPeer {
 				idx := uint32(i)
-				if i == opts.Conns {
+				switch i {
+				case opts.Conns:
 					idx = ctrlIndex
+				case opts.Conns + 1:
+					idx = ackIndex
 				}
-				c, err := dialRetry(ctx, &d, addrs[q])
+				c, err := dialRetry(ctx, &d, infos[q].addr)
 				if err != nil {
-					errs <- fmt.Errorf("comm: rank %d: connecting to rank %d at %s: %w", rank, q, addrs[q], err)
+					errs <- fmt.Errorf("comm: rank %d: connecting to rank %d at %s: %w", rank, q, infos[q].addr, err)
 					return
 				}
 				mu.Lock()
@@ -596,10 +666,15 @@ func connectMesh(ctx context.Context, rank int, addrs []string, ln net.Listener,
 			return nil, err
 		}
 	}
-	for _, p := range t.peers {
-		if p != nil {
-			go t.watch(p)
+	self := infos[rank]
+	for q, p := range t.peers {
+		if p == nil {
+			continue
 		}
+		if in := infos[q]; self.host != "" && in.host == self.host && self.pid != 0 && in.pid != 0 {
+			p.pid, p.cmaSend, p.cmaRecv = in.pid, true, true
+		}
+		go t.watch(p)
 	}
 	return t, nil
 }
