@@ -291,7 +291,8 @@ func meet(ctx context.Context, cfg Config, opts Options, store Store, localIP st
 	}
 	defer ln.Close() // the mesh is complete before meet returns
 	prefix := fmt.Sprintf("gocann-g%d-", cfg.Generation)
-	self := localInfo(ln.Addr().String(), !cfg.NoCMA)
+	probe := new(uint64) // kept alive by the transport, which holds it
+	self := localInfo(ln.Addr().String(), !cfg.NoCMA, probe)
 	if err := store.Set(ctx, fmt.Sprintf("%saddr-%d", prefix, cfg.Rank), []byte(self.encode())); err != nil {
 		return nil, fmt.Errorf("comm: rank %d: publishing its address: %w", cfg.Rank, err)
 	}
@@ -317,6 +318,7 @@ func meet(ctx context.Context, cfg Config, opts Options, store Store, localIP st
 	if err != nil {
 		return nil, err
 	}
+	tr.probe = probe
 	c, err := newCommunicator(ctx, tr, opts)
 	if err != nil {
 		tr.Close(context.Background())

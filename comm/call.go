@@ -129,3 +129,11 @@ func (x *call) wait(ready <-chan struct{}, peer int) error {
 func diagnosisTime(timeout time.Duration) time.Duration {
 	return min(500*time.Millisecond, timeout/10)
 }
+
+// flush waits until the peers have read every buffer this call sent.
+func (x *call) flush() error {
+	if err := x.c.tr.Flush(x.ctx); err != nil {
+		return x.wrap(x.rank, "flushing to", err)
+	}
+	return nil
+}

@@ -70,7 +70,11 @@ func (c *Communicator) exec(ctx context.Context, sp spec, v [][]byte) error {
 	}
 	x := c.newCall(ctx, h)
 	defer x.cancel()
-	if err := sp.body(x, v); err != nil {
+	err := sp.body(x, v)
+	if err == nil {
+		err = x.flush()
+	}
+	if err != nil {
 		c.fail(err)
 		return err
 	}

@@ -119,7 +119,11 @@ func (c *Communicator) exchangeDevices(ctx context.Context) error {
 	x := c.newCall(ctx, Header{Coll: collInit, Algo: Ring, DType: 2 /* uint8 */, Count: deviceField})
 	defer x.cancel()
 	copy(all[c.rank*deviceField:], mine)
-	if err := x.ringAllGather(all, 1); err != nil {
+	err := x.ringAllGather(all, 1)
+	if err == nil {
+		err = x.flush()
+	}
+	if err != nil {
 		return fmt.Errorf("comm: rank %d: exchanging device ids: %w", c.rank, err)
 	}
 	c.devices = make([]string, c.size)

@@ -169,6 +169,9 @@ func (t *localTransport) diagnose(_ context.Context, suspect int) (int, string) 
 	}
 }
 
+// Flush has nothing to wait for: Send returns once the payload is read.
+func (t *localTransport) Flush(context.Context) error { return nil }
+
 // Abort fails the whole group: in one process, every rank learns at once.
 // The cause names the peer at fault when this rank knows it.
 func (t *localTransport) Abort(cause error) {

@@ -40,7 +40,7 @@ func worker(role string) int {
 		fmt.Println("SETUP:", err)
 		return 2
 	}
-	opts, err := OptionsFromEnv(Options{ChunkBytes: 64 << 10}, os.Getenv)
+	opts, err := OptionsFromEnv(Options{}, os.Getenv)
 	if err != nil {
 		fmt.Println("SETUP:", err)
 		return 2
@@ -112,8 +112,18 @@ func scenario(ctx context.Context, role string, c *Communicator) error {
 		if err := runCase(ctx, c, k, nil); err != nil {
 			return err
 		}
+		// Rank 0 aborts once every rank has told it that the call is done
+		// (an abort cuts off whatever is still in flight).
+		done, _ := tensor.New(tensor.Uint8, tensor.Shape{1})
 		if c.Rank() == 0 {
+			for q := 1; q < p; q++ {
+				if err := c.Recv(ctx, done, q); err != nil {
+					return err
+				}
+			}
 			c.Abort(errors.New("testing rebuild"))
+		} else if err := c.Send(ctx, done, 0); err != nil {
+			return err
 		}
 		err := runCase(ctx, c, k, nil)
 		if !errors.Is(err, ErrAborted) {
@@ -167,7 +177,8 @@ func startRanks(t *testing.T, n int, role string, env ...string) []*rankProc {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envWorker+"="+role,
 			"RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(n), "LOCAL_RANK="+strconv.Itoa(r),
-			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+port)
+			"MASTER_ADDR=127.0.0.1", "MASTER_PORT="+port,
+			EnvChunk+"=65536") // many chunks per call: the pipelines get exercised
 		cmd.Env = append(cmd.Env, env...)
 		procs[r] = startProc(t, r, cmd)
 	}
@@ -271,6 +282,17 @@ func TestCollectivesProcesses(t *testing.T) {
 			})
 		}
 	}
+	// Every byte over TCP (no cross-memory attach), with small chunks and
+	// three data connections, so that large messages are striped.
+	t.Run("p4/tcp-only", func(t *testing.T) {
+		procs := startRanks(t, 4, "collectives", EnvCMA+"=0", EnvSockets+"=3", EnvChunk+"=1048576", EnvTimeout+"=30s")
+		waitAll(t, procs, 60*time.Second)
+		for _, p := range procs {
+			if exitCode(p) != 0 {
+				t.Errorf("rank %d: %v\n%s", p.rank, p.err, p.output())
+			}
+		}
+	})
 }
 
 // TestRankKilled kills one rank in the middle of a stream of all-reduces:

@@ -21,7 +21,12 @@ func (c *Communicator) Send(ctx context.Context, t *tensor.Tensor, peer int) err
 	if err != nil {
 		return err
 	}
-	return c.p2p(ctx, t, peer, func(x *call) error { return x.send(peer, v.b) }, &c.sendMu[peer], &c.sendSeq[peer])
+	return c.p2p(ctx, t, peer, func(x *call) error {
+		if err := x.send(peer, v.b); err != nil {
+			return err
+		}
+		return x.flush()
+	}, &c.sendMu[peer], &c.sendSeq[peer])
 }
 
 // Recv receives into t what rank peer sends with Send.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,7 @@ const (
 	ctrlAnswer = 'W' // the answer: a rank, or -1 when not waiting
 	handshake  = 20
 	lostWait   = 250 * time.Millisecond
+	spinTime   = 50 * time.Microsecond // see spinReader
 	abortWrite = time.Second
 )
 
@@ -75,6 +77,8 @@ type tcpTransport struct {
 	answers   map[int]int   // peer → whom it waits for, during a diagnosis
 	answerC   chan struct{} // signalled on each answer
 	diagnosed *diagnosis    // the first diagnosis, reused by later timeouts
+
+	probe *uint64 // the word peers read to test cross-memory attach
 }
 
 type diagnosis struct {
@@ -87,12 +91,19 @@ type tcpPeer struct {
 	data    []*tcpConn
 	ctrl    net.Conn
 	ack     net.Conn // cross-memory attach: "done reading your buffer"
-	ackBuf  [1]byte
+	ackR    *bufio.Reader
 	pid     int  // the peer's process, when on this host
 	cmaSend bool // large messages to the peer go by cross-memory attach
 	cmaRecv bool // and from it
 	addrBuf [headerSize + 8]byte
-	ctrlMu  sync.Mutex // writes on ctrl
+	// Messages sent by address and not yet acknowledged: Send increments
+	// sent (from the one goroutine sending to this peer), the reader of
+	// the acknowledgement connection increments acked and signals.
+	sent    int64
+	acked   atomic.Int64
+	ackSig  chan struct{}
+	ackDone chan struct{} // closed when the acknowledgement reader stops
+	ctrlMu  sync.Mutex    // writes on ctrl
 	byeOnce sync.Once
 	bye     chan struct{} // the peer said goodbye, or its control connection ended
 }
@@ -103,6 +114,40 @@ type tcpConn struct {
 	whdr    [headerSize]byte // Send's, apart from Recv's: they run at once
 	rhdr    [headerSize]byte
 	scratch []byte // reduction reads; allocated on first use
+}
+
+// probeCMA decides, for each peer on this host, whether large messages
+// go by cross-memory attach: this rank tries to read the peer's probe word
+// and tells the peer whether it could, on the acknowledgement connection.
+// Both ends of a direction so agree before any message, and a kernel that
+// refuses (ptrace rules, containers) means TCP for that direction.
+func (t *tcpTransport) probeCMA(ctx context.Context, infos []peerInfo) error {
+	self := infos[t.rank]
+	for q, p := range t.peers {
+		in := infos[q]
+		if p == nil || self.host == "" || in.host != self.host || self.pid == 0 || in.pid == 0 {
+			continue
+		}
+		p.pid = in.pid
+		var word [8]byte
+		ok := vmRead(in.pid, in.probe, word[:]) == nil && binary.LittleEndian.Uint64(word[:]) == uint64(in.pid)
+		verdict := []byte{cmaNack}
+		if ok {
+			verdict[0] = cmaAck
+		}
+		p.cmaRecv = ok
+		stop := context.AfterFunc(ctx, func() { p.ack.SetDeadline(time.Now()) })
+		_, err := p.ack.Write(verdict)
+		if err == nil {
+			_, err = io.ReadFull(p.ack, verdict)
+		}
+		stop()
+		if err != nil {
+			return fmt.Errorf("comm: rank %d: agreeing on cross-memory attach with rank %d: %w", t.rank, q, err)
+		}
+		p.cmaSend = verdict[0] == cmaAck
+	}
+	return nil
 }
 
 func (t *tcpTransport) Rank() int { return t.rank }
@@ -174,14 +219,10 @@ func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []b
 		if _, err := c0.c.Write(p.addrBuf[:]); err != nil {
 			return t.ioErr(ctx, peer, err)
 		}
-		if _, err := io.ReadFull(p.ack, p.ackBuf[:]); err != nil {
-			return t.ioErr(ctx, peer, err)
-		}
-		if p.ackBuf[0] == cmaAck {
-			return nil
-		}
-		p.cmaSend = false // refused: the payload follows inline, now and from now on
-		return t.sendInline(ctx, p, nil, payload)
+		// Not waiting for the peer to have read it: Flush does, at the end
+		// of the call. Meanwhile this rank goes on with the next step.
+		p.sent++
+		return nil
 	}
 	h.encode(c0.whdr[:])
 	return t.sendInline(ctx, p, c0.whdr[:], payload)
@@ -254,25 +295,57 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 		if c0.scratch == nil {
 			c0.scratch = alignedBytes(readPiece)
 		}
-		touched, err := cmaRead(p.pid, binary.LittleEndian.Uint64(a[:]), dst, reduce, c0.scratch)
-		if err != nil && touched {
+		if err := cmaRead(p.pid, binary.LittleEndian.Uint64(a[:]), dst, reduce, c0.scratch); err != nil {
+			// The probe at connection time passed: the peer's memory is
+			// gone (it exited) or its buffer was bad.
 			return &PeerError{Rank: peer, Err: fmt.Errorf("%w: reading rank %d's memory: %v", ErrPeerLost, peer, err)}
 		}
-		reply := []byte{cmaAck}
-		if err != nil {
-			reply[0] = cmaNack // the kernel refuses: both ends fall back to TCP
-			p.cmaRecv = false
-		}
-		if _, err := p.ack.Write(reply); err != nil {
+		if _, err := p.ack.Write([]byte{cmaAck}); err != nil {
 			return t.ioErr(ctx, peer, err)
-		}
-		if !p.cmaRecv {
-			return t.recvInline(ctx, p, dst, reduce)
 		}
 		t.waiting.Store(0)
 		return nil
 	}
 	return t.recvInline(ctx, p, dst, reduce)
+}
+
+// Flush waits until every peer has read the buffers this rank sent it by
+// address.
+func (t *tcpTransport) Flush(ctx context.Context) error {
+	for _, p := range t.peers {
+		if p == nil {
+			continue
+		}
+		for p.acked.Load() < p.sent {
+			select {
+			case <-p.ackSig:
+			case <-t.failed:
+				return t.cause
+			case <-p.ackDone:
+				return t.ioErr(ctx, p.rank, io.ErrUnexpectedEOF)
+			case <-ctx.Done():
+				t.waiting.Store(int64(p.rank) + 1)
+				return &PeerError{Rank: p.rank, Err: fmt.Errorf("%w waiting for rank %d to read this rank's buffers: %w", ErrTimeout, p.rank, ctx.Err())}
+			}
+		}
+	}
+	return nil
+}
+
+// readAcks counts a peer's acknowledgements until the connection ends.
+func (p *tcpPeer) readAcks() {
+	defer close(p.ackDone)
+	for {
+		b, err := p.ackR.ReadByte()
+		if err != nil || b != cmaAck {
+			return
+		}
+		p.acked.Add(1)
+		select {
+		case p.ackSig <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // recvInline reads a payload sent by sendInline.
@@ -553,7 +626,8 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 	t := &tcpTransport{rank: rank, size: size, peers: make([]*tcpPeer, size), failed: make(chan struct{})}
 	for q := range size {
 		if q != rank {
-			t.peers[q] = &tcpPeer{rank: q, data: make([]*tcpConn, opts.Conns), bye: make(chan struct{})}
+			t.peers[q] = &tcpPeer{rank: q, data: make([]*tcpConn, opts.Conns), bye: make(chan struct{}),
+				ackSig: make(chan struct{}, 1), ackDone: make(chan struct{})}
 		}
 	}
 	var mu sync.Mutex // guards the peers' connection slots while they fill
@@ -569,7 +643,7 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 			p.ack = c
 		case idx < uint32(len(p.data)) && p.data[idx] == nil:
 			tuneConn(c, opts.SocketBuffer)
-			p.data[idx] = &tcpConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+			p.data[idx] = &tcpConn{c: c}
 		default:
 			return fmt.Errorf("comm: rank %d: duplicate connection %d from rank %d", rank, idx, from)
 		}
@@ -666,15 +740,35 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 			return nil, err
 		}
 	}
-	self := infos[rank]
-	for q, p := range t.peers {
+	if err := t.probeCMA(ctx, infos); err != nil {
+		closeAll()
+		return nil, err
+	}
+	// Spin on reads only while every rank of this host has a core.
+	local := 1
+	for q, in := range infos {
+		if q != rank && in.host != "" && in.host == infos[rank].host {
+			local++
+		}
+	}
+	var spin time.Duration
+	if local <= goruntime.NumCPU() {
+		spin = spinTime
+	}
+	for _, p := range t.peers {
 		if p == nil {
 			continue
 		}
-		if in := infos[q]; self.host != "" && in.host == self.host && self.pid != 0 && in.pid != 0 {
-			p.pid, p.cmaSend, p.cmaRecv = in.pid, true, true
+		for _, c := range p.data {
+			c.r = bufio.NewReaderSize(newSpinReader(c.c, spin), 64<<10)
 		}
-		go t.watch(p)
+		p.ackR = bufio.NewReader(newSpinReader(p.ack, spin))
+	}
+	for _, p := range t.peers {
+		if p != nil {
+			go t.watch(p)
+			go p.readAcks()
+		}
 	}
 	return t, nil
 }

@@ -20,8 +20,11 @@ type Transport interface {
 	Size() int
 	// Params describes the link for the cost model.
 	Params() LinkParams
-	// Send delivers h and payload to peer, returning once payload may be
-	// reused.
+	// Send delivers h and payload to peer. It may return before the peer
+	// has read payload (a transport reading it in place, later): payload
+	// must stay unmodified until Flush returns. The algorithms never write
+	// a buffer region they sent earlier in the same call, and the
+	// communicator flushes at the end of every call.
 	Send(ctx context.Context, peer int, h Header, payload []byte) error
 	// Recv takes the next message from peer. Its header must equal want
 	// (else an error wrapping ErrMismatch, before any payload is used) and
@@ -29,6 +32,8 @@ type Transport interface {
 	// is not nil, combined into it by reduce(dst[i:j], payload[i:j]) over
 	// consecutive pieces cut at multiples of 64 bytes.
 	Recv(ctx context.Context, peer int, want Header, dst []byte, reduce func(dst, src []byte)) error
+	// Flush waits until every payload given to Send has been read.
+	Flush(ctx context.Context) error
 	// Abort fails every pending and later operation with an error wrapping
 	// cause, and tells the peers, whose operations fail too.
 	Abort(cause error)
