@@ -73,12 +73,14 @@ type tcpTransport struct {
 	// stays set when the Recv fails, so that a rank that timed out still
 	// tells others whom it was waiting for.
 	waiting   atomic.Int64
-	diagMu    sync.Mutex
+	diagRun   sync.Mutex
+	diagMu    sync.Mutex    // guards answers, answerC, diagnosed
 	answers   map[int]int   // peer → whom it waits for, during a diagnosis
 	answerC   chan struct{} // signalled on each answer
 	diagnosed *diagnosis    // the first diagnosis, reused by later timeouts
 
 	probe *uint64 // the word peers read to test cross-memory attach
+	order raceOrder
 }
 
 type diagnosis struct {
@@ -204,6 +206,7 @@ func (t *tcpTransport) ioErr(ctx context.Context, peer int, err error) error {
 }
 
 func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []byte) error {
+	defer t.order.release()
 	select {
 	case <-t.failed:
 		return t.cause
@@ -287,6 +290,7 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 	if err := checkHeader(decodeHeader(c0.rhdr[:]), want); err != nil {
 		return err
 	}
+	t.order.acquire()
 	if p.cmaRecv && len(dst) >= cmaMin {
 		var a [8]byte
 		if _, err := io.ReadFull(c0.r, a[:]); err != nil {
@@ -296,9 +300,9 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 			c0.scratch = alignedBytes(readPiece)
 		}
 		if err := cmaRead(p.pid, binary.LittleEndian.Uint64(a[:]), dst, reduce, c0.scratch); err != nil {
-			// The probe at connection time passed: the peer's memory is
-			// gone (it exited) or its buffer was bad.
-			return &PeerError{Rank: peer, Err: fmt.Errorf("%w: reading rank %d's memory: %v", ErrPeerLost, peer, err)}
+			// The probe at connection time passed, so the peer's process
+			// is gone: perhaps after failing itself, its reason arriving.
+			return t.ioErr(ctx, peer, err)
 		}
 		if _, err := p.ack.Write([]byte{cmaAck}); err != nil {
 			return t.ioErr(ctx, peer, err)
@@ -383,6 +387,8 @@ func (t *tcpTransport) recvInline(ctx context.Context, p *tcpPeer, dst []byte, r
 // from suspect to the rank at its end: one that does not answer (stopped,
 // or stuck outside GoCANN) or that waits for nobody (not in the call).
 func (t *tcpTransport) diagnose(ctx context.Context, suspect int) (int, string) {
+	t.diagRun.Lock() // one diagnosis at a time; later ones reuse the first
+	defer t.diagRun.Unlock()
 	t.diagMu.Lock()
 	if d := t.diagnosed; d != nil {
 		t.diagMu.Unlock()
@@ -396,6 +402,7 @@ func (t *tcpTransport) diagnose(ctx context.Context, suspect int) (int, string) 
 			p.writeCtrl([]byte{ctrlQuery})
 		}
 	}
+wait:
 	for {
 		t.diagMu.Lock()
 		n := len(t.answers)
@@ -405,10 +412,9 @@ func (t *tcpTransport) diagnose(ctx context.Context, suspect int) (int, string) 
 		}
 		select {
 		case <-t.answerC:
-			continue
 		case <-ctx.Done():
+			break wait // the silent ones are the suspects
 		}
-		break
 	}
 	t.diagMu.Lock()
 	defer t.diagMu.Unlock()
