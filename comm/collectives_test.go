@@ -357,3 +357,33 @@ func TestAlgorithmChoice(t *testing.T) {
 		t.Errorf("with %s=tree, allreduce of 1 GiB uses %v", EnvAlgo, a)
 	}
 }
+
+// BenchmarkAllReduceInProcess measures the in-process transport (ranks as
+// goroutines, zero-copy): go test -bench AllReduceInProcess ./comm.
+func BenchmarkAllReduceInProcess(b *testing.B) {
+	for _, p := range []int{2, 4} {
+		for _, size := range []int{1 << 20, 16 << 20} {
+			b.Run(fmt.Sprintf("p%d/%dMiB", p, size>>20), func(b *testing.B) {
+				comms := localWorld(b, p, Options{})
+				xs := make([]*tensor.Tensor, p)
+				for r := range xs {
+					xs[r], _ = tensor.New(tensor.Float32, tensor.Shape{size / 4})
+				}
+				b.SetBytes(int64(size))
+				b.ResetTimer()
+				for range b.N {
+					for _, err := range onEach(comms, func(c *Communicator) error {
+						return c.AllReduce(context.Background(), xs[c.Rank()], xs[c.Rank()], Sum)
+					}) {
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				// nccl-tests' bus bandwidth, beside Go's algorithm bandwidth (MB/s).
+				sec := b.Elapsed().Seconds() / float64(b.N)
+				b.ReportMetric(CollAllReduce.BusBandwidth(float64(size)/sec, p)/1e9, "busbw_GB/s")
+			})
+		}
+	}
+}
