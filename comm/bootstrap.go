@@ -49,6 +49,7 @@ const (
 	EnvSockets = "GOCANN_COMM_SOCKETS" // data connections per peer
 	EnvTimeout = "GOCANN_COMM_TIMEOUT" // operation timeout (a Go duration)
 	EnvChunk   = "GOCANN_COMM_CHUNK"   // pipelining chunk of ring algorithms, in bytes
+	EnvSpin    = "GOCANN_COMM_SPIN"    // how long reads poll before sleeping (a Go duration; 0s: never)
 )
 
 // FromEnv reads the rank, world size and rendezvous from the variables of
@@ -149,6 +150,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	cfg.NoCMA = getenv(EnvCMA) == "0"
 	if n, ok := get(EnvSockets); ok {
 		cfg.TCP.Conns = n
+	}
+	if s := getenv(EnvSpin); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("comm: %s=%q: want a duration such as 50us: %w", EnvSpin, s, runtime.ErrInvalidArgument)
+		}
+		cfg.TCP.Spin = d
+		if d == 0 {
+			cfg.TCP.Spin = -1
+		}
 	}
 	return cfg, firstErr
 }

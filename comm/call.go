@@ -137,3 +137,10 @@ func (x *call) flush() error {
 	}
 	return nil
 }
+
+// eager reports whether sending n bytes to peer completes without the
+// peer receiving (see eagerer).
+func (x *call) eager(peer, n int) bool {
+	e, ok := x.c.tr.(eagerer)
+	return ok && e.eager(peer, n)
+}

@@ -12,6 +12,12 @@ func (x *call) exchange(peer int, out, in []byte, red reducer) error {
 	if len(out) == 0 && len(in) == 0 {
 		return nil
 	}
+	if x.eager(peer, len(out)) {
+		if err := x.send(peer, out); err != nil {
+			return err
+		}
+		return x.recv(peer, in, red)
+	}
 	return x.parallel(
 		func(x *call) error { return x.send(peer, out) },
 		func(x *call) error { return x.recv(peer, in, red) })

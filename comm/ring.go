@@ -14,6 +14,9 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 		return nil
 	}
 	right, left := mod(x.rank+1, x.size), mod(x.rank-1, x.size)
+	if x.allEager(right, steps, chunks, piece) {
+		return x.ringInline(steps, chunks, piece, reduceAt, red, left, right)
+	}
 	ready := make(chan struct{}, steps*chunks)
 	return x.parallel(
 		func(x *call) error {
@@ -50,6 +53,56 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 			}
 			return nil
 		})
+}
+
+// allEager reports whether every send of a pipeline is eager.
+func (x *call) allEager(peer, steps, chunks int, piece func(s, j int, sending bool) []byte) bool {
+	if _, ok := x.c.tr.(eagerer); !ok {
+		return false
+	}
+	for s := range steps {
+		for j := range chunks {
+			if !x.eager(peer, len(piece(s, j, true))) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ringInline is ringPipeline in one goroutine, for eager sends: chunk j
+// of step s+1 goes out as soon as chunk j of step s has come in.
+func (x *call) ringInline(steps, chunks int, piece func(s, j int, sending bool) []byte, reduceAt func(s int) bool, red reducer, left, right int) error {
+	send := func(s, j int) error {
+		if b := piece(s, j, true); len(b) > 0 {
+			return x.send(right, b)
+		}
+		return nil
+	}
+	for j := range chunks {
+		if err := send(0, j); err != nil {
+			return err
+		}
+	}
+	for s := range steps {
+		var rd reducer
+		if reduceAt(s) {
+			rd = red
+		}
+		for j := range chunks {
+			if b := piece(s, j, false); len(b) > 0 {
+				if err := x.recv(left, b, rd); err != nil {
+					return err
+				}
+			}
+			if s+1 < steps {
+				if err := send(s+1, j); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // ringAllReduce is a reduce-scatter then an all-gather around the ring, on
@@ -117,6 +170,21 @@ func (x *call) chainBroadcast(buf []byte, es, root int) error {
 	cb := chunkBytes(x.chunk, es)
 	chunks := ceilDiv(len(buf), cb)
 	part := func(j int) []byte { return buf[j*cb : min(len(buf), (j+1)*cb)] }
+	if vr == p-1 || x.chainEager(next, chunks, part) {
+		for j := range chunks {
+			if vr > 0 {
+				if err := x.recv(prev, part(j), nil); err != nil {
+					return err
+				}
+			}
+			if vr < p-1 {
+				if err := x.send(next, part(j)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	ready := make(chan struct{}, chunks)
 	var branches []func(*call) error
 	if vr > 0 {
@@ -161,6 +229,21 @@ func (x *call) chainReduce(work []byte, es, root int, red reducer) error {
 	cb := chunkBytes(x.chunk, es)
 	chunks := ceilDiv(len(work), cb)
 	part := func(j int) []byte { return work[j*cb : min(len(work), (j+1)*cb)] }
+	if vr == 0 || x.chainEager(prev, chunks, part) {
+		for j := range chunks {
+			if vr < p-1 {
+				if err := x.recv(next, part(j), red); err != nil {
+					return err
+				}
+			}
+			if vr > 0 {
+				if err := x.send(prev, part(j)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 	ready := make(chan struct{}, chunks)
 	var branches []func(*call) error
 	if vr < p-1 {
@@ -193,6 +276,16 @@ func (x *call) chainReduce(work []byte, es, root int, red reducer) error {
 		return nil
 	}
 	return x.parallel(branches...)
+}
+
+// chainEager reports whether every chunk's send to peer is eager.
+func (x *call) chainEager(peer, chunks int, part func(j int) []byte) bool {
+	for j := range chunks {
+		if !x.eager(peer, len(part(j))) {
+			return false
+		}
+	}
+	return true
 }
 
 // segments splits n elements into p nearly equal parts: part k is

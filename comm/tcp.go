@@ -27,6 +27,10 @@ import (
 type TCPOptions struct {
 	// Conns is the number of data connections per peer. Default 2.
 	Conns int
+	// Spin is how long a read polls before parking (see spinReader): 0
+	// for the default (50µs while every local rank has a core, else none),
+	// below 0 for never.
+	Spin time.Duration
 	// SocketBuffer is the send and receive buffer size asked of the kernel
 	// (which caps it at net.core.[rw]mem_max). Default 4 MiB; -1 leaves
 	// the kernel's autotuning alone.
@@ -44,18 +48,19 @@ func (o TCPOptions) withDefaults() TCPOptions {
 }
 
 const (
-	tcpMagic   = 0x676f636e // "gocn"
-	ctrlIndex  = 0xffffffff // handshake index of the control connection
-	stripeMin  = 256 << 10  // messages below this use one connection
-	readPiece  = 256 << 10  // reduction reads this much at a time
-	ctrlBye    = 'B'
-	ctrlAbort  = 'A'
-	ctrlQuery  = 'Q' // "whom are you waiting for?"
-	ctrlAnswer = 'W' // the answer: a rank, or -1 when not waiting
-	handshake  = 20
-	lostWait   = 250 * time.Millisecond
-	spinTime   = 50 * time.Microsecond // see spinReader
-	abortWrite = time.Second
+	tcpMagic    = 0x676f636e // "gocn"
+	ctrlIndex   = 0xffffffff // handshake index of the control connection
+	stripeMin   = 256 << 10  // messages below this use one connection
+	readPiece   = 256 << 10  // reduction reads this much at a time
+	ctrlBye     = 'B'
+	ctrlAbort   = 'A'
+	ctrlQuery   = 'Q' // "whom are you waiting for?"
+	ctrlAnswer  = 'W' // the answer: a rank, or -1 when not waiting
+	handshake   = 20
+	lostWait    = 250 * time.Millisecond
+	spinTime    = 50 * time.Microsecond // see spinReader
+	eagerInline = 4 << 10               // inline messages that never wait for the reader
+	abortWrite  = time.Second
 )
 
 type tcpTransport struct {
@@ -98,16 +103,11 @@ type tcpPeer struct {
 	cmaSend bool // large messages to the peer go by cross-memory attach
 	cmaRecv bool // and from it
 	addrBuf [headerSize + 8]byte
-	// Messages sent by address and not yet acknowledged: Send increments
-	// sent (from the one goroutine sending to this peer), the reader of
-	// the acknowledgement connection increments acked and signals.
-	sent    int64
-	acked   atomic.Int64
-	ackSig  chan struct{}
-	ackDone chan struct{} // closed when the acknowledgement reader stops
-	ctrlMu  sync.Mutex    // writes on ctrl
-	byeOnce sync.Once
-	bye     chan struct{} // the peer said goodbye, or its control connection ended
+	// Messages sent by address, and acknowledgements read by Flush.
+	sent, acked int64
+	ctrlMu      sync.Mutex // writes on ctrl
+	byeOnce     sync.Once
+	bye         chan struct{} // the peer said goodbye, or its control connection ended
 }
 
 type tcpConn struct {
@@ -231,6 +231,15 @@ func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []b
 	return t.sendInline(ctx, p, c0.whdr[:], payload)
 }
 
+// eager: a message sent by address is a header, and a small one fits the
+// socket's buffer; neither waits for the peer. (A large inline message
+// could: two ranks writing to each other with full buffers would wait for
+// each other for ever if neither read.)
+func (t *tcpTransport) eager(peer, n int) bool {
+	p := t.peers[peer]
+	return n <= eagerInline || p.cmaSend && n >= cmaMin
+}
+
 // sendInline writes hdr (if any) and payload, striped over the data
 // connections when large.
 func (t *tcpTransport) sendInline(ctx context.Context, p *tcpPeer, hdr, payload []byte) error {
@@ -314,42 +323,32 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 }
 
 // Flush waits until every peer has read the buffers this rank sent it by
-// address.
+// address, reading their acknowledgements (one byte per message, queued
+// in the socket meanwhile) in the calling goroutine.
 func (t *tcpTransport) Flush(ctx context.Context) error {
 	for _, p := range t.peers {
-		if p == nil {
+		if p == nil || p.acked == p.sent {
 			continue
 		}
-		for p.acked.Load() < p.sent {
-			select {
-			case <-p.ackSig:
-			case <-t.failed:
-				return t.cause
-			case <-p.ackDone:
-				return t.ioErr(ctx, p.rank, io.ErrUnexpectedEOF)
-			case <-ctx.Done():
-				t.waiting.Store(int64(p.rank) + 1)
-				return &PeerError{Rank: p.rank, Err: fmt.Errorf("%w waiting for rank %d to read this rank's buffers: %w", ErrTimeout, p.rank, ctx.Err())}
+		stop := t.interruptOn(ctx, p)
+		for p.acked < p.sent {
+			b, err := p.ackR.ReadByte()
+			if err == nil && b != cmaAck {
+				err = fmt.Errorf("unexpected acknowledgement %q", b)
 			}
+			if err != nil {
+				stop()
+				if ctx.Err() != nil {
+					t.waiting.Store(int64(p.rank) + 1)
+					return &PeerError{Rank: p.rank, Err: fmt.Errorf("%w waiting for rank %d to read this rank's buffers: %w", ErrTimeout, p.rank, ctx.Err())}
+				}
+				return t.ioErr(ctx, p.rank, err)
+			}
+			p.acked++
 		}
+		stop()
 	}
 	return nil
-}
-
-// readAcks counts a peer's acknowledgements until the connection ends.
-func (p *tcpPeer) readAcks() {
-	defer close(p.ackDone)
-	for {
-		b, err := p.ackR.ReadByte()
-		if err != nil || b != cmaAck {
-			return
-		}
-		p.acked.Add(1)
-		select {
-		case p.ackSig <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // recvInline reads a payload sent by sendInline.
@@ -632,8 +631,7 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 	t := &tcpTransport{rank: rank, size: size, peers: make([]*tcpPeer, size), failed: make(chan struct{})}
 	for q := range size {
 		if q != rank {
-			t.peers[q] = &tcpPeer{rank: q, data: make([]*tcpConn, opts.Conns), bye: make(chan struct{}),
-				ackSig: make(chan struct{}, 1), ackDone: make(chan struct{})}
+			t.peers[q] = &tcpPeer{rank: q, data: make([]*tcpConn, opts.Conns), bye: make(chan struct{})}
 		}
 	}
 	var mu sync.Mutex // guards the peers' connection slots while they fill
@@ -757,8 +755,8 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 			local++
 		}
 	}
-	var spin time.Duration
-	if local <= goruntime.NumCPU() {
+	spin := opts.Spin
+	if spin == 0 && local <= goruntime.NumCPU() {
 		spin = spinTime
 	}
 	for _, p := range t.peers {
@@ -773,7 +771,6 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 	for _, p := range t.peers {
 		if p != nil {
 			go t.watch(p)
-			go p.readAcks()
 		}
 	}
 	return t, nil

@@ -50,3 +50,11 @@ type Transport interface {
 type diagnoser interface {
 	diagnose(ctx context.Context, suspect int) (culprit int, why string)
 }
+
+// eagerer is a transport that can say when a Send completes without the
+// peer's Recv: then an algorithm may send and receive in one goroutine,
+// saving the hand-offs between goroutines that parallel branches cost (a
+// thread wake-up each, on a busy host tens of microseconds or more).
+type eagerer interface {
+	eager(peer, n int) bool
+}
