@@ -41,6 +41,8 @@ func commands() []*command {
 		runCommand(),
 		devicesCommand(),
 		versionCommand(),
+		launchCommand(),
+		commCommand(),
 	}
 }
 
