@@ -97,6 +97,12 @@ func scenario(ctx context.Context, role string, c *Communicator) error {
 		}
 		return errors.New("the loop ended without a failure")
 	case "mismatch":
+		// Init may return on one rank while another still waits for its
+		// last message; an abort landing then would look like a setup
+		// failure. A barrier first puts every rank inside the scenario.
+		if err := c.Barrier(ctx); err != nil {
+			return err
+		}
 		n := 1000
 		dt := tensor.Float32
 		if c.Rank() == 1 {
