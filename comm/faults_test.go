@@ -85,7 +85,9 @@ func TestLocalFaults(t *testing.T) {
 						t.Errorf("rank %d blames rank %d, want %d: %v", r, pe.Rank, victim, err)
 					}
 				}
-				if limit := timeout + 200*time.Millisecond; elapsed > limit {
+				// Bounded, not timed: the failure must come with the timeout
+				// rather than never; the slack absorbs a loaded 2-core machine.
+				if limit := timeout + 5*time.Second; elapsed > limit {
 					t.Errorf("took %v, want under %v", elapsed, limit)
 				}
 				// The communicator is now aborted…

@@ -169,7 +169,7 @@ func TestNetworkNamespaces(t *testing.T) {
 				t.Errorf("rank %d does not blame a rank across the cut:\n%s", p.rank, out)
 			}
 		}
-		if limit := timeout + 3*time.Second; elapsed > limit {
+		if limit := timeout + 5*time.Second; elapsed > limit {
 			t.Errorf("ranks took %v to fail after the cut, want under %v", elapsed, limit)
 		}
 		for _, p := range procs {
