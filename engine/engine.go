@@ -1,7 +1,11 @@
 // Package engine turns a graph into something that runs: every node bound
 // to its operator version, every value to a slot, subgraphs compiled
-// alongside. This is the graph engine's executor; the optimization passes,
-// memory planning and compiled plans of later levels build on it.
+// alongside. For each signature of the main graph's inputs (element types
+// and shapes) it builds an execution plan: a flat list of kernel launches
+// with prepared operator plans and buffers bound in a static arena, planned
+// by value lifetimes (see plan.go, arena.go). Control flow and values whose
+// shapes depend on data fall back, node by node, to the general path that
+// prepares nodes as it meets them.
 package engine
 
 import (
@@ -31,29 +35,22 @@ type Options struct {
 	Workers *cpu.Workers
 	// MaxTensorBytes bounds every value a run allocates (0: ops.DefaultMaxTensorBytes).
 	MaxTensorBytes int64
+	// Device names the device kernels run on, for profiles ("cpu:0" when empty).
+	Device string
 }
 
 // Executable is a compiled model. It is safe for concurrent use: each Run
-// has its own frame of values, and the shared plan caches are locked.
+// has its own frame of values and arena, and the shared caches are locked.
 type Executable struct {
 	model *graph.Model
 	opts  Options
 	main  *program
-	// pool recycles the storage of intermediate tensors between nodes and
-	// runs (see runState).
-	pool tensor.HostPool
-}
-
-// runState tracks, for one run of the main program, the intermediate
-// tensors the engine allocated from its pool for kernels whose plans
-// promise to overwrite them (ops.Plan.Overwrites). When such a tensor's
-// slot dies its storage goes back to the pool, so the next node gets
-// memory that is neither zeroed nor new garbage. A tensor stops being
-// owned as soon as it could be referenced from elsewhere: passed to an
-// Eval plan (sequences, optionals), or aliased by a kernel's output.
-// Programs with subgraphs do not pool at all.
-type runState struct {
-	owned map[*tensor.Tensor]struct{}
+	env   ops.Env // what kernels see; never modified after Compile
+	// inputIndex maps the main graph's input names to their position;
+	// defaults holds the initializer of inputs that have one.
+	inputIndex map[string]int
+	defaults   []*tensor.Tensor
+	plans      planCache
 }
 
 // Compile binds every node of m (and of its subgraphs) to its operator.
@@ -68,7 +65,15 @@ func Compile(m *graph.Model, opts Options) (*Executable, error) {
 	if err := m.Graph.Sort(nil); err != nil {
 		return nil, err
 	}
-	e := &Executable{model: m, opts: opts}
+	if opts.Device == "" {
+		opts.Device = "cpu:0"
+	}
+	e := &Executable{model: m, opts: opts, inputIndex: map[string]int{}}
+	e.env = ops.Env{Workers: opts.Workers, MaxTensorBytes: opts.MaxTensorBytes}
+	for i, in := range m.Graph.Inputs {
+		e.inputIndex[in.Name] = i
+		e.defaults = append(e.defaults, m.Graph.Initializers[in.Name])
+	}
 	p, err := e.compile(m.Graph, nil)
 	if err != nil {
 		return nil, err
@@ -87,9 +92,6 @@ type program struct {
 	consts  []constSlot
 	free    []freeSlot // values read from the enclosing program
 	steps   []*step
-	// poolable: no step has subgraphs, so every value a node reads is in
-	// its inputs and the engine may recycle intermediates (runState).
-	poolable bool
 }
 
 type constSlot struct {
@@ -203,12 +205,6 @@ func (e *Executable) compile(g *graph.Graph, parent *program) (*program, error) 
 // drops intermediate values as soon as they are dead. Inputs, constants and
 // outputs are never released.
 func (p *program) planReleases() {
-	p.poolable = true
-	for _, st := range p.steps {
-		if len(st.allSubs()) > 0 {
-			p.poolable = false
-		}
-	}
 	keep := make([]bool, p.nslots)
 	for _, s := range p.outputs {
 		keep[s] = true
@@ -268,23 +264,37 @@ func (e *Executable) Outputs() []*graph.ValueInfo { return e.model.Graph.Outputs
 
 // Run executes the model. inputs maps input names to values
 // (*tensor.Tensor, *ops.Sequence, *ops.Optional); inputs that have an
-// initializer may be omitted. It returns the outputs in graph order.
+// initializer may be omitted. It returns the outputs in graph order; they
+// belong to the caller and share no memory with the engine.
+//
+// The first run with a new input signature (element types and shapes)
+// plans it; later runs with the signature reuse the plan. A Profiler
+// attached to ctx (WithProfiler) records every kernel launch.
 func (e *Executable) Run(ctx context.Context, inputs map[string]ops.Value) ([]ops.Value, error) {
+	args, err := e.bindInputs(inputs)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := e.planFor(args)
+	if err != nil {
+		return nil, err
+	}
+	return pl.run(ctx, e, args)
+}
+
+// bindInputs orders the caller's inputs as the graph declares them,
+// filling in defaults, and checks them.
+func (e *Executable) bindInputs(inputs map[string]ops.Value) ([]ops.Value, error) {
 	g := e.model.Graph
-	known := map[string]bool{}
-	for _, in := range g.Inputs {
-		known[in.Name] = true
-	}
-	for name := range inputs {
-		if !known[name] {
-			return nil, fmt.Errorf("input %q: the model has no such input: %w", name, ErrBadInput)
-		}
-	}
 	args := make([]ops.Value, len(g.Inputs))
+	found := 0
 	for i, in := range g.Inputs {
 		v, ok := inputs[in.Name]
+		if ok {
+			found++
+		}
 		if !ok || v == nil {
-			if t, isConst := g.Initializers[in.Name]; isConst {
+			if t := e.defaults[i]; t != nil {
 				args[i] = t
 				continue
 			}
@@ -295,7 +305,14 @@ func (e *Executable) Run(ctx context.Context, inputs map[string]ops.Value) ([]op
 		}
 		args[i] = v
 	}
-	return e.main.run(ctx, e, nil, args)
+	if found != len(inputs) {
+		for name := range inputs {
+			if _, ok := e.inputIndex[name]; !ok {
+				return nil, fmt.Errorf("input %q: the model has no such input: %w", name, ErrBadInput)
+			}
+		}
+	}
+	return args, nil
 }
 
 func checkInput(in *graph.ValueInfo, v ops.Value) error {
@@ -309,13 +326,12 @@ func checkInput(in *graph.ValueInfo, v ops.Value) error {
 			return fmt.Errorf("input %q: got %s, want %s: %w", in.Name, v.DType(), want.DType, ErrBadInput)
 		}
 		if !want.UnknownRank && want.Shape != nil {
-			got := v.Shape()
-			if len(got) != len(want.Shape) {
-				return fmt.Errorf("input %q: got shape %v, want rank %d (%s): %w", in.Name, got, len(want.Shape), want, ErrBadInput)
+			if v.Rank() != len(want.Shape) {
+				return fmt.Errorf("input %q: got shape %v, want rank %d (%s): %w", in.Name, v.Shape(), len(want.Shape), want, ErrBadInput)
 			}
 			for i, d := range want.Shape {
-				if d >= 0 && got[i] != d {
-					return fmt.Errorf("input %q: got shape %v, want %s: %w", in.Name, got, want, ErrBadInput)
+				if d >= 0 && v.Dim(i) != d {
+					return fmt.Errorf("input %q: got shape %v, want %s: %w", in.Name, v.Shape(), want, ErrBadInput)
 				}
 			}
 		}
@@ -349,24 +365,14 @@ func (p *program) run(ctx context.Context, e *Executable, parent []ops.Value, ar
 	for i, s := range p.inputs {
 		frame[s] = args[i]
 	}
-	var rs *runState
-	if p == e.main && p.poolable {
-		rs = &runState{owned: map[*tensor.Tensor]struct{}{}}
-	}
 	for _, st := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := st.run(ctx, e, p, frame, rs); err != nil {
+		if err := st.run(ctx, e, p, frame); err != nil {
 			return nil, err
 		}
 		for _, s := range st.release {
-			if t, ok := frame[s].(*tensor.Tensor); ok && rs != nil {
-				if _, ok := rs.owned[t]; ok {
-					delete(rs.owned, t)
-					e.pool.Put(t)
-				}
-			}
 			frame[s] = nil
 		}
 	}
@@ -377,7 +383,10 @@ func (p *program) run(ctx context.Context, e *Executable, parent []ops.Value, ar
 	return outs, nil
 }
 
-func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.Value, rs *runState) (err error) {
+// run executes one node on the general path: its plan is looked up (or
+// prepared) from the types of the values in frame, and its outputs are
+// fresh host tensors.
+func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.Value) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("node %v: internal error: %v\n%s", st.node, r, debug.Stack())
@@ -400,16 +409,9 @@ func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.
 	if err != nil {
 		return err
 	}
-	env := &ops.Env{Workers: e.opts.Workers, MaxTensorBytes: e.opts.MaxTensorBytes}
+	env := &e.env
 	var outs []ops.Value
 	if plan.Eval != nil {
-		if rs != nil {
-			for _, v := range in {
-				if t, ok := v.(*tensor.Tensor); ok {
-					delete(rs.owned, t)
-				}
-			}
-		}
 		outs, err = plan.Eval(ctx, env, in)
 		if err != nil {
 			return fmt.Errorf("node %v: %w", st.node, err)
@@ -432,39 +434,13 @@ func (st *step) run(ctx context.Context, e *Executable, p *program, frame []ops.
 		tout := make([]*tensor.Tensor, len(plan.Outputs))
 		for i, ot := range plan.Outputs {
 			if ot.Kind == ops.KindTensor && ot.Static() && ot.DType != tensor.Undefined {
-				if rs != nil && plan.Overwrites {
-					if err = env.CheckSize(ot.DType, ot.Shape); err == nil {
-						tout[i], err = e.pool.New(ot.DType, ot.Shape)
-					}
-				} else {
-					tout[i], err = env.NewTensor(ot.DType, ot.Shape)
-				}
-				if err != nil {
+				if tout[i], err = env.NewTensor(ot.DType, ot.Shape); err != nil {
 					return fmt.Errorf("node %v output %d: %w", st.node, i, err)
 				}
 			}
 		}
-		pooled := rs != nil && plan.Overwrites
-		var mine []*tensor.Tensor
-		if pooled {
-			mine = append(mine, tout...)
-		}
 		if err := plan.Kernel(env, tin, tout); err != nil {
 			return fmt.Errorf("node %v: %w", st.node, err)
-		}
-		if rs != nil {
-			for i, t := range tout {
-				if pooled && t != nil && t == mine[i] {
-					rs.owned[t] = struct{}{}
-					continue
-				}
-				// A tensor the kernel chose may alias an input.
-				for _, x := range tin {
-					if t.SameStorage(x) {
-						delete(rs.owned, x)
-					}
-				}
-			}
 		}
 		outs = make([]ops.Value, len(tout))
 		for i, t := range tout {

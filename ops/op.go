@@ -81,6 +81,19 @@ type Plan struct {
 	// with stale contents instead of zeroed memory. Leave it false for
 	// kernels that accumulate into their outputs or write only part.
 	Overwrites bool
+	// InPlace lists the inputs whose memory output 0 may take over: the
+	// kernel stays correct when out[0] is exactly the storage of one of
+	// them (same element type and size), because every output element is
+	// computed from input elements at the same position only, each read
+	// before that position is written (elementwise maps). An executor uses
+	// it only when Overwrites is set and no one reads the input afterwards.
+	// Prepare lists only inputs of the output's type and shape.
+	InPlace []int
+	// View says output 0 holds input 0's elements unchanged, in the same
+	// order, with the planned (static) shape: Reshape, Flatten, Squeeze,
+	// Unsqueeze, Identity. An executor may make the output a reshape of
+	// input 0's storage and skip the kernel; the kernel must still work.
+	View bool
 }
 
 // Kernel computes a node's outputs from its inputs on the CPU. in holds
@@ -134,7 +147,7 @@ func (e *Env) Output(out []*tensor.Tensor, i int, dt tensor.DType, shape tensor.
 		return nil, fmt.Errorf("output %d of %d: %w", i, len(out), ErrInvalidNode)
 	}
 	if t := out[i]; t != nil {
-		if t.DType() != dt || !t.Shape().Equal(shape) {
+		if t.DType() != dt || !sameShape(t, shape) {
 			return nil, fmt.Errorf("output %d: planned %s%v, kernel produced %s%v: %w", i, t.DType(), t.Shape(), dt, shape, ErrInvalidNode)
 		}
 		return t, nil
@@ -157,4 +170,18 @@ func (e *Env) ParallelFor(n, grain int, body func(lo, hi int)) {
 		return
 	}
 	e.Workers.ParallelFor(n, grain, body)
+}
+
+// sameShape compares a tensor's shape without copying it: kernels check
+// their preallocated outputs on every launch.
+func sameShape(t *tensor.Tensor, shape tensor.Shape) bool {
+	if t.Rank() != len(shape) {
+		return false
+	}
+	for i, d := range shape {
+		if t.Dim(i) != d {
+			return false
+		}
+	}
+	return true
 }

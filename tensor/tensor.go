@@ -160,6 +160,10 @@ func (t *Tensor) Shape() Shape {
 	return t.shape.Clone()
 }
 
+// Dim returns dimension i without copying the shape (executors check
+// shapes on every run); it panics when i is out of range, as indexing does.
+func (t *Tensor) Dim(i int) int { return t.shape[i] }
+
 // Rank is the number of dimensions, 0 for a scalar.
 func (t *Tensor) Rank() int {
 	if t == nil {

@@ -157,7 +157,12 @@ func prepareArith(name string, allowed []tensor.DType) func(*ops.Node) (*ops.Pla
 			return nil, n.Errorf("unsupported type %s", dt)
 		}
 		// binaryMap writes every element; the float kernels go through it.
-		return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: dt.IsFloat()}, nil
+		plan := &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: dt.IsFloat()}
+		if dt.IsFloat() {
+			// An input of the output's shape is read at the position written.
+			plan.InPlace = sameShapeInputs(n, out, 0, 1)
+		}
+		return plan, nil
 	}
 }
 
@@ -335,6 +340,8 @@ func prepareLogic(name string) func(*ops.Node) (*ops.Plan, error) {
 // arith32Kernel is float32 Add, Sub, Mul or Div: binaryMap with the
 // operation chosen per row rather than called per element.
 func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kernel {
+	// The shapes are the plan's: the broadcast plan is made once, here.
+	p := newBcastPlan(outShape, aShape, bShape)
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		a, err := tensor.View[float32](in[0])
 		if err != nil {
@@ -348,13 +355,21 @@ func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kerne
 		if err != nil {
 			return err
 		}
-		p := newBcastPlan(outShape, aShape, bShape)
 		if p.n == 0 {
 			return nil
 		}
 		inner := p.inner()
 		sa, sb := p.strides[0][len(p.dims)-1], p.strides[1][len(p.dims)-1]
-		env.ParallelFor(p.rows(), max(1, 16384/inner), func(lo, hi int) {
+		grain := max(1, 16384/inner)
+		if p.rows() <= grain { // one chunk: no closure to allocate
+			var offs [2]int
+			for row := range p.rows() {
+				p.offsets(row, offs[:])
+				arith32Row(name, o[row*inner:row*inner+inner], a, b, offs[0], offs[1], sa, sb)
+			}
+			return nil
+		}
+		env.ParallelFor(p.rows(), grain, func(lo, hi int) {
 			var offs [2]int
 			for row := lo; row < hi; row++ {
 				p.offsets(row, offs[:])

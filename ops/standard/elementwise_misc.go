@@ -32,7 +32,7 @@ func prepareIdentity(n *ops.Node) (*ops.Plan, error) {
 	out := x
 	out.Value = nil
 	out.Shape = x.Shape.Clone()
-	return &ops.Plan{Outputs: []ops.Type{out}, Kernel: identityKernel}, nil
+	return &ops.Plan{Outputs: []ops.Type{out}, Kernel: identityKernel, Overwrites: true, View: true}, nil
 }
 
 func identityKernel(env *ops.Env, in, out []*tensor.Tensor) error {

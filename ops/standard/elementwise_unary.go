@@ -83,7 +83,11 @@ func prepareUnary(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(outDT, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}, nil
+	plan := &ops.Plan{Outputs: []ops.Type{ops.TensorType(outDT, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}
+	if outDT == dt && dt.IsFloat() {
+		plan.InPlace = inPlace0 // every kernel above maps element i to element i
+	}
+	return plan, nil
 }
 
 // unaryFloatFunc returns the operator's function on float64, reading and
@@ -333,9 +337,18 @@ func ew32SliceKernel(f func(dst, src []float32)) ops.Kernel {
 		if err != nil {
 			return err
 		}
-		o, err := nnOut[float32](env, out, 0, in[0].Shape())
+		var o []float32
+		if out[0] != nil && out[0].Len() == len(x) { // the usual case: no shape copy
+			o, err = tensor.View[float32](out[0])
+		} else {
+			o, err = nnOut[float32](env, out, 0, in[0].Shape())
+		}
 		if err != nil {
 			return err
+		}
+		if len(x) <= ewParallelGrain { // one chunk: no closure to allocate
+			f(o, x)
+			return nil
 		}
 		env.ParallelFor(len(x), ewParallelGrain, func(lo, hi int) {
 			f(o[lo:hi], x[lo:hi])

@@ -66,7 +66,13 @@ func prepareVariadic(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k}, nil
+	// The kernel broadcasts input 0 into the output, then combines the
+	// others into it: only input 0 may share the output's memory.
+	plan := &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: dt.IsFloat()}
+	if dt.IsFloat() {
+		plan.InPlace = sameShapeInputs(n, out, 0)
+	}
+	return plan, nil
 }
 
 // variadicKernel folds the inputs into the output: the first is broadcast
@@ -191,7 +197,11 @@ func prepareClip(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported type %s", dt)
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}, nil
+	plan := &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, x.Shape.Clone())}, Kernel: k, Overwrites: dt.IsFloat()}
+	if dt.IsFloat() {
+		plan.InPlace = inPlace0
+	}
+	return plan, nil
 }
 
 // clipKernel computes min(max(x, lo), hi), so that lo > hi gives hi as

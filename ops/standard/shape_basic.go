@@ -339,7 +339,7 @@ func prepareReshape(n *ops.Node) (*ops.Plan, error) {
 		}
 		return shapeReshape(in[0].Shape(), s, allowZero)
 	})
-	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k, Overwrites: true, View: true}, nil
 }
 
 func prepareFlatten(n *ops.Node) (*ops.Plan, error) {
@@ -379,7 +379,7 @@ func prepareFlatten(n *ops.Node) (*ops.Plan, error) {
 		return tensor.Shape{a, b}
 	}
 	k := shapeCopyKernel(func(in []*tensor.Tensor) (tensor.Shape, error) { return flat(in[0].Shape()), nil })
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, flat(x.Shape))}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, flat(x.Shape))}, Kernel: k, Overwrites: true, View: true}, nil
 }
 
 // shapeAxesArg reads axes given as an attribute (before opset 13) or as
@@ -471,7 +471,7 @@ func prepareSqueeze(n *ops.Node) (*ops.Plan, error) {
 		}
 		return shapeSqueeze(in[0].Shape(), a, g)
 	})
-	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k, Overwrites: true, View: true}, nil
 }
 
 func shapeUnsqueeze(s tensor.Shape, axes []int64) (tensor.Shape, error) {
@@ -534,7 +534,7 @@ func prepareUnsqueeze(n *ops.Node) (*ops.Plan, error) {
 		}
 		return shapeUnsqueeze(in[0].Shape(), a)
 	})
-	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k}, nil
+	return &ops.Plan{Outputs: []ops.Type{shapeType(x.DType, outShape)}, Kernel: k, Overwrites: true, View: true}, nil
 }
 
 func prepareEyeLike(n *ops.Node) (*ops.Plan, error) {
