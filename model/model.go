@@ -6,7 +6,9 @@
 //	outs, err := m.Run(ctx, map[string]*tensor.Tensor{"input": x})
 //
 // A loaded model is safe for concurrent use by many goroutines; each Run
-// honours its context's cancellation between operators.
+// honours its context's cancellation between operators. A run whose
+// context carries an engine.Profiler (engine.WithProfiler) records every
+// kernel launch.
 package model
 
 import (
@@ -124,7 +126,8 @@ func build(g *graph.Model, o *options) (*Model, error) {
 			return nil, err
 		}
 	}
-	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes})
+	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
+		Device: dev.Properties().ID()})
 	if err != nil {
 		reg.Close()
 		return nil, err
@@ -173,6 +176,14 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*tensor.Tensor) ([]*t
 		ts[i] = t
 	}
 	return ts, nil
+}
+
+// MemoryPlan returns how runs on inputs of these types and shapes use
+// memory: the arena of intermediates, what is allocated per run, how many
+// kernels launch (see engine.MemoryStats). It plans without running; the
+// plan is kept for the runs to come.
+func (m *Model) MemoryPlan(inputs map[string]ops.Value) (engine.MemoryStats, error) {
+	return m.exe.MemoryPlan(inputs)
 }
 
 // RunValues is Run for models whose inputs or outputs are sequences or

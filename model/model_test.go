@@ -195,3 +195,34 @@ func FuzzRunModel(f *testing.F) {
 		}
 	})
 }
+
+// A profiler on the context sees the model's kernel launches, and the
+// memory plan of the run's signature is there to read.
+func TestProfileAndMemoryPlan(t *testing.T) {
+	m, err := LoadBytes(affine(t), WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	x, _ := tensor.FromSlice([]float32{1, 2, 3, 4}, 2, 2)
+	st, err := m.MemoryPlan(map[string]ops.Value{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Kernels != 2 || st.ArenaBytes != 64 || !strings.Contains(st.String(), "x: float32[2 2]") {
+		t.Errorf("memory plan %+v", st)
+	}
+	p := engine.NewProfiler()
+	if _, err := m.Run(engine.WithProfiler(context.Background(), p), map[string]*tensor.Tensor{"x": x}); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, ev := range p.Events() {
+		if ev.Kind == "kernel" {
+			ops = append(ops, ev.OpType+" on "+ev.Device)
+		}
+	}
+	if strings.Join(ops, ", ") != "Mul on cpu:0, Add on cpu:0" {
+		t.Errorf("profiled %v", ops)
+	}
+}
