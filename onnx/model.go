@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 
 	"google.golang.org/protobuf/proto"
 
@@ -37,9 +38,26 @@ func LoadModel(path string, opts ...Option) (*graph.Model, error) {
 	}
 	defer f.Close()
 	all := append([]Option{WithBaseDir(filepath.Dir(path))}, opts...)
-	m, err := readModel(f, newOptions(all))
+	var r io.Reader = f
+	var fileBytes int64
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= maxModelBytes {
+		// One buffer of the file's size: io.ReadAll would grow one by
+		// doubling, leaving up to the file's size again as garbage.
+		b := make([]byte, fi.Size())
+		if _, err := io.ReadFull(f, b); err != nil {
+			return nil, fmt.Errorf("onnx: %s: %w", path, err)
+		}
+		r, fileBytes = &exactReader{b: b}, fi.Size()
+	}
+	m, err := readModel(r, newOptions(all))
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", path, err)
+	}
+	if fileBytes >= 4<<20 {
+		// The file's bytes and the decoded message are garbage now, as big
+		// as the weights: collect them so that what the model allocates
+		// next reuses their memory instead of growing the process.
+		goruntime.GC()
 	}
 	return m, nil
 }
@@ -59,10 +77,20 @@ func DecodeModel(b []byte, opts ...Option) (*graph.Model, error) {
 	return ReadModel(bytes.NewReader(b), opts...)
 }
 
+// exactReader hands readModel a file already read whole.
+type exactReader struct{ b []byte }
+
+func (r *exactReader) Read(p []byte) (int, error) { return 0, io.EOF }
+
 func readModel(r io.Reader, o *options) (*graph.Model, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxModelBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read model: %w", err)
+	var b []byte
+	if er, ok := r.(*exactReader); ok {
+		b, er.b = er.b, nil
+	} else {
+		var err error
+		if b, err = io.ReadAll(io.LimitReader(r, maxModelBytes+1)); err != nil {
+			return nil, fmt.Errorf("read model: %w", err)
+		}
 	}
 	if len(b) > maxModelBytes {
 		return nil, fmt.Errorf("model larger than 2 GiB (store weights as external data): %w", ErrInvalidModel)

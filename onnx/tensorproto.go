@@ -631,9 +631,12 @@ func tensorFromProto(p *onnxpb.TensorProto, o *options) (*tensor.Tensor, error) 
 
 // fromRaw builds a tensor from little-endian element bytes. Bool bytes
 // other than 0 and 1 (which onnx.proto forbids) read as true, as they do in
-// C++ readers and in tensor.FromBytes.
+// C++ readers and in tensor.FromBytes. raw is the decoded message's own
+// copy (the protobuf package copies bytes fields) or a fresh read of
+// external data, so the tensor takes it over instead of copying it again:
+// a model's weights are then in memory once, not twice, while it loads.
 func (s *summary) fromRaw(pl plan, raw []byte) (*tensor.Tensor, error) {
-	t, err := tensor.FromBytes(pl.dt, pl.shape, raw)
+	t, err := tensor.AdoptBytes(pl.dt, pl.shape, raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.what(), err)
 	}

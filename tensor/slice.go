@@ -103,6 +103,31 @@ func FromBytes(dt DType, shape Shape, raw []byte) (*Tensor, error) {
 	return t, nil
 }
 
+// AdoptBytes is FromBytes without the copy where it can: the tensor is
+// made over raw itself when the host is little-endian and raw is aligned
+// for any element type, so that a model's weights are not held twice while
+// it loads. The caller gives raw up: it must neither use nor change it
+// afterwards (bool bytes are normalized in place).
+func AdoptBytes(dt DType, shape Shape, raw []byte) (*Tensor, error) {
+	if !nativeLittleEndian || len(raw) == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%8 != 0 {
+		return FromBytes(dt, shape, raw)
+	}
+	if err := checkArgs("AdoptBytes", dt, shape); err != nil {
+		return nil, err
+	}
+	if dt == String {
+		return nil, fmt.Errorf("tensor: AdoptBytes: string tensors have no byte form: %w", runtime.ErrUnsupported)
+	}
+	n := int64(shape.NumElements()) * int64(dt.Size())
+	if int64(len(raw)) != n {
+		return nil, fmt.Errorf("tensor: AdoptBytes %v%v: %d bytes, want %d: %w", dt, shape, len(raw), n, runtime.ErrInvalidArgument)
+	}
+	if dt == Bool {
+		normalizeBools(raw)
+	}
+	return &Tensor{dtype: dt, shape: shape.Clone(), st: &storage{buf: &hostBuffer{b: raw[:n:n]}}}, nil
+}
+
 // normalizeBools makes every byte 0 or 1, the only values a Go bool may
 // hold.
 func normalizeBools(b []byte) {

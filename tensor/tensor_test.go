@@ -477,3 +477,45 @@ func TestSwapBytes(t *testing.T) {
 		}
 	}
 }
+
+// AdoptBytes takes over aligned memory and copies the rest, with the
+// checks and bool normalization of FromBytes.
+func TestAdoptBytes(t *testing.T) {
+	words := make([]uint64, 3)
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), 24)
+	binary.LittleEndian.PutUint32(raw[4:], math.Float32bits(1.5))
+	x, err := AdoptBytes(Float32, Shape{2, 3}, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := x.HostBytes(); nativeLittleEndian && &b[0] != &raw[0] {
+		t.Error("aligned bytes were copied")
+	}
+	if v, _ := ToSlice[float32](x); v[1] != 1.5 {
+		t.Errorf("got %v", v)
+	}
+	odd := raw[1:9] // misaligned: copied
+	y, err := AdoptBytes(Uint8, Shape{8}, odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := y.HostBytes(); &b[0] == &odd[0] {
+		t.Error("misaligned bytes were adopted")
+	}
+	bools := make([]uint64, 1)
+	braw := unsafe.Slice((*byte)(unsafe.Pointer(&bools[0])), 4)
+	copy(braw, []byte{0, 1, 2, 255})
+	z, err := AdoptBytes(Bool, Shape{4}, braw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ToSlice[bool](z); !slices.Equal(got, []bool{false, true, true, true}) {
+		t.Errorf("bools %v", got)
+	}
+	if _, err := AdoptBytes(Float32, Shape{2}, raw[:12]); err == nil {
+		t.Error("wrong size: no error")
+	}
+	if _, err := AdoptBytes(String, Shape{1}, raw[:8]); err == nil {
+		t.Error("strings: no error")
+	}
+}
