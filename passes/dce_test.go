@@ -120,4 +120,3 @@ func TestReplaceValue(t *testing.T) {
 func feedX(t *testing.T) map[string]*tensor.Tensor {
 	return map[string]*tensor.Tensor{"x": randF32(t, rand.New(rand.NewPCG(1, 2)), 4)}
 }
-
