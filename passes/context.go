@@ -198,9 +198,10 @@ func (c *Context) evalConstant(n *graph.Node) *tensor.Tensor {
 	return outs[0]
 }
 
-// Type returns what is known of v's type: inferred (after the
-// shape-inference pass), declared for graph inputs and outputs, or taken
-// from an initializer. ok is false when nothing is known.
+// Type returns what is known of v's type: inferred (by the
+// shape-inference pass, which runs first in every round), declared for
+// graph inputs, or taken from an initializer. Declared types of other
+// values are not trusted. ok is false when nothing is known.
 func (c *Context) Type(v string) (t ops.Type, ok bool) {
 	if v == "" {
 		return ops.Type{}, false
@@ -217,13 +218,6 @@ func (c *Context) Type(v string) (t ops.Type, ok bool) {
 	}
 	if vi, ok := c.Graph.ValueInfo[v]; ok {
 		return vi.Type, true
-	}
-	if c.outputs[v] {
-		for _, o := range c.Graph.Outputs {
-			if o.Name == v {
-				return o.Type, o.Type.Present() || o.Type.Kind != ops.KindTensor
-			}
-		}
 	}
 	if !c.definedHere(v) && c.parent != nil {
 		return c.parent.Type(v)

@@ -12,6 +12,13 @@ func Default() []Pass {
 // that introduce no operator outside the ONNX standard set.
 func basicPasses() []Pass {
 	return []Pass{
+		ShapeInference,
+		ConstantFolding,
+		IdentityElimination,
+		CommonSubexpressionElimination,
+		ConvFolding,
+		TransposeElimination,
+		ReshapeElimination,
 		DeadCodeElimination,
 	}
 }
