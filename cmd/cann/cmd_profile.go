@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/gocann/gocann/engine"
 	"github.com/gocann/gocann/model"
-	"github.com/gocann/gocann/tensor"
 )
 
 func profileCommand() *command {
@@ -22,8 +22,8 @@ func profileCommand() *command {
 		summary: "time every kernel launch of a model: per-operator summary and a Chrome/Perfetto trace",
 		usage: `cann profile MODEL [-o trace.json] [--iterations N] [--warmup N] [--threads N] [--device cpu] [--shapes NAME:1x3x224x224,...] [--format text|json]
 
-Runs MODEL on random inputs (floats in [0, 1), integers 0 or 1; symbolic
-dimensions 1 unless --shapes sets them) --warmup times unrecorded, then
+Runs MODEL on random inputs (as cann bench makes them; symbolic dimensions
+1 unless --shapes sets them) --warmup times unrecorded, then
 --iterations times with the profiler on, and prints per operator type the
 number of launches, total and mean time and share of the time. With -o it
 writes the launches as a Chrome trace (JSON; open it in ui.perfetto.dev or
@@ -35,7 +35,8 @@ type, operand shapes, device and stream.`,
 			warmup := fs.Int("warmup", 2, "runs before profiling")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
 			device := fs.String("device", "cpu", "device to run on")
-			shapes := fs.String("shapes", "", "input shapes as `NAME:DxD…,…` (symbolic dimensions default to 1)")
+			var shapes inputShapes
+			fs.Var(&shapes, "shapes", "input shapes as `NAME:DIMS,...` (e.g. x:1x3x224x224); sets symbolic dims")
 			format := fs.String("format", "text", "output `format`: text or json")
 			return func(ctx context.Context, ios ioStreams, args []string) error {
 				if len(args) != 1 {
@@ -47,12 +48,8 @@ type, operand shapes, device and stream.`,
 				if *format != "text" && *format != "json" {
 					return fmt.Errorf("--format %q: want text or json: %w", *format, errUsage)
 				}
-				sh, err := parseShapes(*shapes)
-				if err != nil {
-					return err
-				}
 				return profileModel(ctx, ios, args[0], profileOptions{
-					trace: *out, iterations: *iterations, warmup: *warmup, shapes: sh, json: *format == "json",
+					trace: *out, iterations: *iterations, warmup: *warmup, shapes: shapes, json: *format == "json",
 					opts: []model.Option{model.WithDevice(*device), model.WithThreads(*threads)},
 				})
 			}
@@ -63,7 +60,7 @@ type, operand shapes, device and stream.`,
 type profileOptions struct {
 	trace              string
 	iterations, warmup int
-	shapes             map[string]tensor.Shape
+	shapes             inputShapes
 	json               bool
 	opts               []model.Option
 }
@@ -94,7 +91,11 @@ func profileModel(ctx context.Context, ios ioStreams, path string, o profileOpti
 		return err
 	}
 	defer m.Close()
-	feeds, err := randomInputs(m, o.shapes, 1)
+	indices, err := gatherIndices(path, m.Inputs())
+	if err != nil {
+		return err
+	}
+	feeds, err := randomInputs(m.Inputs(), o.shapes, indices, rand.New(rand.NewPCG(1, 0x9e3779b97f4a7c15)))
 	if err != nil {
 		return err
 	}
@@ -165,5 +166,3 @@ func profileModel(ctx context.Context, ios ioStreams, path string, o profileOpti
 	}
 	return nil
 }
-
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }

@@ -64,10 +64,12 @@ func TestProfile(t *testing.T) {
 		{"profile", modelPath, "--iterations", "0"},
 		{"profile", modelPath, "--format", "xml"},
 		{"profile", modelPath, "--shapes", "x"},
-		{"profile", modelPath, "--shapes", "nope:1x3"},
 	} {
 		if code, _, _ := cann(t, bad...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", bad, code)
 		}
+	}
+	if code, _, errOut := cann(t, "profile", modelPath, "--shapes", "nope:1x3"); code == 0 || !strings.Contains(errOut, "nope") {
+		t.Errorf("unknown input in --shapes: exit %d, %s", code, errOut)
 	}
 }
