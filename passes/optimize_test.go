@@ -164,10 +164,10 @@ func TestOptimizeLoopBody(t *testing.T) {
 			Nodes: []*graph.Node{
 				{OpType: "Identity", Inputs: []string{"cond"}, Outputs: []string{"cond_out"}},
 				{OpType: "Add", Inputs: []string{a, a}, Outputs: []string{"a2"}},         // folds
-				{OpType: "Mul", Inputs: []string{"acc", "a2"}, Outputs: []string{"m"}},    // carried: stays
-				{OpType: "Identity", Inputs: []string{"m"}, Outputs: []string{"m2"}},      // goes
+				{OpType: "Mul", Inputs: []string{"acc", "a2"}, Outputs: []string{"m"}},   // carried: stays
+				{OpType: "Identity", Inputs: []string{"m"}, Outputs: []string{"m2"}},     // goes
 				{OpType: "Add", Inputs: []string{"m2", x}, Outputs: []string{"acc_out"}}, // reads outer x
-				{OpType: "Neg", Inputs: []string{"m"}, Outputs: []string{"dead"}},         // dead
+				{OpType: "Neg", Inputs: []string{"m"}, Outputs: []string{"dead"}},        // dead
 			}}
 		b.g.Nodes = append(b.g.Nodes, &graph.Node{OpType: "Loop", Inputs: []string{trip, "", x}, Outputs: []string{"y"},
 			Graphs: map[string]*graph.Graph{"body": body}})
