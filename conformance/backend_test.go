@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gocann/gocann/model"
 )
 
 // The ONNX backend test data from Debian's libonnx-testdata. .ci/run
@@ -28,6 +30,7 @@ var suites = []string{"node", "pytorch-converted", "pytorch-operator", "simple"}
 var (
 	update    = flag.Bool("update", false, "rewrite testdata/onnx_backend.txt from this run's results")
 	casesFlag = flag.String("cases", "", "run only the cases whose name matches this regexp, and report each (no expectation checks)")
+	optLevel  = flag.Int("opt-level", 3, "graph optimization level the cases load at (the expectations hold at every level)")
 )
 
 const expectFile = "testdata/onnx_backend.txt"
@@ -101,7 +104,7 @@ func TestONNXBackend(t *testing.T) {
 	perSuite := map[string][2]int{}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := c.Run(ctx, Default)
+		err := c.Run(ctx, Default, model.WithOptLevel(*optLevel))
 		cancel()
 		results[c.Name] = err
 		suite, _, _ := strings.Cut(c.Name, "/")
@@ -178,7 +181,7 @@ func runSelected(t *testing.T, cases []Case) {
 		}
 		total++
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := c.Run(ctx, Default)
+		err := c.Run(ctx, Default, model.WithOptLevel(*optLevel))
 		cancel()
 		if err != nil {
 			t.Logf("FAIL %s: %v", c.Name, err)

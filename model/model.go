@@ -22,6 +22,7 @@ import (
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/ops/standard"
+	"github.com/gocann/gocann/passes"
 	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/runtime/backends"
 	"github.com/gocann/gocann/runtime/cpu"
@@ -36,6 +37,8 @@ type options struct {
 	threads        int
 	ops            *ops.Registry
 	maxTensorBytes int64
+	optLevel       int
+	shapes         map[string][]int64
 }
 
 // WithDevice picks the device by id ("cpu", "cpu:0"); the default is "cpu".
@@ -53,11 +56,24 @@ func WithOps(r *ops.Registry) Option { return func(o *options) { o.ops = r } }
 // model fails with an error instead of exhausting memory.
 func WithMaxTensorBytes(n int64) Option { return func(o *options) { o.maxTensorBytes = n } }
 
+// WithOptLevel sets the graph optimization level (see package passes):
+// 0 none, 1 basic (constant folding, dead code, Conv+BatchNormalization…),
+// 2 extended (fused operators), 3 layout selection. The default is 3.
+func WithOptLevel(n int) Option { return func(o *options) { o.optLevel = n } }
+
+// WithShapes fixes the dimensions of inputs, by name (symbolic ones such as
+// the batch size included), so that the optimizer can fold what depends on
+// them. The model then accepts only inputs of these shapes.
+func WithShapes(shapes map[string][]int64) Option {
+	return func(o *options) { o.shapes = shapes }
+}
+
 // Model is a loaded model, ready to run.
 type Model struct {
 	exe    *engine.Executable
 	reg    *runtime.Registry
 	device runtime.Device
+	report *passes.Report
 }
 
 // Info describes one input or output.
@@ -95,7 +111,7 @@ func LoadReader(r io.Reader, opts ...Option) (*Model, error) {
 }
 
 func collect(opts []Option) *options {
-	o := &options{device: "cpu"}
+	o := &options{device: "cpu", optLevel: 3}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(o)
@@ -126,14 +142,23 @@ func build(g *graph.Model, o *options) (*Model, error) {
 			return nil, err
 		}
 	}
+	report, err := passes.Optimize(g, passes.Options{Level: o.optLevel, Ops: opsReg, Shapes: o.shapes})
+	if err != nil {
+		reg.Close()
+		return nil, fmt.Errorf("optimize: %w", err)
+	}
 	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
 		Device: dev.Properties().ID()})
 	if err != nil {
 		reg.Close()
 		return nil, err
 	}
-	return &Model{exe: exe, reg: reg, device: dev}, nil
+	return &Model{exe: exe, reg: reg, device: dev, report: report}, nil
 }
+
+// Report says what the optimization passes did to the model when it was
+// loaded (String() is what `cann run --explain` prints).
+func (m *Model) Report() *passes.Report { return m.report }
 
 // Close releases the model's device resources.
 func (m *Model) Close() error { return m.reg.Close() }

@@ -14,6 +14,7 @@ import (
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
+	"github.com/gocann/gocann/passes"
 	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/tensor"
 )
@@ -224,5 +225,62 @@ func TestProfileAndMemoryPlan(t *testing.T) {
 	}
 	if strings.Join(ops, ", ") != "Mul on cpu:0, Add on cpu:0" {
 		t.Errorf("profiled %v", ops)
+	}
+}
+
+// TestOptimization: the model is optimized on load (a report is kept),
+// WithShapes fixes symbolic dimensions and then refuses other shapes, and
+// bad options fail the load.
+func TestOptimization(t *testing.T) {
+	ctx := context.Background()
+	x, _ := tensor.FromSlice([]float32{1, 2, 3, 4}, 2, 2)
+	for _, level := range []int{0, 1, 3} {
+		m, err := LoadBytes(affine(t), WithThreads(1), WithOptLevel(level))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := m.Report()
+		if rep == nil || rep.Level != level || rep.NodesAfter != 2 {
+			t.Errorf("level %d: report %+v", level, rep)
+		}
+		outs, err := m.Run(ctx, map[string]*tensor.Tensor{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := tensor.ToSlice[float32](outs[0]); len(got) != 4 || got[3] != 11 {
+			t.Errorf("level %d: %v", level, got)
+		}
+		m.Close()
+	}
+
+	m, err := LoadBytes(affine(t), WithThreads(1), WithShapes(map[string][]int64{"x": {2, 2}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if in := m.Inputs()[0]; in.Type.String() != "float32[2 2]" {
+		t.Errorf("input with fixed shape: %v", in.Type)
+	}
+	if _, err := m.Run(ctx, map[string]*tensor.Tensor{"x": x}); err != nil {
+		t.Error(err)
+	}
+	x3, _ := tensor.FromSlice([]float32{1, 2, 3, 4, 5, 6}, 3, 2)
+	if _, err := m.Run(ctx, map[string]*tensor.Tensor{"x": x3}); !errors.Is(err, engine.ErrBadInput) {
+		t.Errorf("a batch of 3 after fixing 2: %v", err)
+	}
+
+	for _, opts := range [][]Option{
+		{WithOptLevel(-1)},
+		{WithShapes(map[string][]int64{"nope": {1, 2}})},
+		{WithShapes(map[string][]int64{"x": {2, 3}})},
+		{WithShapes(map[string][]int64{"x": {2}})},
+	} {
+		m, err := LoadBytes(affine(t), opts...)
+		if err == nil {
+			m.Close()
+		}
+		if !errors.Is(err, passes.ErrBadOptions) {
+			t.Errorf("bad options: %v", err)
+		}
 	}
 }

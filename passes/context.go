@@ -207,14 +207,10 @@ func (c *Context) Type(v string) (t ops.Type, ok bool) {
 		return ops.Type{}, false
 	}
 	if c.inputs[v] {
-		for _, in := range c.Graph.Inputs {
-			if in.Name == v {
-				return in.Type, true
-			}
-		}
+		return c.inputType(v), true
 	}
 	if init, ok := c.Graph.Initializers[v]; ok {
-		return ops.TypeOf(init), true
+		return ops.TensorType(init.DType(), init.Shape()), true
 	}
 	if vi, ok := c.Graph.ValueInfo[v]; ok {
 		return vi.Type, true
@@ -223,6 +219,42 @@ func (c *Context) Type(v string) (t ops.Type, ok bool) {
 		return c.parent.Type(v)
 	}
 	return ops.Type{}, false
+}
+
+// inputType is what can be trusted of a graph input's declared type. The
+// engine checks the main graph's inputs against their declared types, but
+// not the inputs of subgraphs (a loop-carried value may change shape from
+// one iteration to the next), nor the initializer that stands in for an
+// omitted input: of those only the kind and element type are kept, and,
+// for an initializer, the dims it shares with the declaration.
+func (c *Context) inputType(v string) ops.Type {
+	var t ops.Type
+	for _, in := range c.Graph.Inputs {
+		if in.Name == v {
+			t = in.Type
+		}
+	}
+	if t.Kind != ops.KindTensor {
+		return t
+	}
+	// The engine checks no shape against a nil declaration either.
+	if c.parent != nil || (t.Shape == nil && !t.UnknownRank) {
+		return ops.Type{Kind: ops.KindTensor, DType: t.DType, UnknownRank: true}
+	}
+	init, ok := c.Graph.Initializers[v]
+	if !ok || t.UnknownRank {
+		return t
+	}
+	if init.DType() != t.DType || init.Rank() != len(t.Shape) {
+		return ops.Type{Kind: ops.KindTensor, DType: t.DType, UnknownRank: true}
+	}
+	shape := t.Shape.Clone()
+	for i, d := range init.Shape() {
+		if shape[i] != d {
+			shape[i] = -1
+		}
+	}
+	return ops.TensorType(t.DType, shape)
 }
 
 // StaticShape returns v's shape when every dimension is known.

@@ -3,6 +3,7 @@ package passes_test
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gocann/gocann/engine"
@@ -185,4 +186,91 @@ func opTypes(g *graph.Graph) []string {
 		s = append(s, n.OpType)
 	}
 	return s
+}
+
+// passCase is one table entry of the pass tests: a graph, what remains of
+// it after optimization, and (always) a numeric comparison of the
+// optimized graph against the original on random inputs.
+type passCase struct {
+	name    string
+	build   func(t testing.TB, b *builder)
+	wantOps []string // op types left, in order (nil: none)
+	level   int      // 0: 1
+	shapes  map[string][]int64
+	check   func(t *testing.T, m *graph.Model, rep *passes.Report)
+}
+
+func runPassCases(t *testing.T, cases []passCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ref, b := newBuilder(), newBuilder()
+			tc.build(t, ref)
+			tc.build(t, b)
+			m := b.model()
+			level := tc.level
+			if level == 0 {
+				level = 1
+			}
+			rep, err := passes.Optimize(m, passes.Options{Level: level, Ops: registry(t), Shapes: tc.shapes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := opTypes(m.Graph); !slices.Equal(got, tc.wantOps) {
+				t.Errorf("nodes after: %v, want %v\n%s", got, tc.wantOps, rep)
+			}
+			if tc.check != nil {
+				tc.check(t, m, rep)
+			}
+			feeds := randomFeeds(t, m.Graph)
+			checkSame(t, runModel(t, m, feeds), runModel(t, ref.model(), feeds))
+		})
+	}
+}
+
+// randomFeeds makes inputs for a graph's inputs: normal floats, small
+// non-negative integers, random booleans; unknown dims are 3.
+func randomFeeds(t testing.TB, g *graph.Graph) map[string]*tensor.Tensor {
+	r := rand.New(rand.NewPCG(7, 11))
+	feeds := map[string]*tensor.Tensor{}
+	for _, in := range g.Inputs {
+		dims := make([]int, len(in.Type.Shape))
+		for i, d := range in.Type.Shape {
+			dims[i] = d
+			if d < 0 {
+				dims[i] = 3
+			}
+		}
+		n := tensor.Shape(dims).NumElements()
+		switch in.Type.DType {
+		case tensor.Float32:
+			feeds[in.Name] = randF32(t, r, dims...)
+		case tensor.Int64:
+			v := make([]int64, n)
+			for i := range v {
+				v[i] = r.Int64N(3)
+			}
+			feeds[in.Name] = i64(t, v, dims...)
+		case tensor.Bool:
+			v := make([]bool, n)
+			for i := range v {
+				v[i] = r.IntN(2) == 1
+			}
+			x, err := tensor.FromSlice(v, dims...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			feeds[in.Name] = x
+		default:
+			t.Fatalf("input %q: no random %s", in.Name, in.Type.DType)
+		}
+		if len(dims) == 0 { // a scalar, which FromSlice makes a vector of 1
+			x, err := feeds[in.Name].Reshape(tensor.Shape{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			feeds[in.Name] = x
+		}
+	}
+	return feeds
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/gocann/gocann/tensor"
 )
 
-// ErrBadShapes marks Options.Shapes that do not fit the model's inputs.
-var ErrBadShapes = errors.New("bad input shapes")
+// ErrBadOptions marks Options that cannot apply: a negative level, or
+// Shapes that do not fit the model's inputs.
+var ErrBadOptions = errors.New("bad optimization options")
 
 // Pass is one rewrite. Run changes ctx.Graph through the Context's helpers
 // and reports whether it changed anything; it must leave the graph
@@ -58,6 +59,9 @@ const (
 func Optimize(m *graph.Model, opts Options) (*Report, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("optimize: no graph: %w", graph.ErrInvalidGraph)
+	}
+	if opts.Level < 0 {
+		return nil, fmt.Errorf("optimization level %d: %w", opts.Level, ErrBadOptions)
 	}
 	if opts.MaxIterations <= 0 {
 		opts.MaxIterations = defaultMaxIterations
@@ -218,28 +222,28 @@ func fixShapes(g *graph.Graph, shapes map[string][]int64) error {
 			}
 		}
 		if in == nil {
-			return fmt.Errorf("shape for %q: the model has no such input: %w", name, ErrBadShapes)
+			return fmt.Errorf("shape for %q: the model has no such input: %w", name, ErrBadOptions)
 		}
 		if in.Type.Kind != ops.KindTensor {
-			return fmt.Errorf("shape for %q: the input is %s, not a tensor: %w", name, in.Type, ErrBadShapes)
+			return fmt.Errorf("shape for %q: the input is %s, not a tensor: %w", name, in.Type, ErrBadOptions)
 		}
 		shape := make(tensor.Shape, len(dims))
 		for i, d := range dims {
 			if d < 0 || int64(int(d)) != d {
-				return fmt.Errorf("shape for %q: dimension %d is %d: %w", name, i, d, ErrBadShapes)
+				return fmt.Errorf("shape for %q: dimension %d is %d: %w", name, i, d, ErrBadOptions)
 			}
 			shape[i] = int(d)
 		}
 		if err := shape.Validate(); err != nil {
-			return fmt.Errorf("shape for %q: %w: %w", name, ErrBadShapes, err)
+			return fmt.Errorf("shape for %q: %w: %w", name, ErrBadOptions, err)
 		}
 		if !in.Type.UnknownRank && in.Type.Shape != nil {
 			if len(in.Type.Shape) != len(shape) {
-				return fmt.Errorf("shape for %q: %v has rank %d, the input %s: %w", name, shape, len(shape), in.Type, ErrBadShapes)
+				return fmt.Errorf("shape for %q: %v has rank %d, the input %s: %w", name, shape, len(shape), in.Type, ErrBadOptions)
 			}
 			for i, d := range in.Type.Shape {
 				if d >= 0 && d != shape[i] {
-					return fmt.Errorf("shape for %q: %v disagrees with the input's %s: %w", name, shape, in.Type, ErrBadShapes)
+					return fmt.Errorf("shape for %q: %v disagrees with the input's %s: %w", name, shape, in.Type, ErrBadOptions)
 				}
 			}
 		}

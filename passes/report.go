@@ -39,7 +39,7 @@ func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "optimization level %d: %d nodes → %d in %d round(s), %s\n", r.Level, r.NodesBefore, r.NodesAfter, r.Iterations, roundDuration(r.Time))
 	for _, e := range r.Entries {
-		fmt.Fprintf(&b, "  [%d] %-22s %5d → %-5d nodes  %s\n", e.Iteration, e.Pass, e.NodesBefore, e.NodesAfter, roundDuration(e.Time))
+		fmt.Fprintf(&b, "  [%d] %-32s %5d → %-5d nodes  %s\n", e.Iteration, e.Pass, e.NodesBefore, e.NodesAfter, roundDuration(e.Time))
 		for i, note := range e.Notes {
 			if i == maxNotes {
 				fmt.Fprintf(&b, "        … and %d more\n", len(e.Notes)-maxNotes)

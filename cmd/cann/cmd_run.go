@@ -35,13 +35,17 @@ func runCommand() *command {
 	return &command{
 		name:    "run",
 		summary: "run an ONNX model on input tensors (no model: the built-in digits sample)",
-		usage: `cann run [MODEL] [--input NAME=FILE.pb ...] [--input-dir DIR] [--output-dir DIR] [--device cpu] [--threads N]
+		usage: `cann run [MODEL] [--input NAME=FILE.pb ...] [--input-dir DIR] [--output-dir DIR] [--device cpu] [--threads N] [--opt-level N] [--explain]
 
 Runs MODEL (an .onnx file) once. Inputs are serialized ONNX TensorProto
 files: --input names one per graph input; --input-dir reads the ONNX test
 layout, where input_K.pb feeds the K-th graph input. Outputs are printed
 (name, type, shape, first values) and, with --output-dir, written there as
 output_K.pb in graph output order.
+
+The graph is optimized when it loads (--opt-level: 0 none, 1 basic
+folding and elimination, 2 fusions, 3 layouts; default 3); --explain
+prints what each optimization pass did.
 
 With no MODEL, runs the built-in sample: a small network that reads 8x8
 handwritten digits, on its held-out test images, and prints its
@@ -53,24 +57,29 @@ predictions and accuracy.`,
 			outputDir := fs.String("output-dir", "", "write output_K.pb files to `DIR`")
 			device := fs.String("device", "cpu", "device to run on")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
+			optLevel := fs.Int("opt-level", 3, "graph optimization level `N` (0 none … 3 all)")
+			explain := fs.Bool("explain", false, "print what the optimization passes did")
 			return func(ctx context.Context, ios ioStreams, args []string) error {
-				opts := []model.Option{model.WithDevice(*device), model.WithThreads(*threads)}
+				if *optLevel < 0 {
+					return fmt.Errorf("--opt-level %d: want 0 to 3: %w", *optLevel, errUsage)
+				}
+				opts := []model.Option{model.WithDevice(*device), model.WithThreads(*threads), model.WithOptLevel(*optLevel)}
 				if len(args) == 0 {
 					if len(inputs) > 0 || *inputDir != "" || *outputDir != "" {
 						return fmt.Errorf("--input, --input-dir and --output-dir need a MODEL: %w", errUsage)
 					}
-					return runSample(ctx, ios, opts)
+					return runSample(ctx, ios, *explain, opts)
 				}
 				if len(args) > 1 {
 					return fmt.Errorf("one MODEL at a time, got %q: %w", args, errUsage)
 				}
-				return runModel(ctx, ios, args[0], inputs, *inputDir, *outputDir, opts)
+				return runModel(ctx, ios, args[0], inputs, *inputDir, *outputDir, *explain, opts)
 			}
 		},
 	}
 }
 
-func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags, inputDir, outputDir string, opts []model.Option) error {
+func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags, inputDir, outputDir string, explain bool, opts []model.Option) error {
 	start := time.Now()
 	m, err := model.Load(path, opts...)
 	if err != nil {
@@ -78,6 +87,9 @@ func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags
 	}
 	defer m.Close()
 	loadTime := time.Since(start)
+	if explain {
+		fmt.Fprint(ios.stdout, m.Report())
+	}
 	feeds, err := readInputs(m, inputs, inputDir)
 	if err != nil {
 		return err
@@ -183,12 +195,15 @@ func round(d time.Duration) time.Duration {
 }
 
 // runSample runs the embedded digits model on its held-out test set.
-func runSample(ctx context.Context, ios ioStreams, opts []model.Option) error {
+func runSample(ctx context.Context, ios ioStreams, explain bool, opts []model.Option) error {
 	m, err := model.LoadBytes(sample.Model(), opts...)
 	if err != nil {
 		return fmt.Errorf("built-in sample: %w", err)
 	}
 	defer m.Close()
+	if explain {
+		fmt.Fprint(ios.stdout, m.Report())
+	}
 	images, labels, err := sample.TestSet()
 	if err != nil {
 		return err

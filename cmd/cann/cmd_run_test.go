@@ -91,6 +91,7 @@ func TestRunErrors(t *testing.T) {
 		{"two models", []string{"run", modelPath, modelPath}, 2, "one MODEL"},
 		{"flags without model", []string{"run", "--input-dir", dir}, 2, "need a MODEL"},
 		{"unknown device", []string{"run", modelPath, "--device", "quantum"}, 1, "not found"},
+		{"negative opt level", []string{"run", modelPath, "--opt-level", "-1"}, 2, "--opt-level -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,5 +115,47 @@ func TestRunBuiltInSample(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestRunExplain: --explain prints what the passes did, and every level
+// computes the same result. The model is y = Identity(x * (two + two)).
+func TestRunExplain(t *testing.T) {
+	dir := t.TempDir()
+	two, _ := tensor.FromSlice([]float32{2})
+	m := &graph.Model{Opsets: map[string]int{"": 17}, Graph: &graph.Graph{
+		Inputs:       []*graph.ValueInfo{{Name: "x", Type: ops.TensorType(tensor.Float32, tensor.Shape{-1, 3})}},
+		Outputs:      []*graph.ValueInfo{{Name: "y", Type: ops.TensorType(tensor.Float32, tensor.Shape{-1, 3})}},
+		Initializers: map[string]*tensor.Tensor{"two": two},
+		Nodes: []*graph.Node{
+			{OpType: "Add", Inputs: []string{"two", "two"}, Outputs: []string{"four"}},
+			{OpType: "Mul", Inputs: []string{"x", "four"}, Outputs: []string{"h"}},
+			{OpType: "Identity", Inputs: []string{"h"}, Outputs: []string{"y"}},
+		},
+	}}
+	modelPath := filepath.Join(dir, "model.onnx")
+	if err := onnx.WriteModelFile(modelPath, m); err != nil {
+		t.Fatal(err)
+	}
+	x, _ := tensor.FromSlice([]float32{1, 2, 3}, 1, 3)
+	inputPath := filepath.Join(dir, "input_0.pb")
+	if err := onnx.WriteTensorFile(inputPath, "x", x); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cann(t, "run", modelPath, "--input-dir", dir, "--explain")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"optimization level 3: 3 nodes → 1", "constant-folding", "folded 1 node(s): Add×1", "identity-elimination", "y: float32[1 3] [4 8 12]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = cann(t, "run", modelPath, "--input-dir", dir, "--explain", "--opt-level", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "optimization level 0: 3 nodes → 3") || strings.Contains(out, "constant-folding") || !strings.Contains(out, "[4 8 12]") {
+		t.Errorf("--opt-level 0:\n%s", out)
 	}
 }
