@@ -1,5 +1,6 @@
-// Package model is GoCANN's model API: load an ONNX model, inspect its
-// inputs and outputs, and run it with tensors.
+// Package model is GoCANN's model API: load an ONNX model or a compiled
+// one (.cann, see package compiled and Convert), inspect its inputs and
+// outputs, and run it with tensors.
 //
 //	m, err := model.Load("model.onnx", model.WithThreads(2))
 //	defer m.Close()
@@ -10,11 +11,16 @@
 package model
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sync"
 
+	"github.com/gocann/gocann/compiled"
 	"github.com/gocann/gocann/engine"
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/onnx"
@@ -34,6 +40,11 @@ type options struct {
 	threads        int
 	ops            *ops.Registry
 	maxTensorBytes int64
+	optLevel       int
+	shapes         map[string]tensor.Shape
+	// Convert only.
+	cpuFeatures []string
+	progress    func(stage string, done, total int64)
 }
 
 // WithDevice picks the device by id ("cpu", "cpu:0"); the default is "cpu".
@@ -56,6 +67,14 @@ type Model struct {
 	exe    *engine.Executable
 	reg    *runtime.Registry
 	device runtime.Device
+	// compiled is the file a compiled model was read from, whose mapping
+	// holds the weights; nil for ONNX models.
+	compiled *compiled.Model
+
+	// mu makes Close wait for runs in flight: a compiled model's weights
+	// are unmapped by Close.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // Info describes one input or output.
@@ -66,14 +85,50 @@ type Info struct {
 	DimParams []string
 }
 
-// Load reads an ONNX model file and prepares it to run.
+// Load reads a model file and prepares it to run: an ONNX model, which is
+// optimized (see WithOptLevel), or a compiled model (recognized by its
+// magic number), which was optimized when converted and whose weights are
+// mapped from the file rather than read.
 func Load(path string, opts ...Option) (*Model, error) {
 	o := collect(opts)
+	if isCompiledFile(path) {
+		cm, err := compiled.Open(path, compiled.WithMaxTensorBytes(o.maxTensorBytes))
+		if err != nil {
+			return nil, err
+		}
+		return buildCompiled(cm, o)
+	}
 	g, err := onnx.LoadModel(path, onnx.WithMaxTensorBytes(o.maxTensorBytes))
 	if err != nil {
 		return nil, err
 	}
+	if _, _, err := optimize(g, o); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return build(g, o)
+}
+
+// isCompiledFile reports whether path starts with the compiled model
+// magic. Errors are left to the loader that follows.
+func isCompiledFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(compiled.Magic))
+	n, _ := io.ReadFull(f, b)
+	return compiled.IsCompiled(b[:n])
+}
+
+func buildCompiled(cm *compiled.Model, o *options) (*Model, error) {
+	m, err := build(cm.Graph, o)
+	if err != nil {
+		cm.Close()
+		return nil, err
+	}
+	m.compiled = cm
+	return m, nil
 }
 
 // LoadBytes loads a serialized ONNX model. External data is not allowed
@@ -82,18 +137,29 @@ func LoadBytes(b []byte, opts ...Option) (*Model, error) {
 	return LoadReader(bytes.NewReader(b), opts...)
 }
 
-// LoadReader loads a serialized ONNX model from r.
+// LoadReader loads a serialized ONNX or compiled model from r.
 func LoadReader(r io.Reader, opts ...Option) (*Model, error) {
 	o := collect(opts)
-	g, err := onnx.ReadModel(r, onnx.WithMaxTensorBytes(o.maxTensorBytes))
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(len(compiled.Magic)); compiled.IsCompiled(head) {
+		cm, err := compiled.Read(br, compiled.WithMaxTensorBytes(o.maxTensorBytes))
+		if err != nil {
+			return nil, err
+		}
+		return buildCompiled(cm, o)
+	}
+	g, err := onnx.ReadModel(br, onnx.WithMaxTensorBytes(o.maxTensorBytes))
 	if err != nil {
+		return nil, err
+	}
+	if _, _, err := optimize(g, o); err != nil {
 		return nil, err
 	}
 	return build(g, o)
 }
 
 func collect(opts []Option) *options {
-	o := &options{device: "cpu"}
+	o := &options{device: "cpu", optLevel: DefaultOptLevel}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(o)
@@ -132,8 +198,31 @@ func build(g *graph.Model, o *options) (*Model, error) {
 	return &Model{exe: exe, reg: reg, device: dev}, nil
 }
 
-// Close releases the model's device resources.
-func (m *Model) Close() error { return m.reg.Close() }
+// Close releases the model's device resources and, for a compiled model,
+// its file mapping. It waits for runs in flight; later runs fail with
+// runtime.ErrClosed. Closing twice is harmless.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	err := m.reg.Close()
+	if m.compiled != nil {
+		err = errors.Join(err, m.compiled.Close())
+	}
+	return err
+}
+
+// Manifest describes the compiled model file the model was loaded from,
+// or is nil for a model loaded from ONNX.
+func (m *Model) Manifest() *compiled.Manifest {
+	if m.compiled == nil {
+		return nil
+	}
+	return m.compiled.Manifest
+}
 
 // Device is the device the model runs on.
 func (m *Model) Device() runtime.Device { return m.device }
@@ -177,6 +266,61 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*tensor.Tensor) ([]*t
 
 // RunValues is Run for models whose inputs or outputs are sequences or
 // optionals: values are *tensor.Tensor, *ops.Sequence or *ops.Optional.
+//
+// Outputs belong to the caller: one that would share the model's
+// read-only weights (an Identity of an initializer, say) is returned as a
+// copy, so that writing to it cannot reach the weights and it stays valid
+// after Close.
 func (m *Model) RunValues(ctx context.Context, inputs map[string]ops.Value) ([]ops.Value, error) {
-	return m.exe.Run(ctx, inputs)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, fmt.Errorf("model: run after Close: %w", runtime.ErrClosed)
+	}
+	outs, err := m.exe.Run(ctx, inputs)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range outs {
+		if outs[i], err = own(v); err != nil {
+			return nil, fmt.Errorf("output %q: %w", m.exe.Outputs()[i].Name, err)
+		}
+	}
+	return outs, nil
+}
+
+// own returns v, or a copy of it where it holds read-only tensors.
+func own(v ops.Value) (ops.Value, error) {
+	switch v := v.(type) {
+	case *tensor.Tensor:
+		if v.ReadOnly() {
+			return v.Clone()
+		}
+	case *ops.Sequence:
+		var c *ops.Sequence
+		for i, t := range v.Tensors {
+			if !t.ReadOnly() {
+				continue
+			}
+			if c == nil {
+				c = &ops.Sequence{DType: v.DType, Tensors: append([]*tensor.Tensor(nil), v.Tensors...)}
+			}
+			var err error
+			if c.Tensors[i], err = t.Clone(); err != nil {
+				return nil, err
+			}
+		}
+		if c != nil {
+			return c, nil
+		}
+	case *ops.Optional:
+		inner, err := own(v.Value)
+		if err != nil {
+			return nil, err
+		}
+		if inner != v.Value {
+			return &ops.Optional{Elem: v.Elem, Value: inner}, nil
+		}
+	}
+	return v, nil
 }
