@@ -31,6 +31,8 @@ const (
 	knownFlags     = flagWeightsCRC
 
 	crcOffset = 64 // header CRC field, zeroed while the CRC is computed
+
+	maxFileSize = 1 << 50 // bounds section offsets, so that sums cannot overflow
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -97,21 +99,25 @@ func parseHeader(b []byte, size int64) (*header, error) {
 			return nil, fmt.Errorf("reserved header bytes are set: %w", ErrCorrupt)
 		}
 	}
-	// Sections follow the header and each other, inside the file. Each
-	// bound is checked before it is added to, so nothing overflows.
+	// Sections follow the header and each other; the last ends where the
+	// file does. Each bound is checked before it is added to, so nothing
+	// overflows.
 	names := []string{"manifest", "graph", "weights"}
 	prev := uint64(HeaderSize)
 	for i, s := range secs {
-		if s.off < prev || s.off > uint64(size) || s.len > uint64(size)-s.off {
-			return nil, fmt.Errorf("%s section [%d, +%d) outside the file (%d bytes) or out of order: %w", names[i], s.off, s.len, size, ErrCorrupt)
+		if s.off < prev || s.off > maxFileSize || s.len > maxFileSize-s.off {
+			return nil, fmt.Errorf("%s section [%d, +%d) is out of order or absurd: %w", names[i], s.off, s.len, ErrCorrupt)
 		}
 		prev = s.end()
 	}
+	if prev > uint64(size) {
+		return nil, fmt.Errorf("truncated: the file is %d bytes, its sections end at %d: %w", size, prev, ErrCorrupt)
+	}
+	if prev < uint64(size) {
+		return nil, fmt.Errorf("the file is %d bytes, its sections end at %d (appended to?): %w", size, prev, ErrCorrupt)
+	}
 	if h.weights.off%Alignment != 0 {
 		return nil, fmt.Errorf("weights section at %d is not %d-byte aligned: %w", h.weights.off, Alignment, ErrCorrupt)
-	}
-	if h.weights.end() != uint64(size) {
-		return nil, fmt.Errorf("file is %d bytes, its sections end at %d (truncated or appended to): %w", size, h.weights.end(), ErrCorrupt)
 	}
 	return h, nil
 }

@@ -165,6 +165,9 @@ func (l *layout) checksum(total int64) (uint32, error) {
 func (l *layout) write(w io.Writer, total int64, progress func(done, total int64)) error {
 	var done int64
 	const step = 4 << 20 // report progress at least every 4 MiB
+	if progress != nil {
+		progress(0, total)
+	}
 	return l.each(total, func(b []byte) error {
 		for len(b) > 0 {
 			n := min(len(b), step)
