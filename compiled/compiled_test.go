@@ -347,3 +347,37 @@ func TestIsCompiled(t *testing.T) {
 		t.Errorf("ONNX bytes: %v", err)
 	}
 }
+
+func TestDuplicateWeightsStoredOnce(t *testing.T) {
+	// Equal bytes under two names (a folded Identity copies them) and a
+	// view of one: one copy in the file, both names read it back.
+	a := f32(t, ramp(64, 1), 8, 8)
+	b := f32(t, ramp(64, 1), 8, 8)
+	view, _ := a.Reshape(tensor.Shape{64})
+	other := f32(t, ramp(64, 2), 8, 8)
+	src := &graph.Model{Opsets: map[string]int{"": 17}, Graph: &graph.Graph{
+		Name:         "dups",
+		Inputs:       []*graph.ValueInfo{{Name: "x", Type: ops.TensorType(tensor.Float32, tensor.Shape{1})}},
+		Outputs:      []*graph.ValueInfo{{Name: "y", Type: ops.TensorType(tensor.Float32, tensor.Shape{1})}},
+		Initializers: map[string]*tensor.Tensor{"a": a, "b": b, "view": view, "other": other},
+		Nodes:        []*graph.Node{{OpType: "Identity", Inputs: []string{"x"}, Outputs: []string{"y"}}},
+	}}
+	file, man := writeBytes(t, src, Build{})
+	if man.Weights.Tensors != 2 || man.Weights.Bytes != 2*256 {
+		t.Errorf("weights %+v", man.Weights)
+	}
+	m, err := Decode(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits := m.Graph.Graph.Initializers
+	for _, name := range []string{"b", "view"} {
+		got, _ := tensor.ToSlice[float32](inits[name])
+		if len(got) != 64 || got[63] != 62 {
+			t.Errorf("%s: %v", name, got)
+		}
+	}
+	if got, _ := tensor.ToSlice[float32](inits["other"]); got[63] != 125 {
+		t.Errorf("other: %v", got)
+	}
+}

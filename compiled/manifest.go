@@ -24,10 +24,10 @@ type Manifest struct {
 	// OptLevel is the optimization level the passes ran at (0: none).
 	OptLevel int `json:"opt_level"`
 	// Shapes fixes input dimensions the graph was specialized for.
-	Shapes  map[string][]int `json:"shapes,omitempty"`
-	Target  Target           `json:"target"`
-	Inputs  []Value          `json:"inputs"`
-	Outputs []Value          `json:"outputs"`
+	Shapes  map[string][]int64 `json:"shapes,omitempty"`
+	Target  Target             `json:"target"`
+	Inputs  []Value            `json:"inputs"`
+	Outputs []Value            `json:"outputs"`
 	// Nodes counts every node, those of subgraphs included; OpCounts
 	// splits them by operator ("Conv", "com.gocann.FusedConv").
 	Nodes    int            `json:"nodes"`

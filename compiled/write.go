@@ -23,7 +23,7 @@ import (
 type Build struct {
 	Source   Source
 	OptLevel int
-	Shapes   map[string][]int
+	Shapes   map[string][]int64
 	// CPUFeatures the graph was compiled for; nil means NativeFeatures.
 	CPUFeatures []string
 	// Created is the creation time; zero means now.
@@ -31,6 +31,14 @@ type Build struct {
 	// Progress, when set, is told how many weight bytes of the total have
 	// been written.
 	Progress func(done, total int64)
+}
+
+// contentKey groups tensors that may hold the same bytes: the graph may
+// hold the same weights under several names, views of them, or copies
+// (an Identity folded into a constant), which are stored once.
+type contentKey struct {
+	n   int
+	crc uint32
 }
 
 // placed is a tensor in the weights section.
@@ -45,7 +53,7 @@ type placed struct {
 // alignment in the file.
 type layout struct {
 	tensors []placed
-	seen    map[*tensor.Tensor]int64 // a tensor used twice is stored once
+	seen    map[contentKey][]int // indexes into tensors
 	size    int64
 	inline  int
 	inlineB int64
@@ -58,16 +66,21 @@ func (l *layout) place(name string, t *tensor.Tensor) (onnx.ExternalRef, bool, e
 		l.inlineB += n
 		return onnx.ExternalRef{}, false, nil
 	}
-	if _, ok := t.HostBytes(); !ok {
+	b, ok := t.HostBytes()
+	if !ok {
 		return onnx.ExternalRef{}, false, fmt.Errorf("%v%v is not in host memory", t.DType(), t.Shape())
 	}
-	off, ok := l.seen[t]
-	if !ok {
-		off = int64(alignUp(uint64(l.size)))
-		l.seen[t] = off
-		l.tensors = append(l.tensors, placed{t, off})
-		l.size = off + n
+	key := contentKey{len(b), crc32.Checksum(b, castagnoli)}
+	for _, i := range l.seen[key] {
+		p := l.tensors[i]
+		if pb, _ := p.t.HostBytes(); bytes.Equal(pb, b) {
+			return onnx.ExternalRef{Location: WeightsLocation, Offset: p.off, Length: n}, true, nil
+		}
 	}
+	off := int64(alignUp(uint64(l.size)))
+	l.seen[key] = append(l.seen[key], len(l.tensors))
+	l.tensors = append(l.tensors, placed{t, off})
+	l.size = off + n
 	return onnx.ExternalRef{Location: WeightsLocation, Offset: off, Length: n}, true, nil
 }
 
@@ -76,7 +89,7 @@ func Write(w io.Writer, m *graph.Model, b Build) (*Manifest, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("compiled: write: no graph")
 	}
-	l := &layout{seen: map[*tensor.Tensor]int64{}}
+	l := &layout{seen: map[contentKey][]int{}}
 	graphBytes, err := onnx.EncodeModel(m, onnx.WithExternalWriter(l.place))
 	if err != nil {
 		return nil, fmt.Errorf("compiled: write: %w", err)

@@ -60,7 +60,7 @@ func TestConvertAndLoadCompiled(t *testing.T) {
 		t.Errorf("progress stages %s", got)
 	}
 	man := conv.Manifest
-	if man.Source.File != "echo.onnx" || len(man.Source.SHA256) != 64 || man.OpCounts["Identity"] != 1 || man.Weights.Tensors != 1 {
+	if man.Source.File != "echo.onnx" || len(man.Source.SHA256) != 64 || man.Nodes < 1 || man.OptLevel != 3 || man.Weights.Tensors < 1 {
 		t.Errorf("manifest %+v", man)
 	}
 
@@ -138,7 +138,7 @@ func TestConvertShapes(t *testing.T) {
 	dir := t.TempDir()
 	src := weightEcho(t, dir)
 	dst := filepath.Join(dir, "fixed.cann")
-	conv, err := Convert(src, dst, WithShapes(map[string]tensor.Shape{"x": {4, 32}}), WithCPUFeatures([]string{}))
+	conv, err := Convert(src, dst, WithShapes(map[string][]int64{"x": {4, 32}}), WithCPUFeatures([]string{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +155,13 @@ func TestConvertShapes(t *testing.T) {
 		t.Errorf("batch 2 into a model fixed at 4: %v", err)
 	}
 
-	for _, bad := range []map[string]tensor.Shape{
+	for _, bad := range []map[string][]int64{
 		{"nope": {1, 32}},
 		{"x": {4, 31}},
 		{"x": {4}},
 		{"x": {-2, 32}},
 	} {
-		if _, err := Convert(src, dst, WithShapes(bad)); !errors.Is(err, runtime.ErrInvalidArgument) {
+		if _, err := Convert(src, dst, WithShapes(bad)); err == nil || !strings.Contains(err.Error(), "shape") {
 			t.Errorf("shapes %v: %v", bad, err)
 		}
 	}

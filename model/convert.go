@@ -11,7 +11,7 @@ import (
 	"github.com/gocann/gocann/compiled"
 	"github.com/gocann/gocann/engine"
 	"github.com/gocann/gocann/onnx"
-	"github.com/gocann/gocann/ops/standard"
+	"github.com/gocann/gocann/passes"
 )
 
 // WithCPUFeatures sets the CPU features Convert compiles for (see
@@ -27,8 +27,9 @@ func WithProgress(f func(stage string, done, total int64)) Option {
 // Conversion is what Convert did.
 type Conversion struct {
 	Manifest *compiled.Manifest
-	// Explain describes what each optimization pass did.
-	Explain string
+	// Report says what the optimization passes did (String() is what
+	// `cann convert --explain` prints).
+	Report *passes.Report
 }
 
 // Convert compiles the ONNX model at src into a compiled model file at
@@ -55,38 +56,36 @@ func Convert(src, dst string, opts ...Option) (*Conversion, error) {
 		return nil, err
 	}
 	progress("optimize", 0, 0)
-	level, explain, err := optimize(g, o)
+	report, err := optimize(g, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	// Refuse to write a file that would not load: every operator must be
 	// known, at the opsets the graph imports.
-	reg := o.ops
-	if reg == nil {
-		if reg, err = standard.NewRegistry(); err != nil {
-			return nil, err
-		}
+	reg, err := o.registry()
+	if err != nil {
+		return nil, err
 	}
 	if _, err := engine.Compile(g, engine.Options{Ops: reg, MaxTensorBytes: o.maxTensorBytes}); err != nil {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	b := compiled.Build{
 		Source:      source,
-		OptLevel:    level,
+		OptLevel:    o.optLevel,
 		CPUFeatures: o.cpuFeatures,
 		Progress:    func(done, total int64) { progress("write", done, total) },
 	}
 	if len(o.shapes) > 0 {
-		b.Shapes = map[string][]int{}
+		b.Shapes = map[string][]int64{}
 		for name, s := range o.shapes {
-			b.Shapes[name] = []int(s.Clone())
+			b.Shapes[name] = append([]int64(nil), s...)
 		}
 	}
 	man, err := compiled.WriteFile(dst, g, b)
 	if err != nil {
 		return nil, err
 	}
-	return &Conversion{Manifest: man, Explain: explain}, nil
+	return &Conversion{Manifest: man, Report: report}, nil
 }
 
 // describeSource hashes the source model for the manifest.

@@ -25,7 +25,6 @@ import (
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
-	"github.com/gocann/gocann/ops/standard"
 	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/runtime/backends"
 	"github.com/gocann/gocann/runtime/cpu"
@@ -41,7 +40,7 @@ type options struct {
 	ops            *ops.Registry
 	maxTensorBytes int64
 	optLevel       int
-	shapes         map[string]tensor.Shape
+	shapes         map[string][]int64
 	// Convert only.
 	cpuFeatures []string
 	progress    func(stage string, done, total int64)
@@ -102,7 +101,7 @@ func Load(path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := optimize(g, o); err != nil {
+	if _, err := optimize(g, o); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return build(g, o)
@@ -152,7 +151,7 @@ func LoadReader(r io.Reader, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := optimize(g, o); err != nil {
+	if _, err := optimize(g, o); err != nil {
 		return nil, err
 	}
 	return build(g, o)
@@ -183,12 +182,10 @@ func build(g *graph.Model, o *options) (*Model, error) {
 		reg.Close()
 		return nil, fmt.Errorf("device %s: only the CPU runs models so far: %w", dev.Properties().ID(), runtime.ErrUnsupported)
 	}
-	opsReg := o.ops
-	if opsReg == nil {
-		if opsReg, err = standard.NewRegistry(); err != nil {
-			reg.Close()
-			return nil, err
-		}
+	opsReg, err := o.registry()
+	if err != nil {
+		reg.Close()
+		return nil, err
 	}
 	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes})
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gocann/gocann/compiled"
 	"github.com/gocann/gocann/model"
-	"github.com/gocann/gocann/tensor"
 )
 
 func convertCommand() *command {
@@ -33,7 +32,8 @@ machine lacking one refuses it. --cpu generic writes a file any machine of
 this architecture loads.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
 			out := fs.String("o", "", "write the compiled model to `FILE` (default: MODEL with extension .cann)")
-			shapes := fs.String("shapes", "", "fix input shapes: `NAME:DIMS,...` with DIMS like 1x3x224x224")
+			var shapes inputShapes
+			fs.Var(&shapes, "shapes", "fix input shapes: `NAME:DIMS,...` with DIMS like 1x3x224x224")
 			level := fs.Int("opt-level", model.DefaultOptLevel, "optimization `level`: 0 none, 1 basic, 2 extended, 3 layout")
 			cpuFlag := fs.String("cpu", "native", "CPU features to compile for: native, generic or a `LIST` like avx2,fma")
 			explain := fs.Bool("explain", false, "print what each optimization pass did")
@@ -47,16 +47,21 @@ this architecture loads.`,
 				if dst == "" {
 					dst = strings.TrimSuffix(src, filepath.Ext(src)) + ".cann"
 				}
-				sh, err := parseShapes(*shapes)
-				if err != nil {
-					return fmt.Errorf("--shapes: %v: %w", err, errUsage)
-				}
 				feats, err := compiled.ParseCPUTarget(*cpuFlag)
 				if err != nil {
 					return fmt.Errorf("--cpu: %v: %w", err, errUsage)
 				}
 				opts := []model.Option{model.WithOptLevel(*level), model.WithCPUFeatures(feats)}
-				if len(sh) > 0 {
+				if len(shapes) > 0 {
+					sh := map[string][]int64{}
+					for name, s := range shapes {
+						for _, d := range s {
+							sh[name] = append(sh[name], int64(d))
+						}
+						if sh[name] == nil {
+							sh[name] = []int64{} // a scalar
+						}
+					}
 					opts = append(opts, model.WithShapes(sh))
 				}
 				var bar *progressBar
@@ -74,11 +79,7 @@ this architecture loads.`,
 				}
 				elapsed := time.Since(start)
 				if *explain {
-					if conv.Explain != "" {
-						fmt.Fprintln(ios.stdout, strings.TrimRight(conv.Explain, "\n"))
-					} else {
-						fmt.Fprintf(ios.stdout, "optimization level %d: no passes ran\n", conv.Manifest.OptLevel)
-					}
+					fmt.Fprint(ios.stdout, conv.Report.String())
 				}
 				st, err := os.Stat(dst)
 				if err != nil {
@@ -92,35 +93,6 @@ this architecture loads.`,
 			}
 		},
 	}
-}
-
-// parseShapes reads --shapes: NAME:DIMS pairs separated by commas, where
-// DIMS is 1x3x224x224. Input names may themselves contain ':' (the last
-// one separates).
-func parseShapes(s string) (map[string]tensor.Shape, error) {
-	out := map[string]tensor.Shape{}
-	if strings.TrimSpace(s) == "" {
-		return out, nil
-	}
-	for _, part := range strings.Split(s, ",") {
-		i := strings.LastIndex(part, ":")
-		if i <= 0 {
-			return nil, fmt.Errorf("%q: want NAME:DIMS, like input:1x3x224x224", part)
-		}
-		name, dims := strings.TrimSpace(part[:i]), part[i+1:]
-		if strings.ContainsAny(dims, ",") || strings.TrimSpace(dims) == "" {
-			return nil, fmt.Errorf("%q: want NAME:DIMS, like input:1x3x224x224", part)
-		}
-		shape, err := tensor.ParseShape(dims)
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("%q given twice", name)
-		}
-		out[name] = shape
-	}
-	return out, nil
 }
 
 func featureList(f []string) string {

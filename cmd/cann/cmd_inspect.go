@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -184,4 +185,16 @@ func nonEmpty(s []string) []string {
 		}
 	}
 	return out
+}
+
+// isCompiledFile reports whether path starts with the compiled model magic.
+func isCompiledFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(compiled.Magic))
+	n, _ := io.ReadFull(f, b)
+	return compiled.IsCompiled(b[:n])
 }

@@ -41,6 +41,7 @@ func commands() []*command {
 		runCommand(),
 		convertCommand(),
 		inspectCommand(),
+		benchCommand(),
 		devicesCommand(),
 		versionCommand(),
 		launchCommand(),
