@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -72,4 +73,39 @@ func TestSharedModelsCompiled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestONNXBackendCompiled converts every backend case expected to pass
+// into a compiled file and runs that: the container must carry every
+// graph (subgraphs, sequences, every element type) the ONNX file does.
+func TestONNXBackendCompiled(t *testing.T) {
+	root := testdataRoot()
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("ONNX test data missing at %s", root)
+	}
+	cases, err := Cases(root, suites...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := readExpectations(t)
+	tmp := t.TempDir()
+	n := 0
+	for i, c := range cases {
+		if !exp[c.Name].pass {
+			continue
+		}
+		n++
+		c.Model = filepath.Join(tmp, fmt.Sprintf("%d.cann", i))
+		if _, err := model.Convert(filepath.Join(c.Dir, "model.onnx"), c.Model); err != nil {
+			t.Errorf("%s: convert: %v", c.Name, err)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := c.Run(ctx, Default); err != nil {
+			t.Errorf("%s: compiled: %v", c.Name, err)
+		}
+		cancel()
+		os.Remove(c.Model)
+	}
+	t.Logf("%d cases converted and run", n)
 }
