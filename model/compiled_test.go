@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocann/gocann/compiled"
 	"github.com/gocann/gocann/engine"
@@ -183,5 +184,50 @@ func TestLoadIncompatibleCompiled(t *testing.T) {
 	b, _ := os.ReadFile(dst)
 	if _, err := LoadBytes(b[:len(b)/2]); !errors.Is(err, compiled.ErrCorrupt) {
 		t.Errorf("truncated: %v", err)
+	}
+}
+
+// TestCloseWhileRunning: Close waits for runs in flight before unmapping
+// the weights; runs that start later fail cleanly.
+func TestCloseWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "echo.cann")
+	if _, err := Convert(weightEcho(t, dir), dst); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(dst, WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := tensor.FromSlice(make([]float32, 32*64), 64, 32)
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 50; i++ {
+				outs, err := m.Run(ctx, map[string]*tensor.Tensor{"x": x})
+				if err != nil {
+					if errors.Is(err, runtime.ErrClosed) {
+						err = nil
+					}
+					errs <- err
+					return
+				}
+				if v, _ := tensor.View[float32](outs[0]); v[len(v)-1] != 31 {
+					errs <- errors.New("wrong output")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	time.Sleep(time.Millisecond)
+	if err := m.Close(); err != nil {
+		t.Error(err)
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
