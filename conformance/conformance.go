@@ -30,6 +30,9 @@ var Default = Tolerance{Rtol: 1e-3, Atol: 1e-5}
 type Case struct {
 	Name string // e.g. "node/test_abs"
 	Dir  string
+	// Model is the model file to load; "" means Dir/model.onnx. A
+	// compiled copy of it, for one.
+	Model string
 }
 
 // Cases lists the cases under root/{suites...}, sorted by name.
@@ -54,7 +57,11 @@ func Cases(root string, suites ...string) ([]Case, error) {
 // Run loads the case's model, runs every test data set and compares the
 // outputs. The error says what went wrong first.
 func (c Case) Run(ctx context.Context, tol Tolerance, opts ...model.Option) error {
-	m, err := model.Load(filepath.Join(c.Dir, "model.onnx"), opts...)
+	path := c.Model
+	if path == "" {
+		path = filepath.Join(c.Dir, "model.onnx")
+	}
+	m, err := model.Load(path, opts...)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}

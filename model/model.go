@@ -1,27 +1,30 @@
-// Package model is GoCANN's model API: load an ONNX model, inspect its
-// inputs and outputs, and run it with tensors.
+// Package model is GoCANN's model API: load an ONNX model or a compiled
+// one (.cann, see package compiled and Convert), inspect its inputs and
+// outputs, and run it with tensors.
 //
 //	m, err := model.Load("model.onnx", model.WithThreads(2))
 //	defer m.Close()
 //	outs, err := m.Run(ctx, map[string]*tensor.Tensor{"input": x})
 //
 // A loaded model is safe for concurrent use by many goroutines; each Run
-// honours its context's cancellation between operators. A run whose
-// context carries an engine.Profiler (engine.WithProfiler) records every
-// kernel launch.
+// honours its context's cancellation between operators.
 package model
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"sync"
 
+	"github.com/gocann/gocann/compiled"
 	"github.com/gocann/gocann/engine"
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
-	"github.com/gocann/gocann/ops/standard"
 	"github.com/gocann/gocann/passes"
 	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/runtime/backends"
@@ -39,6 +42,9 @@ type options struct {
 	maxTensorBytes int64
 	optLevel       int
 	shapes         map[string][]int64
+	// Convert only.
+	cpuFeatures []string
+	progress    func(stage string, done, total int64)
 }
 
 // WithDevice picks the device by id ("cpu", "cpu:0"); the default is "cpu".
@@ -56,24 +62,20 @@ func WithOps(r *ops.Registry) Option { return func(o *options) { o.ops = r } }
 // model fails with an error instead of exhausting memory.
 func WithMaxTensorBytes(n int64) Option { return func(o *options) { o.maxTensorBytes = n } }
 
-// WithOptLevel sets the graph optimization level (see package passes):
-// 0 none, 1 basic (constant folding, dead code, Conv+BatchNormalization…),
-// 2 extended (fused operators), 3 layout selection. The default is 3.
-func WithOptLevel(n int) Option { return func(o *options) { o.optLevel = n } }
-
-// WithShapes fixes the dimensions of inputs, by name (symbolic ones such as
-// the batch size included), so that the optimizer can fold what depends on
-// them. The model then accepts only inputs of these shapes.
-func WithShapes(shapes map[string][]int64) Option {
-	return func(o *options) { o.shapes = shapes }
-}
-
 // Model is a loaded model, ready to run.
 type Model struct {
 	exe    *engine.Executable
 	reg    *runtime.Registry
 	device runtime.Device
-	report *passes.Report
+	// compiled is the file a compiled model was read from, whose mapping
+	// holds the weights; nil for ONNX models.
+	compiled *compiled.Model
+	report   *passes.Report
+
+	// mu makes Close wait for runs in flight: a compiled model's weights
+	// are unmapped by Close.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // Info describes one input or output.
@@ -84,14 +86,51 @@ type Info struct {
 	DimParams []string
 }
 
-// Load reads an ONNX model file and prepares it to run.
+// Load reads a model file and prepares it to run: an ONNX model, which is
+// optimized (see WithOptLevel), or a compiled model (recognized by its
+// magic number), which was optimized when converted and whose weights are
+// mapped from the file rather than read.
 func Load(path string, opts ...Option) (*Model, error) {
 	o := collect(opts)
+	if isCompiledFile(path) {
+		cm, err := compiled.Open(path, compiled.WithMaxTensorBytes(o.maxTensorBytes))
+		if err != nil {
+			return nil, err
+		}
+		return buildCompiled(cm, o)
+	}
 	g, err := onnx.LoadModel(path, onnx.WithMaxTensorBytes(o.maxTensorBytes))
 	if err != nil {
 		return nil, err
 	}
-	return build(g, o)
+	rep, err := optimize(g, o)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return build(g, o, rep)
+}
+
+// isCompiledFile reports whether path starts with the compiled model
+// magic. Errors are left to the loader that follows.
+func isCompiledFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	b := make([]byte, len(compiled.Magic))
+	n, _ := io.ReadFull(f, b)
+	return compiled.IsCompiled(b[:n])
+}
+
+func buildCompiled(cm *compiled.Model, o *options) (*Model, error) {
+	m, err := build(cm.Graph, o, nil)
+	if err != nil {
+		cm.Close()
+		return nil, err
+	}
+	m.compiled = cm
+	return m, nil
 }
 
 // LoadBytes loads a serialized ONNX model. External data is not allowed
@@ -100,18 +139,30 @@ func LoadBytes(b []byte, opts ...Option) (*Model, error) {
 	return LoadReader(bytes.NewReader(b), opts...)
 }
 
-// LoadReader loads a serialized ONNX model from r.
+// LoadReader loads a serialized ONNX or compiled model from r.
 func LoadReader(r io.Reader, opts ...Option) (*Model, error) {
 	o := collect(opts)
-	g, err := onnx.ReadModel(r, onnx.WithMaxTensorBytes(o.maxTensorBytes))
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(len(compiled.Magic)); compiled.IsCompiled(head) {
+		cm, err := compiled.Read(br, compiled.WithMaxTensorBytes(o.maxTensorBytes))
+		if err != nil {
+			return nil, err
+		}
+		return buildCompiled(cm, o)
+	}
+	g, err := onnx.ReadModel(br, onnx.WithMaxTensorBytes(o.maxTensorBytes))
 	if err != nil {
 		return nil, err
 	}
-	return build(g, o)
+	rep, err := optimize(g, o)
+	if err != nil {
+		return nil, err
+	}
+	return build(g, o, rep)
 }
 
 func collect(opts []Option) *options {
-	o := &options{device: "cpu", optLevel: 3}
+	o := &options{device: "cpu", optLevel: DefaultOptLevel}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(o)
@@ -120,7 +171,9 @@ func collect(opts []Option) *options {
 	return o
 }
 
-func build(g *graph.Model, o *options) (*Model, error) {
+// build binds an optimized graph to the device; report is what the passes
+// did to it (nil for a compiled model, optimized when it was converted).
+func build(g *graph.Model, o *options, report *passes.Report) (*Model, error) {
 	reg, err := backends.Registry(backends.Options{Threads: o.threads})
 	if err != nil {
 		return nil, err
@@ -135,17 +188,10 @@ func build(g *graph.Model, o *options) (*Model, error) {
 		reg.Close()
 		return nil, fmt.Errorf("device %s: only the CPU runs models so far: %w", dev.Properties().ID(), runtime.ErrUnsupported)
 	}
-	opsReg := o.ops
-	if opsReg == nil {
-		if opsReg, err = standard.NewRegistry(); err != nil {
-			reg.Close()
-			return nil, err
-		}
-	}
-	report, err := passes.Optimize(g, passes.Options{Level: o.optLevel, Ops: opsReg, Shapes: o.shapes})
+	opsReg, err := o.registry()
 	if err != nil {
 		reg.Close()
-		return nil, fmt.Errorf("optimize: %w", err)
+		return nil, err
 	}
 	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
 		Device: dev.Properties().ID()})
@@ -157,11 +203,43 @@ func build(g *graph.Model, o *options) (*Model, error) {
 }
 
 // Report says what the optimization passes did to the model when it was
-// loaded (String() is what `cann run --explain` prints).
+// loaded (String() is what `cann run --explain` prints); nil for a
+// compiled model, whose passes ran when it was converted.
 func (m *Model) Report() *passes.Report { return m.report }
 
-// Close releases the model's device resources.
-func (m *Model) Close() error { return m.reg.Close() }
+// MemoryPlan returns how runs on inputs of these types and shapes use
+// memory: the arena of intermediates, what is allocated per run, how many
+// kernels launch (see engine.MemoryStats). It plans without running; the
+// plan is kept for the runs to come.
+func (m *Model) MemoryPlan(inputs map[string]ops.Value) (engine.MemoryStats, error) {
+	return m.exe.MemoryPlan(inputs)
+}
+
+// Close releases the model's device resources and, for a compiled model,
+// its file mapping. It waits for runs in flight; later runs fail with
+// runtime.ErrClosed. Closing twice is harmless.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	err := m.reg.Close()
+	if m.compiled != nil {
+		err = errors.Join(err, m.compiled.Close())
+	}
+	return err
+}
+
+// Manifest describes the compiled model file the model was loaded from,
+// or is nil for a model loaded from ONNX.
+func (m *Model) Manifest() *compiled.Manifest {
+	if m.compiled == nil {
+		return nil
+	}
+	return m.compiled.Manifest
+}
 
 // Device is the device the model runs on.
 func (m *Model) Device() runtime.Device { return m.device }
@@ -203,16 +281,63 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*tensor.Tensor) ([]*t
 	return ts, nil
 }
 
-// MemoryPlan returns how runs on inputs of these types and shapes use
-// memory: the arena of intermediates, what is allocated per run, how many
-// kernels launch (see engine.MemoryStats). It plans without running; the
-// plan is kept for the runs to come.
-func (m *Model) MemoryPlan(inputs map[string]ops.Value) (engine.MemoryStats, error) {
-	return m.exe.MemoryPlan(inputs)
-}
-
 // RunValues is Run for models whose inputs or outputs are sequences or
 // optionals: values are *tensor.Tensor, *ops.Sequence or *ops.Optional.
+//
+// Outputs belong to the caller: one that would share the model's
+// read-only weights (an Identity of an initializer, say) is returned as a
+// copy, so that writing to it cannot reach the weights and it stays valid
+// after Close.
 func (m *Model) RunValues(ctx context.Context, inputs map[string]ops.Value) ([]ops.Value, error) {
-	return m.exe.Run(ctx, inputs)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, fmt.Errorf("model: run after Close: %w", runtime.ErrClosed)
+	}
+	outs, err := m.exe.Run(ctx, inputs)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range outs {
+		if outs[i], err = own(v); err != nil {
+			return nil, fmt.Errorf("output %q: %w", m.exe.Outputs()[i].Name, err)
+		}
+	}
+	return outs, nil
+}
+
+// own returns v, or a copy of it where it holds read-only tensors.
+func own(v ops.Value) (ops.Value, error) {
+	switch v := v.(type) {
+	case *tensor.Tensor:
+		if v.ReadOnly() {
+			return v.Clone()
+		}
+	case *ops.Sequence:
+		var c *ops.Sequence
+		for i, t := range v.Tensors {
+			if !t.ReadOnly() {
+				continue
+			}
+			if c == nil {
+				c = &ops.Sequence{DType: v.DType, Tensors: append([]*tensor.Tensor(nil), v.Tensors...)}
+			}
+			var err error
+			if c.Tensors[i], err = t.Clone(); err != nil {
+				return nil, err
+			}
+		}
+		if c != nil {
+			return c, nil
+		}
+	case *ops.Optional:
+		inner, err := own(v.Value)
+		if err != nil {
+			return nil, err
+		}
+		if inner != v.Value {
+			return &ops.Optional{Elem: v.Elem, Value: inner}, nil
+		}
+	}
+	return v, nil
 }

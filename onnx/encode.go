@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,12 +12,50 @@ import (
 	"github.com/gocann/gocann/onnx/internal/onnxpb"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/runtime"
+	"github.com/gocann/gocann/tensor"
 )
 
-// EncodeModel serializes a model as an ONNX ModelProto, weights inline.
-// Tools that build models in Go (the sample trainer, tests) use it.
-func EncodeModel(m *graph.Model) ([]byte, error) {
-	mp, err := modelToProto(m)
+// ExternalRef locates the element bytes of a tensor stored outside the
+// protobuf, as ONNX's external data does: Length bytes at Offset in
+// Location (a path relative to the model's directory, or whatever a
+// custom container makes of it).
+type ExternalRef struct {
+	Location       string
+	Offset, Length int64
+}
+
+// ExternalWriter decides where a tensor of the model being encoded is
+// stored. It returns ok false to keep the tensor inside the protobuf;
+// otherwise it has stored (or will store) t's element bytes, little-endian,
+// at ref. name is the initializer's name, or "" for a tensor attribute.
+// String tensors are never offered: ONNX keeps them inside.
+type ExternalWriter func(name string, t *tensor.Tensor) (ref ExternalRef, ok bool, err error)
+
+// EncodeOption adjusts EncodeModel.
+type EncodeOption func(*encoder)
+
+// WithExternalWriter stores tensors outside the protobuf where w says so
+// (initializers and tensor attributes of every graph, subgraphs included).
+func WithExternalWriter(w ExternalWriter) EncodeOption {
+	return func(e *encoder) { e.external = w }
+}
+
+// encoder carries EncodeModel's options through the recursive conversion.
+type encoder struct {
+	external ExternalWriter
+}
+
+// EncodeModel serializes a model as an ONNX ModelProto, weights inline
+// unless WithExternalWriter places them elsewhere. Tools that build models
+// in Go (the sample trainer, tests) and the compiled model format use it.
+func EncodeModel(m *graph.Model, opts ...EncodeOption) ([]byte, error) {
+	e := &encoder{}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(e)
+		}
+	}
+	mp, err := e.model(m)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: encode model: %w", err)
 	}
@@ -28,15 +67,53 @@ func EncodeModel(m *graph.Model) ([]byte, error) {
 }
 
 // WriteModelFile writes EncodeModel's bytes to path.
-func WriteModelFile(path string, m *graph.Model) error {
-	b, err := EncodeModel(m)
+func WriteModelFile(path string, m *graph.Model, opts ...EncodeOption) error {
+	b, err := EncodeModel(m, opts...)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
 }
 
-func modelToProto(m *graph.Model) (*onnxpb.ModelProto, error) {
+// modelToProto converts m with weights inline.
+func modelToProto(m *graph.Model) (*onnxpb.ModelProto, error) { return (&encoder{}).model(m) }
+
+// tensor converts t, storing it externally when the writer says so.
+func (e *encoder) tensor(name string, t *tensor.Tensor) (*onnxpb.TensorProto, error) {
+	if e.external == nil || t == nil || t.DType() == tensor.String {
+		return tensorToProto(name, t)
+	}
+	ref, ok, err := e.external(name, t)
+	if err != nil {
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
+	}
+	if !ok {
+		return tensorToProto(name, t)
+	}
+	if ref.Length != t.NumBytes() || ref.Offset < 0 {
+		return nil, fmt.Errorf("tensor %q: external writer placed %d bytes at offset %d, want %d: %w", name, ref.Length, ref.Offset, t.NumBytes(), runtime.ErrInvalidArgument)
+	}
+	p := &onnxpb.TensorProto{
+		DataType:     proto.Int32(int32(t.DType())),
+		DataLocation: onnxpb.TensorProto_EXTERNAL.Enum(),
+		ExternalData: []*onnxpb.StringStringEntryProto{
+			{Key: proto.String("location"), Value: proto.String(ref.Location)},
+			{Key: proto.String("offset"), Value: proto.String(strconv.FormatInt(ref.Offset, 10))},
+			{Key: proto.String("length"), Value: proto.String(strconv.FormatInt(ref.Length, 10))},
+		},
+	}
+	if name != "" {
+		p.Name = proto.String(name)
+	}
+	shape := t.Shape()
+	p.Dims = make([]int64, len(shape))
+	for i, d := range shape {
+		p.Dims[i] = int64(d)
+	}
+	return p, nil
+}
+
+func (e *encoder) model(m *graph.Model) (*onnxpb.ModelProto, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("no graph: %w", runtime.ErrInvalidArgument)
 	}
@@ -65,7 +142,7 @@ func modelToProto(m *graph.Model) (*onnxpb.ModelProto, error) {
 	for _, k := range keys {
 		mp.MetadataProps = append(mp.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(m.Metadata[k])})
 	}
-	g, err := graphToProto(m.Graph)
+	g, err := e.graph(m.Graph)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +150,7 @@ func modelToProto(m *graph.Model) (*onnxpb.ModelProto, error) {
 	return mp, nil
 }
 
-func graphToProto(g *graph.Graph) (*onnxpb.GraphProto, error) {
+func (e *encoder) graph(g *graph.Graph) (*onnxpb.GraphProto, error) {
 	gp := &onnxpb.GraphProto{Name: proto.String(g.Name)}
 	names := make([]string, 0, len(g.Initializers))
 	for name := range g.Initializers {
@@ -81,7 +158,7 @@ func graphToProto(g *graph.Graph) (*onnxpb.GraphProto, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		tp, err := tensorToProto(name, g.Initializers[name])
+		tp, err := e.tensor(name, g.Initializers[name])
 		if err != nil {
 			return nil, fmt.Errorf("initializer %q: %w", name, err)
 		}
@@ -102,7 +179,7 @@ func graphToProto(g *graph.Graph) (*onnxpb.GraphProto, error) {
 		gp.ValueInfo = append(gp.ValueInfo, valueInfoToProto(g.ValueInfo[name]))
 	}
 	for _, n := range g.Nodes {
-		np, err := nodeToProto(n)
+		np, err := e.node(n)
 		if err != nil {
 			return nil, fmt.Errorf("node %v: %w", n, err)
 		}
@@ -145,7 +222,7 @@ func typeToProto(t ops.Type, params []string) *onnxpb.TypeProto {
 	return &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}
 }
 
-func nodeToProto(n *graph.Node) (*onnxpb.NodeProto, error) {
+func (e *encoder) node(n *graph.Node) (*onnxpb.NodeProto, error) {
 	np := &onnxpb.NodeProto{
 		Name:   proto.String(n.Name),
 		OpType: proto.String(n.OpType),
@@ -161,7 +238,7 @@ func nodeToProto(n *graph.Node) (*onnxpb.NodeProto, error) {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		ap, err := attrToProto(k, n.Attrs[k])
+		ap, err := e.attr(k, n.Attrs[k])
 		if err != nil {
 			return nil, err
 		}
@@ -173,7 +250,7 @@ func nodeToProto(n *graph.Node) (*onnxpb.NodeProto, error) {
 	}
 	sort.Strings(gnames)
 	for _, k := range gnames {
-		gp, err := graphToProto(n.Graphs[k])
+		gp, err := e.graph(n.Graphs[k])
 		if err != nil {
 			return nil, fmt.Errorf("attribute %q: %w", k, err)
 		}
@@ -187,7 +264,7 @@ func nodeToProto(n *graph.Node) (*onnxpb.NodeProto, error) {
 	for _, k := range lnames {
 		ap := &onnxpb.AttributeProto{Name: proto.String(k), Type: onnxpb.AttributeProto_GRAPHS.Enum()}
 		for _, g := range n.GraphLists[k] {
-			gp, err := graphToProto(g)
+			gp, err := e.graph(g)
 			if err != nil {
 				return nil, fmt.Errorf("attribute %q: %w", k, err)
 			}
@@ -198,7 +275,7 @@ func nodeToProto(n *graph.Node) (*onnxpb.NodeProto, error) {
 	return np, nil
 }
 
-func attrToProto(name string, a ops.Attr) (*onnxpb.AttributeProto, error) {
+func (e *encoder) attr(name string, a ops.Attr) (*onnxpb.AttributeProto, error) {
 	ap := &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_AttributeType(a.Type).Enum()}
 	switch a.Type {
 	case ops.AttrFloat:
@@ -208,7 +285,7 @@ func attrToProto(name string, a ops.Attr) (*onnxpb.AttributeProto, error) {
 	case ops.AttrString:
 		ap.S = []byte(a.String)
 	case ops.AttrTensor:
-		tp, err := tensorToProto("", a.Tensor)
+		tp, err := e.tensor("", a.Tensor)
 		if err != nil {
 			return nil, fmt.Errorf("attribute %q: %w", name, err)
 		}
@@ -223,7 +300,7 @@ func attrToProto(name string, a ops.Attr) (*onnxpb.AttributeProto, error) {
 		}
 	case ops.AttrTensors:
 		for _, t := range a.Tensors {
-			tp, err := tensorToProto("", t)
+			tp, err := e.tensor("", t)
 			if err != nil {
 				return nil, fmt.Errorf("attribute %q: %w", name, err)
 			}

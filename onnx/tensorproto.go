@@ -52,6 +52,21 @@ type Option func(*options)
 type options struct {
 	baseDir  string // directory external data is resolved in; "" forbids external data
 	maxBytes int64  // largest tensor accepted, in bytes of element data
+	external ExternalReader
+}
+
+// ExternalReader returns the tensor stored outside the protobuf at ref,
+// of the type and shape the TensorProto declares. ref.Length has been
+// checked against them (it is exactly the tensor's size) and against the
+// size limit; ref.Location, ref.Offset and what lies there are the
+// reader's to check.
+type ExternalReader func(ref ExternalRef, dt tensor.DType, shape tensor.Shape) (*tensor.Tensor, error)
+
+// WithExternalReader resolves every external data reference through r
+// instead of files beside the model: containers that keep a model's
+// weights in a section of their own (the compiled model format) use it.
+func WithExternalReader(r ExternalReader) Option {
+	return func(o *options) { o.external = r }
 }
 
 func newOptions(opts []Option) *options {
@@ -616,10 +631,7 @@ func tensorFromProto(p *onnxpb.TensorProto, o *options) (*tensor.Tensor, error) 
 	case rawData:
 		t, err = s.fromRaw(pl, p.RawData)
 	case externalData:
-		var raw []byte
-		if raw, err = s.readExternal(pl, p.ExternalData, o); err == nil {
-			t, err = s.fromRaw(pl, raw)
-		}
+		t, err = s.readExternal(pl, p.ExternalData, o)
 	default:
 		t, err = s.fromTyped(pl, p)
 	}
@@ -755,12 +767,12 @@ func wrapSlice[T tensor.Element](data []T, shape tensor.Shape) (*tensor.Tensor, 
 	return t.Reshape(shape)
 }
 
-// readExternal reads the element bytes of a tensor stored outside the
-// protobuf. ONNX names the file by a path relative to the model's
+// readExternal reads a tensor stored outside the protobuf, through the
+// ExternalReader when one is given, else from a file. ONNX names the file by a path relative to the model's
 // directory; a model is untrusted input, so the path must stay inside that
 // directory. filepath.IsLocal rejects absolute paths and "..", and opening
 // through os.Root also refuses symlinks that lead outside it.
-func (s *summary) readExternal(pl plan, entries []*onnxpb.StringStringEntryProto, o *options) ([]byte, error) {
+func (s *summary) readExternal(pl plan, entries []*onnxpb.StringStringEntryProto, o *options) (*tensor.Tensor, error) {
 	var (
 		location           string
 		offset, length     int64 = 0, -1
@@ -802,6 +814,19 @@ func (s *summary) readExternal(pl plan, entries []*onnxpb.StringStringEntryProto
 	if !haveLoc {
 		return nil, s.invalid("external data has no location")
 	}
+	if length >= 0 && length != pl.nbytes {
+		return nil, s.invalid("external data length %d, want %d for dims %v of %s", length, pl.nbytes, s.dims, pl.dt)
+	}
+	if o.external != nil {
+		t, err := o.external(ExternalRef{Location: location, Offset: offset, Length: pl.nbytes}, pl.dt, pl.shape)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.what(), err)
+		}
+		if t == nil || t.DType() != pl.dt || !t.Shape().Equal(pl.shape) {
+			return nil, fmt.Errorf("%s: external reader returned %v%v, want %v%v: %w", s.what(), t.DType(), t.Shape(), pl.dt, pl.shape, runtime.ErrInvalidArgument)
+		}
+		return t, nil
+	}
 	if o.baseDir == "" {
 		return nil, s.unsupported("data in external file %q needs a base directory (use WithBaseDir or ReadTensorFile)", location)
 	}
@@ -809,9 +834,6 @@ func (s *summary) readExternal(pl plan, entries []*onnxpb.StringStringEntryProto
 	rel := filepath.FromSlash(location)
 	if !filepath.IsLocal(rel) {
 		return nil, s.invalid("external data location %q is not a relative path inside the model directory", location)
-	}
-	if length >= 0 && length != pl.nbytes {
-		return nil, s.invalid("external data length %d, want %d for dims %v of %s", length, pl.nbytes, s.dims, pl.dt)
 	}
 
 	root, err := os.OpenRoot(o.baseDir)
@@ -857,7 +879,7 @@ func (s *summary) readExternal(pl plan, entries []*onnxpb.StringStringEntryProto
 	if n, err := f.ReadAt(buf, offset); n < len(buf) {
 		return nil, fmt.Errorf("%s: read external data %q: %w", s.what(), location, err)
 	}
-	return buf, nil
+	return s.fromRaw(pl, buf)
 }
 
 // externalFileError reports a failure to find or open an external data

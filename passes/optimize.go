@@ -11,8 +11,11 @@ import (
 	"github.com/gocann/gocann/tensor"
 )
 
-// ErrBadOptions marks Options that cannot apply: a negative level, or
-// Shapes that do not fit the model's inputs.
+// MaxLevel is the highest optimization level (layout selection).
+const MaxLevel = 3
+
+// ErrBadOptions marks Options that cannot apply: a level outside 0 to
+// MaxLevel, or Shapes that do not fit the model's inputs.
 var ErrBadOptions = errors.New("bad optimization options")
 
 // Pass is one rewrite. Run changes ctx.Graph through the Context's helpers
@@ -60,8 +63,8 @@ func Optimize(m *graph.Model, opts Options) (*Report, error) {
 	if m == nil || m.Graph == nil {
 		return nil, fmt.Errorf("optimize: no graph: %w", graph.ErrInvalidGraph)
 	}
-	if opts.Level < 0 {
-		return nil, fmt.Errorf("optimization level %d: %w", opts.Level, ErrBadOptions)
+	if opts.Level < 0 || opts.Level > MaxLevel {
+		return nil, fmt.Errorf("optimization level %d: want 0 to %d: %w", opts.Level, MaxLevel, ErrBadOptions)
 	}
 	if opts.MaxIterations <= 0 {
 		opts.MaxIterations = defaultMaxIterations

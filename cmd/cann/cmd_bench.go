@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gocann/gocann/compiled"
 	"github.com/gocann/gocann/model"
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
@@ -24,10 +25,10 @@ func benchCommand() *command {
 		summary: "measure a model's load time, latency percentiles and throughput",
 		usage: `cann bench MODEL [--device cpu] [--threads N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
 
-Loads MODEL (an .onnx file), runs it --warmup times untimed, then times
-runs one after another: --iterations of them, or as many as fit in
---duration (default 2s when neither is given; with both, whichever ends
-first). Prints the load time, the median (p50), p90 and p99 latency and
+Loads MODEL (an .onnx file or a .cann one from cann convert), runs it
+--warmup times untimed, then times runs one after another: --iterations
+of them, or as many as fit in --duration (default 2s when neither is
+given; with both, whichever ends first). Prints the load time, the median (p50), p90 and p99 latency and
 the throughput (runs per second); --format json prints the same as one
 object with keys model, device, threads, warmup, iterations, load_ms,
 p50_ms, p90_ms, p99_ms, mean_ms, min_ms, max_ms and throughput.
@@ -213,6 +214,14 @@ func gatherIndices(path string, ins []model.Info) (map[string]bool, error) {
 	}
 	if !need {
 		return nil, nil
+	}
+	if isCompiledFile(path) {
+		cm, err := compiled.Open(path, compiled.WithoutCompatCheck())
+		if err != nil {
+			return nil, err
+		}
+		defer cm.Close()
+		return indexInputs(cm.Graph.Graph), nil
 	}
 	g, err := onnx.LoadModel(path)
 	if err != nil {

@@ -37,9 +37,10 @@ func runCommand() *command {
 		summary: "run an ONNX model on input tensors (no model: the built-in digits sample)",
 		usage: `cann run [MODEL] [--input NAME=FILE.pb ...] [--input-dir DIR] [--output-dir DIR] [--device cpu] [--threads N] [--opt-level N] [--explain]
 
-Runs MODEL (an .onnx file) once. Inputs are serialized ONNX TensorProto
-files: --input names one per graph input; --input-dir reads the ONNX test
-layout, where input_K.pb feeds the K-th graph input. Outputs are printed
+Runs MODEL (an .onnx file, or a .cann file from cann convert) once.
+Inputs are serialized ONNX TensorProto files: --input names one per graph
+input; --input-dir reads the ONNX test layout, where input_K.pb feeds the
+K-th graph input. Outputs are printed
 (name, type, shape, first values) and, with --output-dir, written there as
 output_K.pb in graph output order.
 

@@ -39,6 +39,8 @@ var errUsage = errors.New("usage")
 func commands() []*command {
 	return []*command{
 		runCommand(),
+		convertCommand(),
+		inspectCommand(),
 		benchCommand(),
 		profileCommand(),
 		devicesCommand(),

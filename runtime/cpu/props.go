@@ -283,6 +283,12 @@ func features(goarch string, f cpuFlags) []string {
 	return out
 }
 
+// HostFeatures names the instruction-set features of the running
+// processor that matter to kernels, lower case, in a fixed order: what
+// Properties().Features reports, without opening a device. Compiled model
+// files record it and are checked against it.
+func HostFeatures() []string { return features(goruntime.GOARCH, hostFlags()) }
+
 // hostProps is the running machine's description.
 func hostProps() (hostInfo, []string) {
 	return readHostInfo(os.DirFS("/"), goruntime.GOARCH), features(goruntime.GOARCH, hostFlags())
