@@ -30,7 +30,8 @@ runs one after another: --iterations of them, or as many as fit in
 first). Prints the load time, the median (p50), p90 and p99 latency and
 the throughput (runs per second); --format json prints the same as one
 object with keys model, device, threads, warmup, iterations, load_ms,
-p50_ms, p90_ms, p99_ms, mean_ms, min_ms, max_ms and throughput.
+p50_ms, p90_ms, p99_ms, mean_ms, min_ms, max_ms, throughput and cpu_ms
+(CPU time per run, all threads: steadier than latency on a shared machine).
 
 Inputs are random unless --input-dir gives input_K.pb files (as cann run
 reads them): floats uniform in [-1, 1), integer indices (token ids,
@@ -112,6 +113,10 @@ type benchResult struct {
 	MinMS       float64           `json:"min_ms"`
 	MaxMS       float64           `json:"max_ms"`
 	Throughput  float64           `json:"throughput"` // runs per second, one after another
+	// CPUMS is the CPU time (user and system, all threads) per timed run:
+	// steadier than latency on a machine shared with other work. Absent
+	// where the system does not report it.
+	CPUMS float64 `json:"cpu_ms,omitempty"`
 }
 
 func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
@@ -169,6 +174,7 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 		}
 	}
 	var lat []time.Duration
+	cpu0, cpuOK := processCPU()
 	begin := time.Now()
 	for {
 		if iterations > 0 && len(lat) >= iterations {
@@ -187,6 +193,9 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 		lat = append(lat, time.Since(t0))
 	}
 	res.Iterations = len(lat)
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		res.CPUMS = ms(cpu1-cpu0) / float64(len(lat))
+	}
 	var total time.Duration
 	for _, d := range lat {
 		total += d
@@ -260,4 +269,7 @@ func (r *benchResult) writeText(ios ioStreams) {
 	fmt.Fprintf(w, "          p99 %10.3f ms\n", r.P99MS)
 	fmt.Fprintf(w, "         mean %10.3f ms (min %.3f, max %.3f)\n", r.MeanMS, r.MinMS, r.MaxMS)
 	fmt.Fprintf(w, "  throughput  %10.1f runs/s\n", r.Throughput)
+	if r.CPUMS > 0 {
+		fmt.Fprintf(w, "  CPU time    %10.3f ms per run (all threads)\n", r.CPUMS)
+	}
 }

@@ -17,8 +17,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
+	"os"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -284,11 +286,26 @@ func sigmoid() {
 	RET()
 }
 
+// set picks the file to generate: "gemm" (SGEMM micro-kernels and sigmoid,
+// gemm_amd64.s) or "simd" (the other vector kernels, simd_amd64.s).
+var set = flag.String("set", "gemm", "kernel set to generate: gemm or simd")
+
 func main() {
 	Package("github.com/gocann/gocann/kernels")
 	ConstraintExpr("!purego")
-	kernel(avx2, 6, 2)
-	kernel(avx512, 8, 2)
-	sigmoid()
+	// After Package: parsing opens (truncates) the output files, which
+	// Package type-checks with the rest of the package.
+	flag.Parse()
+	switch *set {
+	case "gemm":
+		kernel(avx2, 6, 2)
+		kernel(avx512, 8, 2)
+		sigmoid()
+	case "simd":
+		simd()
+	default:
+		fmt.Fprintf(os.Stderr, "gen: unknown set %q\n", *set)
+		os.Exit(2)
+	}
 	Generate()
 }

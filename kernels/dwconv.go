@@ -1,0 +1,214 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/gocann/gocann/runtime/cpu"
+)
+
+// Depthwise2D describes a depthwise 2-D convolution over NCHW float32
+// tensors: every input channel c is convolved with its own Mult filters,
+// giving output channels c*Mult ... c*Mult+Mult-1 (ONNX Conv with group ==
+// C). X is Batch x C x H x W, the weights C*Mult x 1 x KH x KW, Y
+// Batch x C*Mult x OH x OW.
+type Depthwise2D struct {
+	Batch, C, H, W   int
+	Mult             int // output channels per input channel
+	KH, KW           int
+	StrideH, StrideW int
+	DilH, DilW       int
+	PadTop, PadLeft  int // the bottom and right padding follow from OH and OW
+	OH, OW           int
+	// Clip, when set, bounds every output to [Lo, Hi] (ReLU6, ReLU with
+	// Hi = +Inf): an activation applied while the row is in registers.
+	Clip   bool
+	Lo, Hi float32
+}
+
+func (p *Depthwise2D) check(x, w, bias, y []float32) error {
+	if p.Batch < 0 || p.C < 0 || p.H < 0 || p.W < 0 || p.OH < 0 || p.OW < 0 || p.PadTop < 0 || p.PadLeft < 0 {
+		return fmt.Errorf("kernels: depthwise conv: negative size in %+v", *p)
+	}
+	if p.Mult < 1 || p.KH < 1 || p.KW < 1 || p.StrideH < 1 || p.StrideW < 1 || p.DilH < 1 || p.DilW < 1 {
+		return fmt.Errorf("kernels: depthwise conv: multiplier, kernel, strides and dilations must be positive in %+v", *p)
+	}
+	m := p.C * p.Mult
+	switch {
+	case len(x) < p.Batch*p.C*p.H*p.W:
+		return fmt.Errorf("kernels: depthwise conv: X has %d elements, want %d", len(x), p.Batch*p.C*p.H*p.W)
+	case len(w) < m*p.KH*p.KW:
+		return fmt.Errorf("kernels: depthwise conv: W has %d elements, want %d", len(w), m*p.KH*p.KW)
+	case bias != nil && len(bias) < m:
+		return fmt.Errorf("kernels: depthwise conv: bias has %d elements, want %d", len(bias), m)
+	case len(y) < p.Batch*m*p.OH*p.OW:
+		return fmt.Errorf("kernels: depthwise conv: Y has %d elements, want %d", len(y), p.Batch*m*p.OH*p.OW)
+	}
+	return nil
+}
+
+func (p *Depthwise2D) bounds() (lo, hi float32) {
+	if p.Clip {
+		return p.Lo, p.Hi
+	}
+	return float32(math.Inf(-1)), float32(math.Inf(1))
+}
+
+// DepthwiseConv2D computes y = clip(conv(x, w) + bias) for p (bias may be
+// nil), in parallel over output channels.
+//
+// Each input plane is copied once into a zero-padded scratch plane, its
+// columns split into StrideW phases (column c goes to phase c%StrideW), so
+// that every tap of every output row reads a contiguous run: output row oh,
+// tap (kh, kw) reads padded row oh*StrideH+kh*DilH, phase (kw*DilW)%StrideW,
+// from column ow+(kw*DilW)/StrideW. The row kernel then sums the taps with
+// the outputs in vector registers, four vectors of columns at a time.
+//
+// Rounding: each output is a float32 sum of KH*KW products (fused
+// multiply-adds in the vector kernels) added to the bias in tap order.
+func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) error {
+	if err := p.check(x, wts, bias, y); err != nil {
+		return err
+	}
+	m := p.C * p.Mult
+	planes := p.Batch * m
+	if planes == 0 || p.OH == 0 || p.OW == 0 {
+		return nil
+	}
+	s := p.StrideW
+	hp := (p.OH-1)*p.StrideH + (p.KH-1)*p.DilH + 1
+	wp := max((p.OW-1)*s+(p.KW-1)*p.DilW+1, p.PadLeft+p.W)
+	lp := (wp + s - 1) / s // length of one phase row
+	taps := p.KH * p.KW
+	lo, hi := p.bounds()
+	kernel := simd.dwRow
+	if kernel == nil {
+		kernel = dwRowGo
+	}
+	grain := max(1, 32768/max(1, p.OH*p.OW*taps))
+	parallelFor(w, planes, grain, func(a, b int) {
+		buf := getBuf(hp * s * lp)
+		defer putBuf(buf)
+		pad := (*buf)[:hp*s*lp]
+		offs := make([]int, taps)
+		lastIn := -1
+		for pl := a; pl < b; pl++ {
+			bi, oc := pl/m, pl%m
+			ic := oc / p.Mult
+			if in := bi*p.C + ic; in != lastIn {
+				p.fillPadded(pad, x[in*p.H*p.W:(in+1)*p.H*p.W], hp, lp)
+				lastIn = in
+			}
+			var bv float32
+			if bias != nil {
+				bv = bias[oc]
+			}
+			wk := wts[oc*taps : (oc+1)*taps]
+			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
+			for oh := 0; oh < p.OH; oh++ {
+				t := 0
+				for kh := 0; kh < p.KH; kh++ {
+					r := oh*p.StrideH + kh*p.DilH
+					for kw := 0; kw < p.KW; kw++ {
+						c := kw * p.DilW
+						offs[t] = (r*s+c%s)*lp + c/s
+						t++
+					}
+				}
+				kernel(&yp[oh*p.OW], p.OW, &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
+			}
+		}
+	})
+	return nil
+}
+
+// fillPadded writes input plane xp into pad (hp padded rows of s phase rows
+// of lp): zeros where the window reaches outside the input.
+func (p *Depthwise2D) fillPadded(pad, xp []float32, hp, lp int) {
+	s := p.StrideW
+	clear(pad)
+	for r := 0; r < hp; r++ {
+		ih := r - p.PadTop
+		if ih < 0 || ih >= p.H {
+			continue
+		}
+		src := xp[ih*p.W : (ih+1)*p.W]
+		row := pad[r*s*lp : (r+1)*s*lp]
+		if s == 1 {
+			copy(row[p.PadLeft:], src[:min(p.W, lp-p.PadLeft)])
+			continue
+		}
+		// Phase q holds padded columns j*s+q, input column j*s+q-PadLeft.
+		for q := 0; q < s; q++ {
+			j0 := max(0, (p.PadLeft-q+s-1)/s)
+			j1 := min(lp, (p.W+p.PadLeft-q+s-1)/s)
+			dst := row[q*lp : (q+1)*lp]
+			for j, iw := j0, j0*s+q-p.PadLeft; j < j1; j, iw = j+1, iw+s {
+				dst[j] = src[iw]
+			}
+		}
+	}
+}
+
+// dwRowGo is the row kernel in Go: y[i] = clip(bias + Σ_t w[t]·x[offs[t]+i]).
+func dwRowGo(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32) {
+	ys := unsafe.Slice(y, n)
+	os := unsafe.Slice(offs, taps)
+	ws := unsafe.Slice(w, taps)
+	maxOff := 0
+	for _, o := range os {
+		maxOff = max(maxOff, o)
+	}
+	xs := unsafe.Slice(x, maxOff+n)
+	for i := range ys {
+		s := bias
+		for t, o := range os {
+			s += ws[t] * xs[o+i]
+		}
+		ys[i] = min(max(s, lo), hi)
+	}
+}
+
+// DepthwiseConv2DReference is DepthwiseConv2D as direct loops summing in
+// float64: what the tests compare the kernels with.
+func DepthwiseConv2DReference(p *Depthwise2D, x, wts, bias, y []float32) error {
+	if err := p.check(x, wts, bias, y); err != nil {
+		return err
+	}
+	m := p.C * p.Mult
+	lo, hi := p.bounds()
+	for bi := 0; bi < p.Batch; bi++ {
+		for oc := 0; oc < m; oc++ {
+			xp := x[(bi*p.C+oc/p.Mult)*p.H*p.W:]
+			for oh := 0; oh < p.OH; oh++ {
+				for ow := 0; ow < p.OW; ow++ {
+					var s float64
+					if bias != nil {
+						s = float64(bias[oc])
+					}
+					for kh := 0; kh < p.KH; kh++ {
+						ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+						if ih < 0 || ih >= p.H {
+							continue
+						}
+						for kw := 0; kw < p.KW; kw++ {
+							iw := ow*p.StrideW - p.PadLeft + kw*p.DilW
+							if iw < 0 || iw >= p.W {
+								continue
+							}
+							s += float64(wts[(oc*p.KH+kh)*p.KW+kw]) * float64(xp[ih*p.W+iw])
+						}
+					}
+					v := float32(s)
+					if v != v {
+						y[((bi*m+oc)*p.OH+oh)*p.OW+ow] = v
+						continue
+					}
+					y[((bi*m+oc)*p.OH+oh)*p.OW+ow] = min(max(v, lo), hi)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+package main
+
+// simd generates simd_amd64.s: the vector kernels other than SGEMM, each
+// for AVX2+FMA (8 lanes) and AVX-512F (16 lanes).
+func simd() {
+	tables()
+	for _, s := range []isa{avx2, avx512} {
+		dwRow(s)
+	}
+}
