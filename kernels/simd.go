@@ -24,6 +24,11 @@ var simdNames = [...]string{simdGo: "go", simdAVX2: "avx2", simdAVX512: "avx512"
 type simdImpl struct {
 	level simdLevel
 	dwRow func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
+	vv    [numBinaryOps]vvFunc
+	vs    [numBinaryOps]vsFunc
+	sv    [numBinaryOps]svFunc
+	clip  clipFunc
+	sqrt  mapFunc
 }
 
 // simdImpls lists the levels this build and processor can run, the widest

@@ -245,6 +245,649 @@ dwRowAVX2_notaps_tail:
 	VMASKMOVPS Y7, Y9, (AX)(R8*4)
 	JMP        dwRowAVX2_done
 
+// func addVVAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·addVVAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+addVVAVX2_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000020
+	JL      addVVAVX2_loop1
+	VMOVUPS (CX)(SI*4), Y0
+	VADDPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS 32(CX)(SI*4), Y1
+	VADDPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS 64(CX)(SI*4), Y2
+	VADDPS  64(DX)(SI*4), Y2, Y2
+	VMOVUPS 96(CX)(SI*4), Y3
+	VADDPS  96(DX)(SI*4), Y3, Y3
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VMOVUPS Y2, 64(AX)(SI*4)
+	VMOVUPS Y3, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     addVVAVX2_loop4
+
+addVVAVX2_loop1:
+	CMPQ    DI, $0x00000008
+	JL      addVVAVX2_tail
+	VMOVUPS (CX)(SI*4), Y0
+	VADDPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x00000008, SI
+	SUBQ    $0x00000008, DI
+	JMP     addVVAVX2_loop1
+
+addVVAVX2_tail:
+	TESTQ      DI, DI
+	JZ         addVVAVX2_done
+	LEAQ       lanemask32<>+0(SB), BX
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	VMOVUPS    (BX)(R8*4), Y12
+	VMASKMOVPS (CX)(SI*4), Y12, Y4
+	VMASKMOVPS (DX)(SI*4), Y12, Y5
+	VADDPS     Y5, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(SI*4)
+
+addVVAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addVSAVX2(dst *float32, a *float32, s float32, n int)
+// Requires: AVX
+TEXT ·addVSAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Y14
+	XORQ         BX, BX
+
+addVSAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      addVSAVX2_loop1
+	VMOVUPS (CX)(BX*4), Y0
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS 32(CX)(BX*4), Y1
+	VADDPS  Y14, Y1, Y1
+	VMOVUPS 64(CX)(BX*4), Y2
+	VADDPS  Y14, Y2, Y2
+	VMOVUPS 96(CX)(BX*4), Y3
+	VADDPS  Y14, Y3, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     addVSAVX2_loop4
+
+addVSAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      addVSAVX2_tail
+	VMOVUPS (CX)(BX*4), Y0
+	VADDPS  Y14, Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     addVSAVX2_loop1
+
+addVSAVX2_tail:
+	TESTQ      SI, SI
+	JZ         addVSAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y4
+	VADDPS     Y14, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+addVSAVX2_done:
+	VZEROUPPER
+	RET
+
+// func subVVAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·subVVAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+subVVAVX2_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000020
+	JL      subVVAVX2_loop1
+	VMOVUPS (CX)(SI*4), Y0
+	VSUBPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS 32(CX)(SI*4), Y1
+	VSUBPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS 64(CX)(SI*4), Y2
+	VSUBPS  64(DX)(SI*4), Y2, Y2
+	VMOVUPS 96(CX)(SI*4), Y3
+	VSUBPS  96(DX)(SI*4), Y3, Y3
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VMOVUPS Y2, 64(AX)(SI*4)
+	VMOVUPS Y3, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     subVVAVX2_loop4
+
+subVVAVX2_loop1:
+	CMPQ    DI, $0x00000008
+	JL      subVVAVX2_tail
+	VMOVUPS (CX)(SI*4), Y0
+	VSUBPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x00000008, SI
+	SUBQ    $0x00000008, DI
+	JMP     subVVAVX2_loop1
+
+subVVAVX2_tail:
+	TESTQ      DI, DI
+	JZ         subVVAVX2_done
+	LEAQ       lanemask32<>+0(SB), BX
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	VMOVUPS    (BX)(R8*4), Y12
+	VMASKMOVPS (CX)(SI*4), Y12, Y4
+	VMASKMOVPS (DX)(SI*4), Y12, Y5
+	VSUBPS     Y5, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(SI*4)
+
+subVVAVX2_done:
+	VZEROUPPER
+	RET
+
+// func subVSAVX2(dst *float32, a *float32, s float32, n int)
+// Requires: AVX
+TEXT ·subVSAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Y14
+	XORQ         BX, BX
+
+subVSAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      subVSAVX2_loop1
+	VMOVUPS (CX)(BX*4), Y0
+	VSUBPS  Y14, Y0, Y0
+	VMOVUPS 32(CX)(BX*4), Y1
+	VSUBPS  Y14, Y1, Y1
+	VMOVUPS 64(CX)(BX*4), Y2
+	VSUBPS  Y14, Y2, Y2
+	VMOVUPS 96(CX)(BX*4), Y3
+	VSUBPS  Y14, Y3, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     subVSAVX2_loop4
+
+subVSAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      subVSAVX2_tail
+	VMOVUPS (CX)(BX*4), Y0
+	VSUBPS  Y14, Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     subVSAVX2_loop1
+
+subVSAVX2_tail:
+	TESTQ      SI, SI
+	JZ         subVSAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y4
+	VSUBPS     Y14, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+subVSAVX2_done:
+	VZEROUPPER
+	RET
+
+// func subSVAVX2(dst *float32, s float32, b *float32, n int)
+// Requires: AVX
+TEXT ·subSVAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         b+16(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+8(FP), Y14
+	XORQ         BX, BX
+
+subSVAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      subSVAVX2_loop1
+	VSUBPS  (CX)(BX*4), Y14, Y0
+	VSUBPS  32(CX)(BX*4), Y14, Y1
+	VSUBPS  64(CX)(BX*4), Y14, Y2
+	VSUBPS  96(CX)(BX*4), Y14, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     subSVAVX2_loop4
+
+subSVAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      subSVAVX2_tail
+	VSUBPS  (CX)(BX*4), Y14, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     subSVAVX2_loop1
+
+subSVAVX2_tail:
+	TESTQ      SI, SI
+	JZ         subSVAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y5
+	VSUBPS     Y5, Y14, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+subSVAVX2_done:
+	VZEROUPPER
+	RET
+
+// func mulVVAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·mulVVAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+mulVVAVX2_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000020
+	JL      mulVVAVX2_loop1
+	VMOVUPS (CX)(SI*4), Y0
+	VMULPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS 32(CX)(SI*4), Y1
+	VMULPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS 64(CX)(SI*4), Y2
+	VMULPS  64(DX)(SI*4), Y2, Y2
+	VMOVUPS 96(CX)(SI*4), Y3
+	VMULPS  96(DX)(SI*4), Y3, Y3
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VMOVUPS Y2, 64(AX)(SI*4)
+	VMOVUPS Y3, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     mulVVAVX2_loop4
+
+mulVVAVX2_loop1:
+	CMPQ    DI, $0x00000008
+	JL      mulVVAVX2_tail
+	VMOVUPS (CX)(SI*4), Y0
+	VMULPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x00000008, SI
+	SUBQ    $0x00000008, DI
+	JMP     mulVVAVX2_loop1
+
+mulVVAVX2_tail:
+	TESTQ      DI, DI
+	JZ         mulVVAVX2_done
+	LEAQ       lanemask32<>+0(SB), BX
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	VMOVUPS    (BX)(R8*4), Y12
+	VMASKMOVPS (CX)(SI*4), Y12, Y4
+	VMASKMOVPS (DX)(SI*4), Y12, Y5
+	VMULPS     Y5, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(SI*4)
+
+mulVVAVX2_done:
+	VZEROUPPER
+	RET
+
+// func mulVSAVX2(dst *float32, a *float32, s float32, n int)
+// Requires: AVX
+TEXT ·mulVSAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Y14
+	XORQ         BX, BX
+
+mulVSAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      mulVSAVX2_loop1
+	VMOVUPS (CX)(BX*4), Y0
+	VMULPS  Y14, Y0, Y0
+	VMOVUPS 32(CX)(BX*4), Y1
+	VMULPS  Y14, Y1, Y1
+	VMOVUPS 64(CX)(BX*4), Y2
+	VMULPS  Y14, Y2, Y2
+	VMOVUPS 96(CX)(BX*4), Y3
+	VMULPS  Y14, Y3, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     mulVSAVX2_loop4
+
+mulVSAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      mulVSAVX2_tail
+	VMOVUPS (CX)(BX*4), Y0
+	VMULPS  Y14, Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     mulVSAVX2_loop1
+
+mulVSAVX2_tail:
+	TESTQ      SI, SI
+	JZ         mulVSAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y4
+	VMULPS     Y14, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+mulVSAVX2_done:
+	VZEROUPPER
+	RET
+
+// func divVVAVX2(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX
+TEXT ·divVVAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+divVVAVX2_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000020
+	JL      divVVAVX2_loop1
+	VMOVUPS (CX)(SI*4), Y0
+	VDIVPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS 32(CX)(SI*4), Y1
+	VDIVPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS 64(CX)(SI*4), Y2
+	VDIVPS  64(DX)(SI*4), Y2, Y2
+	VMOVUPS 96(CX)(SI*4), Y3
+	VDIVPS  96(DX)(SI*4), Y3, Y3
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS Y1, 32(AX)(SI*4)
+	VMOVUPS Y2, 64(AX)(SI*4)
+	VMOVUPS Y3, 96(AX)(SI*4)
+	ADDQ    $0x00000020, SI
+	JMP     divVVAVX2_loop4
+
+divVVAVX2_loop1:
+	CMPQ    DI, $0x00000008
+	JL      divVVAVX2_tail
+	VMOVUPS (CX)(SI*4), Y0
+	VDIVPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+	ADDQ    $0x00000008, SI
+	SUBQ    $0x00000008, DI
+	JMP     divVVAVX2_loop1
+
+divVVAVX2_tail:
+	TESTQ      DI, DI
+	JZ         divVVAVX2_done
+	LEAQ       lanemask32<>+0(SB), BX
+	MOVQ       $0x00000008, R8
+	SUBQ       DI, R8
+	VMOVUPS    (BX)(R8*4), Y12
+	VMASKMOVPS (CX)(SI*4), Y12, Y4
+	VMASKMOVPS (DX)(SI*4), Y12, Y5
+	VDIVPS     Y5, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(SI*4)
+
+divVVAVX2_done:
+	VZEROUPPER
+	RET
+
+// func divVSAVX2(dst *float32, a *float32, s float32, n int)
+// Requires: AVX
+TEXT ·divVSAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Y14
+	XORQ         BX, BX
+
+divVSAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      divVSAVX2_loop1
+	VMOVUPS (CX)(BX*4), Y0
+	VDIVPS  Y14, Y0, Y0
+	VMOVUPS 32(CX)(BX*4), Y1
+	VDIVPS  Y14, Y1, Y1
+	VMOVUPS 64(CX)(BX*4), Y2
+	VDIVPS  Y14, Y2, Y2
+	VMOVUPS 96(CX)(BX*4), Y3
+	VDIVPS  Y14, Y3, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     divVSAVX2_loop4
+
+divVSAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      divVSAVX2_tail
+	VMOVUPS (CX)(BX*4), Y0
+	VDIVPS  Y14, Y0, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     divVSAVX2_loop1
+
+divVSAVX2_tail:
+	TESTQ      SI, SI
+	JZ         divVSAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y4
+	VDIVPS     Y14, Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+divVSAVX2_done:
+	VZEROUPPER
+	RET
+
+// func divSVAVX2(dst *float32, s float32, b *float32, n int)
+// Requires: AVX
+TEXT ·divSVAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         b+16(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+8(FP), Y14
+	XORQ         BX, BX
+
+divSVAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      divSVAVX2_loop1
+	VDIVPS  (CX)(BX*4), Y14, Y0
+	VDIVPS  32(CX)(BX*4), Y14, Y1
+	VDIVPS  64(CX)(BX*4), Y14, Y2
+	VDIVPS  96(CX)(BX*4), Y14, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     divSVAVX2_loop4
+
+divSVAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      divSVAVX2_tail
+	VDIVPS  (CX)(BX*4), Y14, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     divSVAVX2_loop1
+
+divSVAVX2_tail:
+	TESTQ      SI, SI
+	JZ         divSVAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y5
+	VDIVPS     Y5, Y14, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+divSVAVX2_done:
+	VZEROUPPER
+	RET
+
+// func clipAVX2(dst *float32, a *float32, lo float32, hi float32, n int)
+// Requires: AVX
+TEXT ·clipAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS lo+16(FP), Y14
+	VBROADCASTSS hi+20(FP), Y15
+	XORQ         BX, BX
+
+clipAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      clipAVX2_loop1
+	VMOVUPS (CX)(BX*4), Y0
+	VMAXPS  Y0, Y14, Y0
+	VMINPS  Y0, Y15, Y0
+	VMOVUPS 32(CX)(BX*4), Y1
+	VMAXPS  Y1, Y14, Y1
+	VMINPS  Y1, Y15, Y1
+	VMOVUPS 64(CX)(BX*4), Y2
+	VMAXPS  Y2, Y14, Y2
+	VMINPS  Y2, Y15, Y2
+	VMOVUPS 96(CX)(BX*4), Y3
+	VMAXPS  Y3, Y14, Y3
+	VMINPS  Y3, Y15, Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     clipAVX2_loop4
+
+clipAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      clipAVX2_tail
+	VMOVUPS (CX)(BX*4), Y0
+	VMAXPS  Y0, Y14, Y0
+	VMINPS  Y0, Y15, Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     clipAVX2_loop1
+
+clipAVX2_tail:
+	TESTQ      SI, SI
+	JZ         clipAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y4
+	VMAXPS     Y4, Y14, Y0
+	VMINPS     Y0, Y15, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+clipAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sqrtAVX2(dst *float32, a *float32, n int)
+// Requires: AVX
+TEXT ·sqrtAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+sqrtAVX2_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000020
+	JL      sqrtAVX2_loop1
+	VSQRTPS (CX)(BX*4), Y0
+	VSQRTPS 32(CX)(BX*4), Y1
+	VSQRTPS 64(CX)(BX*4), Y2
+	VSQRTPS 96(CX)(BX*4), Y3
+	VMOVUPS Y0, (AX)(BX*4)
+	VMOVUPS Y1, 32(AX)(BX*4)
+	VMOVUPS Y2, 64(AX)(BX*4)
+	VMOVUPS Y3, 96(AX)(BX*4)
+	ADDQ    $0x00000020, BX
+	JMP     sqrtAVX2_loop4
+
+sqrtAVX2_loop1:
+	CMPQ    SI, $0x00000008
+	JL      sqrtAVX2_tail
+	VSQRTPS (CX)(BX*4), Y0
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000008, BX
+	SUBQ    $0x00000008, SI
+	JMP     sqrtAVX2_loop1
+
+sqrtAVX2_tail:
+	TESTQ      SI, SI
+	JZ         sqrtAVX2_done
+	LEAQ       lanemask32<>+0(SB), DX
+	MOVQ       $0x00000008, DI
+	SUBQ       SI, DI
+	VMOVUPS    (DX)(DI*4), Y12
+	VMASKMOVPS (CX)(BX*4), Y12, Y4
+	VSQRTPS    Y4, Y0
+	VMASKMOVPS Y0, Y12, (AX)(BX*4)
+
+sqrtAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·dwRowAVX512(SB), NOSPLIT, $0-60
@@ -445,3 +1088,622 @@ dwRowAVX512_notaps_tail:
 	KMOVW   (CX)(R9*2), K1
 	VMOVUPS Z7, K1, (AX)(R8*4)
 	JMP     dwRowAVX512_done
+
+// func addVVAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addVVAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+addVVAVX512_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000040
+	JL      addVVAVX512_loop1
+	VMOVUPS (CX)(SI*4), Z0
+	VADDPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS 64(CX)(SI*4), Z1
+	VADDPS  64(DX)(SI*4), Z1, Z1
+	VMOVUPS 128(CX)(SI*4), Z2
+	VADDPS  128(DX)(SI*4), Z2, Z2
+	VMOVUPS 192(CX)(SI*4), Z3
+	VADDPS  192(DX)(SI*4), Z3, Z3
+	VMOVUPS Z0, (AX)(SI*4)
+	VMOVUPS Z1, 64(AX)(SI*4)
+	VMOVUPS Z2, 128(AX)(SI*4)
+	VMOVUPS Z3, 192(AX)(SI*4)
+	ADDQ    $0x00000040, SI
+	JMP     addVVAVX512_loop4
+
+addVVAVX512_loop1:
+	CMPQ    DI, $0x00000010
+	JL      addVVAVX512_tail
+	VMOVUPS (CX)(SI*4), Z0
+	VADDPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS Z0, (AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	SUBQ    $0x00000010, DI
+	JMP     addVVAVX512_loop1
+
+addVVAVX512_tail:
+	TESTQ     DI, DI
+	JZ        addVVAVX512_done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(DI*2), K1
+	VMOVUPS.Z (CX)(SI*4), K1, Z4
+	VMOVUPS.Z (DX)(SI*4), K1, Z5
+	VADDPS    Z5, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*4)
+
+addVVAVX512_done:
+	VZEROUPPER
+	RET
+
+// func addVSAVX512(dst *float32, a *float32, s float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addVSAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Z14
+	XORQ         BX, BX
+
+addVSAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      addVSAVX512_loop1
+	VMOVUPS (CX)(BX*4), Z0
+	VADDPS  Z14, Z0, Z0
+	VMOVUPS 64(CX)(BX*4), Z1
+	VADDPS  Z14, Z1, Z1
+	VMOVUPS 128(CX)(BX*4), Z2
+	VADDPS  Z14, Z2, Z2
+	VMOVUPS 192(CX)(BX*4), Z3
+	VADDPS  Z14, Z3, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     addVSAVX512_loop4
+
+addVSAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      addVSAVX512_tail
+	VMOVUPS (CX)(BX*4), Z0
+	VADDPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     addVSAVX512_loop1
+
+addVSAVX512_tail:
+	TESTQ     SI, SI
+	JZ        addVSAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z4
+	VADDPS    Z14, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+addVSAVX512_done:
+	VZEROUPPER
+	RET
+
+// func subVVAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·subVVAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+subVVAVX512_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000040
+	JL      subVVAVX512_loop1
+	VMOVUPS (CX)(SI*4), Z0
+	VSUBPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS 64(CX)(SI*4), Z1
+	VSUBPS  64(DX)(SI*4), Z1, Z1
+	VMOVUPS 128(CX)(SI*4), Z2
+	VSUBPS  128(DX)(SI*4), Z2, Z2
+	VMOVUPS 192(CX)(SI*4), Z3
+	VSUBPS  192(DX)(SI*4), Z3, Z3
+	VMOVUPS Z0, (AX)(SI*4)
+	VMOVUPS Z1, 64(AX)(SI*4)
+	VMOVUPS Z2, 128(AX)(SI*4)
+	VMOVUPS Z3, 192(AX)(SI*4)
+	ADDQ    $0x00000040, SI
+	JMP     subVVAVX512_loop4
+
+subVVAVX512_loop1:
+	CMPQ    DI, $0x00000010
+	JL      subVVAVX512_tail
+	VMOVUPS (CX)(SI*4), Z0
+	VSUBPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS Z0, (AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	SUBQ    $0x00000010, DI
+	JMP     subVVAVX512_loop1
+
+subVVAVX512_tail:
+	TESTQ     DI, DI
+	JZ        subVVAVX512_done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(DI*2), K1
+	VMOVUPS.Z (CX)(SI*4), K1, Z4
+	VMOVUPS.Z (DX)(SI*4), K1, Z5
+	VSUBPS    Z5, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*4)
+
+subVVAVX512_done:
+	VZEROUPPER
+	RET
+
+// func subVSAVX512(dst *float32, a *float32, s float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·subVSAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Z14
+	XORQ         BX, BX
+
+subVSAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      subVSAVX512_loop1
+	VMOVUPS (CX)(BX*4), Z0
+	VSUBPS  Z14, Z0, Z0
+	VMOVUPS 64(CX)(BX*4), Z1
+	VSUBPS  Z14, Z1, Z1
+	VMOVUPS 128(CX)(BX*4), Z2
+	VSUBPS  Z14, Z2, Z2
+	VMOVUPS 192(CX)(BX*4), Z3
+	VSUBPS  Z14, Z3, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     subVSAVX512_loop4
+
+subVSAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      subVSAVX512_tail
+	VMOVUPS (CX)(BX*4), Z0
+	VSUBPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     subVSAVX512_loop1
+
+subVSAVX512_tail:
+	TESTQ     SI, SI
+	JZ        subVSAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z4
+	VSUBPS    Z14, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+subVSAVX512_done:
+	VZEROUPPER
+	RET
+
+// func subSVAVX512(dst *float32, s float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·subSVAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         b+16(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+8(FP), Z14
+	XORQ         BX, BX
+
+subSVAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      subSVAVX512_loop1
+	VSUBPS  (CX)(BX*4), Z14, Z0
+	VSUBPS  64(CX)(BX*4), Z14, Z1
+	VSUBPS  128(CX)(BX*4), Z14, Z2
+	VSUBPS  192(CX)(BX*4), Z14, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     subSVAVX512_loop4
+
+subSVAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      subSVAVX512_tail
+	VSUBPS  (CX)(BX*4), Z14, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     subSVAVX512_loop1
+
+subSVAVX512_tail:
+	TESTQ     SI, SI
+	JZ        subSVAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z5
+	VSUBPS    Z5, Z14, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+subSVAVX512_done:
+	VZEROUPPER
+	RET
+
+// func mulVVAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·mulVVAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+mulVVAVX512_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000040
+	JL      mulVVAVX512_loop1
+	VMOVUPS (CX)(SI*4), Z0
+	VMULPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS 64(CX)(SI*4), Z1
+	VMULPS  64(DX)(SI*4), Z1, Z1
+	VMOVUPS 128(CX)(SI*4), Z2
+	VMULPS  128(DX)(SI*4), Z2, Z2
+	VMOVUPS 192(CX)(SI*4), Z3
+	VMULPS  192(DX)(SI*4), Z3, Z3
+	VMOVUPS Z0, (AX)(SI*4)
+	VMOVUPS Z1, 64(AX)(SI*4)
+	VMOVUPS Z2, 128(AX)(SI*4)
+	VMOVUPS Z3, 192(AX)(SI*4)
+	ADDQ    $0x00000040, SI
+	JMP     mulVVAVX512_loop4
+
+mulVVAVX512_loop1:
+	CMPQ    DI, $0x00000010
+	JL      mulVVAVX512_tail
+	VMOVUPS (CX)(SI*4), Z0
+	VMULPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS Z0, (AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	SUBQ    $0x00000010, DI
+	JMP     mulVVAVX512_loop1
+
+mulVVAVX512_tail:
+	TESTQ     DI, DI
+	JZ        mulVVAVX512_done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(DI*2), K1
+	VMOVUPS.Z (CX)(SI*4), K1, Z4
+	VMOVUPS.Z (DX)(SI*4), K1, Z5
+	VMULPS    Z5, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*4)
+
+mulVVAVX512_done:
+	VZEROUPPER
+	RET
+
+// func mulVSAVX512(dst *float32, a *float32, s float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·mulVSAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Z14
+	XORQ         BX, BX
+
+mulVSAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      mulVSAVX512_loop1
+	VMOVUPS (CX)(BX*4), Z0
+	VMULPS  Z14, Z0, Z0
+	VMOVUPS 64(CX)(BX*4), Z1
+	VMULPS  Z14, Z1, Z1
+	VMOVUPS 128(CX)(BX*4), Z2
+	VMULPS  Z14, Z2, Z2
+	VMOVUPS 192(CX)(BX*4), Z3
+	VMULPS  Z14, Z3, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     mulVSAVX512_loop4
+
+mulVSAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      mulVSAVX512_tail
+	VMOVUPS (CX)(BX*4), Z0
+	VMULPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     mulVSAVX512_loop1
+
+mulVSAVX512_tail:
+	TESTQ     SI, SI
+	JZ        mulVSAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z4
+	VMULPS    Z14, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+mulVSAVX512_done:
+	VZEROUPPER
+	RET
+
+// func divVVAVX512(dst *float32, a *float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·divVVAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+
+divVVAVX512_loop4:
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	CMPQ    DI, $0x00000040
+	JL      divVVAVX512_loop1
+	VMOVUPS (CX)(SI*4), Z0
+	VDIVPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS 64(CX)(SI*4), Z1
+	VDIVPS  64(DX)(SI*4), Z1, Z1
+	VMOVUPS 128(CX)(SI*4), Z2
+	VDIVPS  128(DX)(SI*4), Z2, Z2
+	VMOVUPS 192(CX)(SI*4), Z3
+	VDIVPS  192(DX)(SI*4), Z3, Z3
+	VMOVUPS Z0, (AX)(SI*4)
+	VMOVUPS Z1, 64(AX)(SI*4)
+	VMOVUPS Z2, 128(AX)(SI*4)
+	VMOVUPS Z3, 192(AX)(SI*4)
+	ADDQ    $0x00000040, SI
+	JMP     divVVAVX512_loop4
+
+divVVAVX512_loop1:
+	CMPQ    DI, $0x00000010
+	JL      divVVAVX512_tail
+	VMOVUPS (CX)(SI*4), Z0
+	VDIVPS  (DX)(SI*4), Z0, Z0
+	VMOVUPS Z0, (AX)(SI*4)
+	ADDQ    $0x00000010, SI
+	SUBQ    $0x00000010, DI
+	JMP     divVVAVX512_loop1
+
+divVVAVX512_tail:
+	TESTQ     DI, DI
+	JZ        divVVAVX512_done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(DI*2), K1
+	VMOVUPS.Z (CX)(SI*4), K1, Z4
+	VMOVUPS.Z (DX)(SI*4), K1, Z5
+	VDIVPS    Z5, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*4)
+
+divVVAVX512_done:
+	VZEROUPPER
+	RET
+
+// func divVSAVX512(dst *float32, a *float32, s float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·divVSAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+16(FP), Z14
+	XORQ         BX, BX
+
+divVSAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      divVSAVX512_loop1
+	VMOVUPS (CX)(BX*4), Z0
+	VDIVPS  Z14, Z0, Z0
+	VMOVUPS 64(CX)(BX*4), Z1
+	VDIVPS  Z14, Z1, Z1
+	VMOVUPS 128(CX)(BX*4), Z2
+	VDIVPS  Z14, Z2, Z2
+	VMOVUPS 192(CX)(BX*4), Z3
+	VDIVPS  Z14, Z3, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     divVSAVX512_loop4
+
+divVSAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      divVSAVX512_tail
+	VMOVUPS (CX)(BX*4), Z0
+	VDIVPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     divVSAVX512_loop1
+
+divVSAVX512_tail:
+	TESTQ     SI, SI
+	JZ        divVSAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z4
+	VDIVPS    Z14, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+divVSAVX512_done:
+	VZEROUPPER
+	RET
+
+// func divSVAVX512(dst *float32, s float32, b *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·divSVAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         b+16(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS s+8(FP), Z14
+	XORQ         BX, BX
+
+divSVAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      divSVAVX512_loop1
+	VDIVPS  (CX)(BX*4), Z14, Z0
+	VDIVPS  64(CX)(BX*4), Z14, Z1
+	VDIVPS  128(CX)(BX*4), Z14, Z2
+	VDIVPS  192(CX)(BX*4), Z14, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     divSVAVX512_loop4
+
+divSVAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      divSVAVX512_tail
+	VDIVPS  (CX)(BX*4), Z14, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     divSVAVX512_loop1
+
+divSVAVX512_tail:
+	TESTQ     SI, SI
+	JZ        divSVAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z5
+	VDIVPS    Z5, Z14, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+divSVAVX512_done:
+	VZEROUPPER
+	RET
+
+// func clipAVX512(dst *float32, a *float32, lo float32, hi float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·clipAVX512(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         n+24(FP), DX
+	VBROADCASTSS lo+16(FP), Z14
+	VBROADCASTSS hi+20(FP), Z15
+	XORQ         BX, BX
+
+clipAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      clipAVX512_loop1
+	VMOVUPS (CX)(BX*4), Z0
+	VMAXPS  Z0, Z14, Z0
+	VMINPS  Z0, Z15, Z0
+	VMOVUPS 64(CX)(BX*4), Z1
+	VMAXPS  Z1, Z14, Z1
+	VMINPS  Z1, Z15, Z1
+	VMOVUPS 128(CX)(BX*4), Z2
+	VMAXPS  Z2, Z14, Z2
+	VMINPS  Z2, Z15, Z2
+	VMOVUPS 192(CX)(BX*4), Z3
+	VMAXPS  Z3, Z14, Z3
+	VMINPS  Z3, Z15, Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     clipAVX512_loop4
+
+clipAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      clipAVX512_tail
+	VMOVUPS (CX)(BX*4), Z0
+	VMAXPS  Z0, Z14, Z0
+	VMINPS  Z0, Z15, Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     clipAVX512_loop1
+
+clipAVX512_tail:
+	TESTQ     SI, SI
+	JZ        clipAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z4
+	VMAXPS    Z4, Z14, Z0
+	VMINPS    Z0, Z15, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+clipAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sqrtAVX512(dst *float32, a *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·sqrtAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ n+16(FP), DX
+	XORQ BX, BX
+
+sqrtAVX512_loop4:
+	MOVQ    DX, SI
+	SUBQ    BX, SI
+	CMPQ    SI, $0x00000040
+	JL      sqrtAVX512_loop1
+	VSQRTPS (CX)(BX*4), Z0
+	VSQRTPS 64(CX)(BX*4), Z1
+	VSQRTPS 128(CX)(BX*4), Z2
+	VSQRTPS 192(CX)(BX*4), Z3
+	VMOVUPS Z0, (AX)(BX*4)
+	VMOVUPS Z1, 64(AX)(BX*4)
+	VMOVUPS Z2, 128(AX)(BX*4)
+	VMOVUPS Z3, 192(AX)(BX*4)
+	ADDQ    $0x00000040, BX
+	JMP     sqrtAVX512_loop4
+
+sqrtAVX512_loop1:
+	CMPQ    SI, $0x00000010
+	JL      sqrtAVX512_tail
+	VSQRTPS (CX)(BX*4), Z0
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000010, BX
+	SUBQ    $0x00000010, SI
+	JMP     sqrtAVX512_loop1
+
+sqrtAVX512_tail:
+	TESTQ     SI, SI
+	JZ        sqrtAVX512_done
+	LEAQ      tailmask16<>+0(SB), DX
+	KMOVW     (DX)(SI*2), K1
+	VMOVUPS.Z (CX)(BX*4), K1, Z4
+	VSQRTPS   Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*4)
+
+sqrtAVX512_done:
+	VZEROUPPER
+	RET

@@ -9,7 +9,127 @@ package kernels
 //go:noescape
 func dwRowAVX2(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 
+// addVVAVX2 sets dst[i] = a[i] add b[i] for i < n.
+//
+//go:noescape
+func addVVAVX2(dst *float32, a *float32, b *float32, n int)
+
+// addVSAVX2 sets dst[i] = a[i] add s for i < n.
+//
+//go:noescape
+func addVSAVX2(dst *float32, a *float32, s float32, n int)
+
+// subVVAVX2 sets dst[i] = a[i] sub b[i] for i < n.
+//
+//go:noescape
+func subVVAVX2(dst *float32, a *float32, b *float32, n int)
+
+// subVSAVX2 sets dst[i] = a[i] sub s for i < n.
+//
+//go:noescape
+func subVSAVX2(dst *float32, a *float32, s float32, n int)
+
+// subSVAVX2 sets dst[i] = s sub b[i] for i < n.
+//
+//go:noescape
+func subSVAVX2(dst *float32, s float32, b *float32, n int)
+
+// mulVVAVX2 sets dst[i] = a[i] mul b[i] for i < n.
+//
+//go:noescape
+func mulVVAVX2(dst *float32, a *float32, b *float32, n int)
+
+// mulVSAVX2 sets dst[i] = a[i] mul s for i < n.
+//
+//go:noescape
+func mulVSAVX2(dst *float32, a *float32, s float32, n int)
+
+// divVVAVX2 sets dst[i] = a[i] div b[i] for i < n.
+//
+//go:noescape
+func divVVAVX2(dst *float32, a *float32, b *float32, n int)
+
+// divVSAVX2 sets dst[i] = a[i] div s for i < n.
+//
+//go:noescape
+func divVSAVX2(dst *float32, a *float32, s float32, n int)
+
+// divSVAVX2 sets dst[i] = s div b[i] for i < n.
+//
+//go:noescape
+func divSVAVX2(dst *float32, s float32, b *float32, n int)
+
+// clipAVX2 sets dst[i] = min(max(a[i], lo), hi) for i < n; NaN stays NaN.
+//
+//go:noescape
+func clipAVX2(dst *float32, a *float32, lo float32, hi float32, n int)
+
+// sqrtAVX2 sets dst[i] = sqrt(a[i]) for i < n (correctly rounded).
+//
+//go:noescape
+func sqrtAVX2(dst *float32, a *float32, n int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
 func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
+
+// addVVAVX512 sets dst[i] = a[i] add b[i] for i < n.
+//
+//go:noescape
+func addVVAVX512(dst *float32, a *float32, b *float32, n int)
+
+// addVSAVX512 sets dst[i] = a[i] add s for i < n.
+//
+//go:noescape
+func addVSAVX512(dst *float32, a *float32, s float32, n int)
+
+// subVVAVX512 sets dst[i] = a[i] sub b[i] for i < n.
+//
+//go:noescape
+func subVVAVX512(dst *float32, a *float32, b *float32, n int)
+
+// subVSAVX512 sets dst[i] = a[i] sub s for i < n.
+//
+//go:noescape
+func subVSAVX512(dst *float32, a *float32, s float32, n int)
+
+// subSVAVX512 sets dst[i] = s sub b[i] for i < n.
+//
+//go:noescape
+func subSVAVX512(dst *float32, s float32, b *float32, n int)
+
+// mulVVAVX512 sets dst[i] = a[i] mul b[i] for i < n.
+//
+//go:noescape
+func mulVVAVX512(dst *float32, a *float32, b *float32, n int)
+
+// mulVSAVX512 sets dst[i] = a[i] mul s for i < n.
+//
+//go:noescape
+func mulVSAVX512(dst *float32, a *float32, s float32, n int)
+
+// divVVAVX512 sets dst[i] = a[i] div b[i] for i < n.
+//
+//go:noescape
+func divVVAVX512(dst *float32, a *float32, b *float32, n int)
+
+// divVSAVX512 sets dst[i] = a[i] div s for i < n.
+//
+//go:noescape
+func divVSAVX512(dst *float32, a *float32, s float32, n int)
+
+// divSVAVX512 sets dst[i] = s div b[i] for i < n.
+//
+//go:noescape
+func divSVAVX512(dst *float32, s float32, b *float32, n int)
+
+// clipAVX512 sets dst[i] = min(max(a[i], lo), hi) for i < n; NaN stays NaN.
+//
+//go:noescape
+func clipAVX512(dst *float32, a *float32, lo float32, hi float32, n int)
+
+// sqrtAVX512 sets dst[i] = sqrt(a[i]) for i < n (correctly rounded).
+//
+//go:noescape
+func sqrtAVX512(dst *float32, a *float32, n int)

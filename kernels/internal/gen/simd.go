@@ -6,5 +6,6 @@ func simd() {
 	tables()
 	for _, s := range []isa{avx2, avx512} {
 		dwRow(s)
+		binaryKernels(s)
 	}
 }
