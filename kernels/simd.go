@@ -29,6 +29,8 @@ type simdImpl struct {
 	sv    [numBinaryOps]svFunc
 	clip  clipFunc
 	sqrt  mapFunc
+	// Elementary functions (math.go states their accuracy).
+	exp, sigmoid, tanh, erf mapFunc
 }
 
 // simdImpls lists the levels this build and processor can run, the widest

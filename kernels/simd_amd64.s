@@ -40,6 +40,584 @@ DATA lanemask32<>+56(SB)/4, $0x00000000
 DATA lanemask32<>+60(SB)/4, $0x00000000
 GLOBL lanemask32<>(SB), RODATA|NOPTR, $64
 
+DATA mathconsts<>+0(SB)/4, $0xc2d00000
+DATA mathconsts<>+4(SB)/4, $0xc2d00000
+DATA mathconsts<>+8(SB)/4, $0xc2d00000
+DATA mathconsts<>+12(SB)/4, $0xc2d00000
+DATA mathconsts<>+16(SB)/4, $0xc2d00000
+DATA mathconsts<>+20(SB)/4, $0xc2d00000
+DATA mathconsts<>+24(SB)/4, $0xc2d00000
+DATA mathconsts<>+28(SB)/4, $0xc2d00000
+DATA mathconsts<>+32(SB)/4, $0xc2d00000
+DATA mathconsts<>+36(SB)/4, $0xc2d00000
+DATA mathconsts<>+40(SB)/4, $0xc2d00000
+DATA mathconsts<>+44(SB)/4, $0xc2d00000
+DATA mathconsts<>+48(SB)/4, $0xc2d00000
+DATA mathconsts<>+52(SB)/4, $0xc2d00000
+DATA mathconsts<>+56(SB)/4, $0xc2d00000
+DATA mathconsts<>+60(SB)/4, $0xc2d00000
+DATA mathconsts<>+64(SB)/4, $0x42b20000
+DATA mathconsts<>+68(SB)/4, $0x42b20000
+DATA mathconsts<>+72(SB)/4, $0x42b20000
+DATA mathconsts<>+76(SB)/4, $0x42b20000
+DATA mathconsts<>+80(SB)/4, $0x42b20000
+DATA mathconsts<>+84(SB)/4, $0x42b20000
+DATA mathconsts<>+88(SB)/4, $0x42b20000
+DATA mathconsts<>+92(SB)/4, $0x42b20000
+DATA mathconsts<>+96(SB)/4, $0x42b20000
+DATA mathconsts<>+100(SB)/4, $0x42b20000
+DATA mathconsts<>+104(SB)/4, $0x42b20000
+DATA mathconsts<>+108(SB)/4, $0x42b20000
+DATA mathconsts<>+112(SB)/4, $0x42b20000
+DATA mathconsts<>+116(SB)/4, $0x42b20000
+DATA mathconsts<>+120(SB)/4, $0x42b20000
+DATA mathconsts<>+124(SB)/4, $0x42b20000
+DATA mathconsts<>+128(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+132(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+136(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+140(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+144(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+148(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+152(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+156(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+160(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+164(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+168(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+172(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+176(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+180(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+184(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+188(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+192(SB)/4, $0x3f318000
+DATA mathconsts<>+196(SB)/4, $0x3f318000
+DATA mathconsts<>+200(SB)/4, $0x3f318000
+DATA mathconsts<>+204(SB)/4, $0x3f318000
+DATA mathconsts<>+208(SB)/4, $0x3f318000
+DATA mathconsts<>+212(SB)/4, $0x3f318000
+DATA mathconsts<>+216(SB)/4, $0x3f318000
+DATA mathconsts<>+220(SB)/4, $0x3f318000
+DATA mathconsts<>+224(SB)/4, $0x3f318000
+DATA mathconsts<>+228(SB)/4, $0x3f318000
+DATA mathconsts<>+232(SB)/4, $0x3f318000
+DATA mathconsts<>+236(SB)/4, $0x3f318000
+DATA mathconsts<>+240(SB)/4, $0x3f318000
+DATA mathconsts<>+244(SB)/4, $0x3f318000
+DATA mathconsts<>+248(SB)/4, $0x3f318000
+DATA mathconsts<>+252(SB)/4, $0x3f318000
+DATA mathconsts<>+256(SB)/4, $0xb95e8083
+DATA mathconsts<>+260(SB)/4, $0xb95e8083
+DATA mathconsts<>+264(SB)/4, $0xb95e8083
+DATA mathconsts<>+268(SB)/4, $0xb95e8083
+DATA mathconsts<>+272(SB)/4, $0xb95e8083
+DATA mathconsts<>+276(SB)/4, $0xb95e8083
+DATA mathconsts<>+280(SB)/4, $0xb95e8083
+DATA mathconsts<>+284(SB)/4, $0xb95e8083
+DATA mathconsts<>+288(SB)/4, $0xb95e8083
+DATA mathconsts<>+292(SB)/4, $0xb95e8083
+DATA mathconsts<>+296(SB)/4, $0xb95e8083
+DATA mathconsts<>+300(SB)/4, $0xb95e8083
+DATA mathconsts<>+304(SB)/4, $0xb95e8083
+DATA mathconsts<>+308(SB)/4, $0xb95e8083
+DATA mathconsts<>+312(SB)/4, $0xb95e8083
+DATA mathconsts<>+316(SB)/4, $0xb95e8083
+DATA mathconsts<>+320(SB)/4, $0x39506967
+DATA mathconsts<>+324(SB)/4, $0x39506967
+DATA mathconsts<>+328(SB)/4, $0x39506967
+DATA mathconsts<>+332(SB)/4, $0x39506967
+DATA mathconsts<>+336(SB)/4, $0x39506967
+DATA mathconsts<>+340(SB)/4, $0x39506967
+DATA mathconsts<>+344(SB)/4, $0x39506967
+DATA mathconsts<>+348(SB)/4, $0x39506967
+DATA mathconsts<>+352(SB)/4, $0x39506967
+DATA mathconsts<>+356(SB)/4, $0x39506967
+DATA mathconsts<>+360(SB)/4, $0x39506967
+DATA mathconsts<>+364(SB)/4, $0x39506967
+DATA mathconsts<>+368(SB)/4, $0x39506967
+DATA mathconsts<>+372(SB)/4, $0x39506967
+DATA mathconsts<>+376(SB)/4, $0x39506967
+DATA mathconsts<>+380(SB)/4, $0x39506967
+DATA mathconsts<>+384(SB)/4, $0x3ab743ce
+DATA mathconsts<>+388(SB)/4, $0x3ab743ce
+DATA mathconsts<>+392(SB)/4, $0x3ab743ce
+DATA mathconsts<>+396(SB)/4, $0x3ab743ce
+DATA mathconsts<>+400(SB)/4, $0x3ab743ce
+DATA mathconsts<>+404(SB)/4, $0x3ab743ce
+DATA mathconsts<>+408(SB)/4, $0x3ab743ce
+DATA mathconsts<>+412(SB)/4, $0x3ab743ce
+DATA mathconsts<>+416(SB)/4, $0x3ab743ce
+DATA mathconsts<>+420(SB)/4, $0x3ab743ce
+DATA mathconsts<>+424(SB)/4, $0x3ab743ce
+DATA mathconsts<>+428(SB)/4, $0x3ab743ce
+DATA mathconsts<>+432(SB)/4, $0x3ab743ce
+DATA mathconsts<>+436(SB)/4, $0x3ab743ce
+DATA mathconsts<>+440(SB)/4, $0x3ab743ce
+DATA mathconsts<>+444(SB)/4, $0x3ab743ce
+DATA mathconsts<>+448(SB)/4, $0x3c088908
+DATA mathconsts<>+452(SB)/4, $0x3c088908
+DATA mathconsts<>+456(SB)/4, $0x3c088908
+DATA mathconsts<>+460(SB)/4, $0x3c088908
+DATA mathconsts<>+464(SB)/4, $0x3c088908
+DATA mathconsts<>+468(SB)/4, $0x3c088908
+DATA mathconsts<>+472(SB)/4, $0x3c088908
+DATA mathconsts<>+476(SB)/4, $0x3c088908
+DATA mathconsts<>+480(SB)/4, $0x3c088908
+DATA mathconsts<>+484(SB)/4, $0x3c088908
+DATA mathconsts<>+488(SB)/4, $0x3c088908
+DATA mathconsts<>+492(SB)/4, $0x3c088908
+DATA mathconsts<>+496(SB)/4, $0x3c088908
+DATA mathconsts<>+500(SB)/4, $0x3c088908
+DATA mathconsts<>+504(SB)/4, $0x3c088908
+DATA mathconsts<>+508(SB)/4, $0x3c088908
+DATA mathconsts<>+512(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+516(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+520(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+524(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+528(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+532(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+536(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+540(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+544(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+548(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+552(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+556(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+560(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+564(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+568(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+572(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+576(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+580(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+584(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+588(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+592(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+596(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+600(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+604(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+608(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+612(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+616(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+620(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+624(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+628(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+632(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+636(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+640(SB)/4, $0x3f000000
+DATA mathconsts<>+644(SB)/4, $0x3f000000
+DATA mathconsts<>+648(SB)/4, $0x3f000000
+DATA mathconsts<>+652(SB)/4, $0x3f000000
+DATA mathconsts<>+656(SB)/4, $0x3f000000
+DATA mathconsts<>+660(SB)/4, $0x3f000000
+DATA mathconsts<>+664(SB)/4, $0x3f000000
+DATA mathconsts<>+668(SB)/4, $0x3f000000
+DATA mathconsts<>+672(SB)/4, $0x3f000000
+DATA mathconsts<>+676(SB)/4, $0x3f000000
+DATA mathconsts<>+680(SB)/4, $0x3f000000
+DATA mathconsts<>+684(SB)/4, $0x3f000000
+DATA mathconsts<>+688(SB)/4, $0x3f000000
+DATA mathconsts<>+692(SB)/4, $0x3f000000
+DATA mathconsts<>+696(SB)/4, $0x3f000000
+DATA mathconsts<>+700(SB)/4, $0x3f000000
+DATA mathconsts<>+704(SB)/4, $0x3f800000
+DATA mathconsts<>+708(SB)/4, $0x3f800000
+DATA mathconsts<>+712(SB)/4, $0x3f800000
+DATA mathconsts<>+716(SB)/4, $0x3f800000
+DATA mathconsts<>+720(SB)/4, $0x3f800000
+DATA mathconsts<>+724(SB)/4, $0x3f800000
+DATA mathconsts<>+728(SB)/4, $0x3f800000
+DATA mathconsts<>+732(SB)/4, $0x3f800000
+DATA mathconsts<>+736(SB)/4, $0x3f800000
+DATA mathconsts<>+740(SB)/4, $0x3f800000
+DATA mathconsts<>+744(SB)/4, $0x3f800000
+DATA mathconsts<>+748(SB)/4, $0x3f800000
+DATA mathconsts<>+752(SB)/4, $0x3f800000
+DATA mathconsts<>+756(SB)/4, $0x3f800000
+DATA mathconsts<>+760(SB)/4, $0x3f800000
+DATA mathconsts<>+764(SB)/4, $0x3f800000
+DATA mathconsts<>+768(SB)/4, $0x40000000
+DATA mathconsts<>+772(SB)/4, $0x40000000
+DATA mathconsts<>+776(SB)/4, $0x40000000
+DATA mathconsts<>+780(SB)/4, $0x40000000
+DATA mathconsts<>+784(SB)/4, $0x40000000
+DATA mathconsts<>+788(SB)/4, $0x40000000
+DATA mathconsts<>+792(SB)/4, $0x40000000
+DATA mathconsts<>+796(SB)/4, $0x40000000
+DATA mathconsts<>+800(SB)/4, $0x40000000
+DATA mathconsts<>+804(SB)/4, $0x40000000
+DATA mathconsts<>+808(SB)/4, $0x40000000
+DATA mathconsts<>+812(SB)/4, $0x40000000
+DATA mathconsts<>+816(SB)/4, $0x40000000
+DATA mathconsts<>+820(SB)/4, $0x40000000
+DATA mathconsts<>+824(SB)/4, $0x40000000
+DATA mathconsts<>+828(SB)/4, $0x40000000
+DATA mathconsts<>+832(SB)/4, $0x7fffffff
+DATA mathconsts<>+836(SB)/4, $0x7fffffff
+DATA mathconsts<>+840(SB)/4, $0x7fffffff
+DATA mathconsts<>+844(SB)/4, $0x7fffffff
+DATA mathconsts<>+848(SB)/4, $0x7fffffff
+DATA mathconsts<>+852(SB)/4, $0x7fffffff
+DATA mathconsts<>+856(SB)/4, $0x7fffffff
+DATA mathconsts<>+860(SB)/4, $0x7fffffff
+DATA mathconsts<>+864(SB)/4, $0x7fffffff
+DATA mathconsts<>+868(SB)/4, $0x7fffffff
+DATA mathconsts<>+872(SB)/4, $0x7fffffff
+DATA mathconsts<>+876(SB)/4, $0x7fffffff
+DATA mathconsts<>+880(SB)/4, $0x7fffffff
+DATA mathconsts<>+884(SB)/4, $0x7fffffff
+DATA mathconsts<>+888(SB)/4, $0x7fffffff
+DATA mathconsts<>+892(SB)/4, $0x7fffffff
+DATA mathconsts<>+896(SB)/4, $0x80000000
+DATA mathconsts<>+900(SB)/4, $0x80000000
+DATA mathconsts<>+904(SB)/4, $0x80000000
+DATA mathconsts<>+908(SB)/4, $0x80000000
+DATA mathconsts<>+912(SB)/4, $0x80000000
+DATA mathconsts<>+916(SB)/4, $0x80000000
+DATA mathconsts<>+920(SB)/4, $0x80000000
+DATA mathconsts<>+924(SB)/4, $0x80000000
+DATA mathconsts<>+928(SB)/4, $0x80000000
+DATA mathconsts<>+932(SB)/4, $0x80000000
+DATA mathconsts<>+936(SB)/4, $0x80000000
+DATA mathconsts<>+940(SB)/4, $0x80000000
+DATA mathconsts<>+944(SB)/4, $0x80000000
+DATA mathconsts<>+948(SB)/4, $0x80000000
+DATA mathconsts<>+952(SB)/4, $0x80000000
+DATA mathconsts<>+956(SB)/4, $0x80000000
+DATA mathconsts<>+960(SB)/4, $0x0000007f
+DATA mathconsts<>+964(SB)/4, $0x0000007f
+DATA mathconsts<>+968(SB)/4, $0x0000007f
+DATA mathconsts<>+972(SB)/4, $0x0000007f
+DATA mathconsts<>+976(SB)/4, $0x0000007f
+DATA mathconsts<>+980(SB)/4, $0x0000007f
+DATA mathconsts<>+984(SB)/4, $0x0000007f
+DATA mathconsts<>+988(SB)/4, $0x0000007f
+DATA mathconsts<>+992(SB)/4, $0x0000007f
+DATA mathconsts<>+996(SB)/4, $0x0000007f
+DATA mathconsts<>+1000(SB)/4, $0x0000007f
+DATA mathconsts<>+1004(SB)/4, $0x0000007f
+DATA mathconsts<>+1008(SB)/4, $0x0000007f
+DATA mathconsts<>+1012(SB)/4, $0x0000007f
+DATA mathconsts<>+1016(SB)/4, $0x0000007f
+DATA mathconsts<>+1020(SB)/4, $0x0000007f
+DATA mathconsts<>+1024(SB)/4, $0x3f200000
+DATA mathconsts<>+1028(SB)/4, $0x3f200000
+DATA mathconsts<>+1032(SB)/4, $0x3f200000
+DATA mathconsts<>+1036(SB)/4, $0x3f200000
+DATA mathconsts<>+1040(SB)/4, $0x3f200000
+DATA mathconsts<>+1044(SB)/4, $0x3f200000
+DATA mathconsts<>+1048(SB)/4, $0x3f200000
+DATA mathconsts<>+1052(SB)/4, $0x3f200000
+DATA mathconsts<>+1056(SB)/4, $0x3f200000
+DATA mathconsts<>+1060(SB)/4, $0x3f200000
+DATA mathconsts<>+1064(SB)/4, $0x3f200000
+DATA mathconsts<>+1068(SB)/4, $0x3f200000
+DATA mathconsts<>+1072(SB)/4, $0x3f200000
+DATA mathconsts<>+1076(SB)/4, $0x3f200000
+DATA mathconsts<>+1080(SB)/4, $0x3f200000
+DATA mathconsts<>+1084(SB)/4, $0x3f200000
+DATA mathconsts<>+1088(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1092(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1096(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1100(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1104(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1108(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1112(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1116(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1120(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1124(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1128(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1132(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1136(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1140(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1144(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1148(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+1152(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1156(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1160(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1164(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1168(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1172(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1176(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1180(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1184(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1188(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1192(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1196(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1200(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1204(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1208(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1212(SB)/4, $0x3ca9134e
+DATA mathconsts<>+1216(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1220(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1224(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1228(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1232(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1236(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1240(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1244(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1248(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1252(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1256(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1260(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1264(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1268(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1272(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1276(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+1280(SB)/4, $0x3e088393
+DATA mathconsts<>+1284(SB)/4, $0x3e088393
+DATA mathconsts<>+1288(SB)/4, $0x3e088393
+DATA mathconsts<>+1292(SB)/4, $0x3e088393
+DATA mathconsts<>+1296(SB)/4, $0x3e088393
+DATA mathconsts<>+1300(SB)/4, $0x3e088393
+DATA mathconsts<>+1304(SB)/4, $0x3e088393
+DATA mathconsts<>+1308(SB)/4, $0x3e088393
+DATA mathconsts<>+1312(SB)/4, $0x3e088393
+DATA mathconsts<>+1316(SB)/4, $0x3e088393
+DATA mathconsts<>+1320(SB)/4, $0x3e088393
+DATA mathconsts<>+1324(SB)/4, $0x3e088393
+DATA mathconsts<>+1328(SB)/4, $0x3e088393
+DATA mathconsts<>+1332(SB)/4, $0x3e088393
+DATA mathconsts<>+1336(SB)/4, $0x3e088393
+DATA mathconsts<>+1340(SB)/4, $0x3e088393
+DATA mathconsts<>+1344(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1348(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1352(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1356(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1360(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1364(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1368(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1372(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1376(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1380(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1384(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1388(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1392(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1396(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1400(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1404(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+1408(SB)/4, $0x38a4b519
+DATA mathconsts<>+1412(SB)/4, $0x38a4b519
+DATA mathconsts<>+1416(SB)/4, $0x38a4b519
+DATA mathconsts<>+1420(SB)/4, $0x38a4b519
+DATA mathconsts<>+1424(SB)/4, $0x38a4b519
+DATA mathconsts<>+1428(SB)/4, $0x38a4b519
+DATA mathconsts<>+1432(SB)/4, $0x38a4b519
+DATA mathconsts<>+1436(SB)/4, $0x38a4b519
+DATA mathconsts<>+1440(SB)/4, $0x38a4b519
+DATA mathconsts<>+1444(SB)/4, $0x38a4b519
+DATA mathconsts<>+1448(SB)/4, $0x38a4b519
+DATA mathconsts<>+1452(SB)/4, $0x38a4b519
+DATA mathconsts<>+1456(SB)/4, $0x38a4b519
+DATA mathconsts<>+1460(SB)/4, $0x38a4b519
+DATA mathconsts<>+1464(SB)/4, $0x38a4b519
+DATA mathconsts<>+1468(SB)/4, $0x38a4b519
+DATA mathconsts<>+1472(SB)/4, $0xba51fb80
+DATA mathconsts<>+1476(SB)/4, $0xba51fb80
+DATA mathconsts<>+1480(SB)/4, $0xba51fb80
+DATA mathconsts<>+1484(SB)/4, $0xba51fb80
+DATA mathconsts<>+1488(SB)/4, $0xba51fb80
+DATA mathconsts<>+1492(SB)/4, $0xba51fb80
+DATA mathconsts<>+1496(SB)/4, $0xba51fb80
+DATA mathconsts<>+1500(SB)/4, $0xba51fb80
+DATA mathconsts<>+1504(SB)/4, $0xba51fb80
+DATA mathconsts<>+1508(SB)/4, $0xba51fb80
+DATA mathconsts<>+1512(SB)/4, $0xba51fb80
+DATA mathconsts<>+1516(SB)/4, $0xba51fb80
+DATA mathconsts<>+1520(SB)/4, $0xba51fb80
+DATA mathconsts<>+1524(SB)/4, $0xba51fb80
+DATA mathconsts<>+1528(SB)/4, $0xba51fb80
+DATA mathconsts<>+1532(SB)/4, $0xba51fb80
+DATA mathconsts<>+1536(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1540(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1544(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1548(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1552(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1556(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1560(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1564(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1568(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1572(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1576(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1580(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1584(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1588(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1592(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1596(SB)/4, $0x3baa02d9
+DATA mathconsts<>+1600(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1604(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1608(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1612(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1616(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1620(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1624(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1628(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1632(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1636(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1640(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1644(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1648(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1652(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1656(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1660(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+1664(SB)/4, $0x3de7167c
+DATA mathconsts<>+1668(SB)/4, $0x3de7167c
+DATA mathconsts<>+1672(SB)/4, $0x3de7167c
+DATA mathconsts<>+1676(SB)/4, $0x3de7167c
+DATA mathconsts<>+1680(SB)/4, $0x3de7167c
+DATA mathconsts<>+1684(SB)/4, $0x3de7167c
+DATA mathconsts<>+1688(SB)/4, $0x3de7167c
+DATA mathconsts<>+1692(SB)/4, $0x3de7167c
+DATA mathconsts<>+1696(SB)/4, $0x3de7167c
+DATA mathconsts<>+1700(SB)/4, $0x3de7167c
+DATA mathconsts<>+1704(SB)/4, $0x3de7167c
+DATA mathconsts<>+1708(SB)/4, $0x3de7167c
+DATA mathconsts<>+1712(SB)/4, $0x3de7167c
+DATA mathconsts<>+1716(SB)/4, $0x3de7167c
+DATA mathconsts<>+1720(SB)/4, $0x3de7167c
+DATA mathconsts<>+1724(SB)/4, $0x3de7167c
+DATA mathconsts<>+1728(SB)/4, $0xbec0939f
+DATA mathconsts<>+1732(SB)/4, $0xbec0939f
+DATA mathconsts<>+1736(SB)/4, $0xbec0939f
+DATA mathconsts<>+1740(SB)/4, $0xbec0939f
+DATA mathconsts<>+1744(SB)/4, $0xbec0939f
+DATA mathconsts<>+1748(SB)/4, $0xbec0939f
+DATA mathconsts<>+1752(SB)/4, $0xbec0939f
+DATA mathconsts<>+1756(SB)/4, $0xbec0939f
+DATA mathconsts<>+1760(SB)/4, $0xbec0939f
+DATA mathconsts<>+1764(SB)/4, $0xbec0939f
+DATA mathconsts<>+1768(SB)/4, $0xbec0939f
+DATA mathconsts<>+1772(SB)/4, $0xbec0939f
+DATA mathconsts<>+1776(SB)/4, $0xbec0939f
+DATA mathconsts<>+1780(SB)/4, $0xbec0939f
+DATA mathconsts<>+1784(SB)/4, $0xbec0939f
+DATA mathconsts<>+1788(SB)/4, $0xbec0939f
+DATA mathconsts<>+1792(SB)/4, $0x3f906eba
+DATA mathconsts<>+1796(SB)/4, $0x3f906eba
+DATA mathconsts<>+1800(SB)/4, $0x3f906eba
+DATA mathconsts<>+1804(SB)/4, $0x3f906eba
+DATA mathconsts<>+1808(SB)/4, $0x3f906eba
+DATA mathconsts<>+1812(SB)/4, $0x3f906eba
+DATA mathconsts<>+1816(SB)/4, $0x3f906eba
+DATA mathconsts<>+1820(SB)/4, $0x3f906eba
+DATA mathconsts<>+1824(SB)/4, $0x3f906eba
+DATA mathconsts<>+1828(SB)/4, $0x3f906eba
+DATA mathconsts<>+1832(SB)/4, $0x3f906eba
+DATA mathconsts<>+1836(SB)/4, $0x3f906eba
+DATA mathconsts<>+1840(SB)/4, $0x3f906eba
+DATA mathconsts<>+1844(SB)/4, $0x3f906eba
+DATA mathconsts<>+1848(SB)/4, $0x3f906eba
+DATA mathconsts<>+1852(SB)/4, $0x3f906eba
+DATA mathconsts<>+1856(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1860(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1864(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1868(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1872(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1876(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1880(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1884(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1888(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1892(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1896(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1900(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1904(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1908(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1912(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1916(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+1920(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1924(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1928(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1932(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1936(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1940(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1944(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1948(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1952(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1956(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1960(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1964(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1968(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1972(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1976(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1980(SB)/4, $0x3f87dc22
+DATA mathconsts<>+1984(SB)/4, $0xbfba00e3
+DATA mathconsts<>+1988(SB)/4, $0xbfba00e3
+DATA mathconsts<>+1992(SB)/4, $0xbfba00e3
+DATA mathconsts<>+1996(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2000(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2004(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2008(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2012(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2016(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2020(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2024(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2028(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2032(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2036(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2040(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2044(SB)/4, $0xbfba00e3
+DATA mathconsts<>+2048(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2052(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2056(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2060(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2064(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2068(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2072(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2076(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2080(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2084(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2088(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2092(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2096(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2100(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2104(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2108(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+2112(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2116(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2120(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2124(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2128(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2132(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2136(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2140(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2144(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2148(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2152(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2156(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2160(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2164(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2168(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2172(SB)/4, $0xbe91a98e
+DATA mathconsts<>+2176(SB)/4, $0x3e827906
+DATA mathconsts<>+2180(SB)/4, $0x3e827906
+DATA mathconsts<>+2184(SB)/4, $0x3e827906
+DATA mathconsts<>+2188(SB)/4, $0x3e827906
+DATA mathconsts<>+2192(SB)/4, $0x3e827906
+DATA mathconsts<>+2196(SB)/4, $0x3e827906
+DATA mathconsts<>+2200(SB)/4, $0x3e827906
+DATA mathconsts<>+2204(SB)/4, $0x3e827906
+DATA mathconsts<>+2208(SB)/4, $0x3e827906
+DATA mathconsts<>+2212(SB)/4, $0x3e827906
+DATA mathconsts<>+2216(SB)/4, $0x3e827906
+DATA mathconsts<>+2220(SB)/4, $0x3e827906
+DATA mathconsts<>+2224(SB)/4, $0x3e827906
+DATA mathconsts<>+2228(SB)/4, $0x3e827906
+DATA mathconsts<>+2232(SB)/4, $0x3e827906
+DATA mathconsts<>+2236(SB)/4, $0x3e827906
+DATA mathconsts<>+2240(SB)/4, $0xff800000
+DATA mathconsts<>+2244(SB)/4, $0xff800000
+DATA mathconsts<>+2248(SB)/4, $0xff800000
+DATA mathconsts<>+2252(SB)/4, $0xff800000
+DATA mathconsts<>+2256(SB)/4, $0xff800000
+DATA mathconsts<>+2260(SB)/4, $0xff800000
+DATA mathconsts<>+2264(SB)/4, $0xff800000
+DATA mathconsts<>+2268(SB)/4, $0xff800000
+DATA mathconsts<>+2272(SB)/4, $0xff800000
+DATA mathconsts<>+2276(SB)/4, $0xff800000
+DATA mathconsts<>+2280(SB)/4, $0xff800000
+DATA mathconsts<>+2284(SB)/4, $0xff800000
+DATA mathconsts<>+2288(SB)/4, $0xff800000
+DATA mathconsts<>+2292(SB)/4, $0xff800000
+DATA mathconsts<>+2296(SB)/4, $0xff800000
+DATA mathconsts<>+2300(SB)/4, $0xff800000
+GLOBL mathconsts<>(SB), RODATA|NOPTR, $2304
+
 // func dwRowAVX2(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, FMA3
 TEXT ·dwRowAVX2(SB), NOSPLIT, $0-60
@@ -888,8 +1466,808 @@ sqrtAVX2_done:
 	VZEROUPPER
 	RET
 
+// func expAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+expAVX2_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000010
+	JL           expAVX2_loop1
+	VMOVUPS      (CX)(SI*4), Y0
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y0, Y1, Y0
+	VMULPS       128(BX), Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y0
+	VFNMADD231PS 256(BX), Y1, Y0
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y0, Y2
+	VFMADD213PS  448(BX), Y0, Y2
+	VFMADD213PS  512(BX), Y0, Y2
+	VFMADD213PS  576(BX), Y0, Y2
+	VFMADD213PS  640(BX), Y0, Y2
+	VFMADD213PS  704(BX), Y0, Y2
+	VFMADD213PS  704(BX), Y2, Y0
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y0, Y0
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y4
+	VMOVUPS      (BX), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      64(BX), Y5
+	VMINPS       Y4, Y5, Y4
+	VMULPS       128(BX), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS 192(BX), Y5, Y4
+	VFNMADD231PS 256(BX), Y5, Y4
+	VCVTPS2DQ    Y5, Y5
+	VMOVUPS      320(BX), Y6
+	VFMADD213PS  384(BX), Y4, Y6
+	VFMADD213PS  448(BX), Y4, Y6
+	VFMADD213PS  512(BX), Y4, Y6
+	VFMADD213PS  576(BX), Y4, Y6
+	VFMADD213PS  640(BX), Y4, Y6
+	VFMADD213PS  704(BX), Y4, Y6
+	VFMADD213PS  704(BX), Y6, Y4
+	VPSRAD       $0x01, Y5, Y6
+	VPSUBD       Y6, Y5, Y5
+	VPADDD       960(BX), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y4, Y4
+	VPADDD       960(BX), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 32(AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	JMP          expAVX2_loop2
+
+expAVX2_loop1:
+	CMPQ         DI, $0x00000008
+	JL           expAVX2_tail
+	VMOVUPS      (CX)(SI*4), Y0
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y0, Y1, Y0
+	VMULPS       128(BX), Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y0
+	VFNMADD231PS 256(BX), Y1, Y0
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y0, Y2
+	VFMADD213PS  448(BX), Y0, Y2
+	VFMADD213PS  512(BX), Y0, Y2
+	VFMADD213PS  576(BX), Y0, Y2
+	VFMADD213PS  640(BX), Y0, Y2
+	VFMADD213PS  704(BX), Y0, Y2
+	VFMADD213PS  704(BX), Y2, Y0
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y0, Y0
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	SUBQ         $0x00000008, DI
+	JMP          expAVX2_loop1
+
+expAVX2_tail:
+	TESTQ        DI, DI
+	JZ           expAVX2_done
+	LEAQ         lanemask32<>+0(SB), DX
+	MOVQ         $0x00000008, R8
+	SUBQ         DI, R8
+	VMOVUPS      (DX)(R8*4), Y12
+	VMASKMOVPS   (CX)(SI*4), Y12, Y0
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y0, Y1, Y0
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y0, Y1, Y0
+	VMULPS       128(BX), Y0, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y0
+	VFNMADD231PS 256(BX), Y1, Y0
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y0, Y2
+	VFMADD213PS  448(BX), Y0, Y2
+	VFMADD213PS  512(BX), Y0, Y2
+	VFMADD213PS  576(BX), Y0, Y2
+	VFMADD213PS  640(BX), Y0, Y2
+	VFMADD213PS  704(BX), Y0, Y2
+	VFMADD213PS  704(BX), Y2, Y0
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y0, Y0
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
+
+expAVX2_done:
+	VZEROUPPER
+	RET
+
+// func logisticAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·logisticAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+logisticAVX2_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000010
+	JL           logisticAVX2_loop1
+	VMOVUPS      (CX)(SI*4), Y0
+	VORPS        896(BX), Y0, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VADDPS       704(BX), Y3, Y1
+	VMOVUPS      704(BX), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMULPS       Y1, Y3, Y3
+	VBLENDVPS    Y0, Y3, Y1, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y4
+	VORPS        896(BX), Y4, Y7
+	VMOVUPS      (BX), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMOVUPS      64(BX), Y5
+	VMINPS       Y7, Y5, Y7
+	VMULPS       128(BX), Y7, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS 192(BX), Y5, Y7
+	VFNMADD231PS 256(BX), Y5, Y7
+	VCVTPS2DQ    Y5, Y5
+	VMOVUPS      320(BX), Y6
+	VFMADD213PS  384(BX), Y7, Y6
+	VFMADD213PS  448(BX), Y7, Y6
+	VFMADD213PS  512(BX), Y7, Y6
+	VFMADD213PS  576(BX), Y7, Y6
+	VFMADD213PS  640(BX), Y7, Y6
+	VFMADD213PS  704(BX), Y7, Y6
+	VFMADD213PS  704(BX), Y6, Y7
+	VPSRAD       $0x01, Y5, Y6
+	VPSUBD       Y6, Y5, Y5
+	VPADDD       960(BX), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y7, Y7
+	VPADDD       960(BX), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VADDPS       704(BX), Y7, Y5
+	VMOVUPS      704(BX), Y6
+	VDIVPS       Y5, Y6, Y5
+	VMULPS       Y5, Y7, Y7
+	VBLENDVPS    Y4, Y7, Y5, Y4
+	VMOVUPS      Y4, 32(AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	JMP          logisticAVX2_loop2
+
+logisticAVX2_loop1:
+	CMPQ         DI, $0x00000008
+	JL           logisticAVX2_tail
+	VMOVUPS      (CX)(SI*4), Y0
+	VORPS        896(BX), Y0, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VADDPS       704(BX), Y3, Y1
+	VMOVUPS      704(BX), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMULPS       Y1, Y3, Y3
+	VBLENDVPS    Y0, Y3, Y1, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	SUBQ         $0x00000008, DI
+	JMP          logisticAVX2_loop1
+
+logisticAVX2_tail:
+	TESTQ        DI, DI
+	JZ           logisticAVX2_done
+	LEAQ         lanemask32<>+0(SB), DX
+	MOVQ         $0x00000008, R8
+	SUBQ         DI, R8
+	VMOVUPS      (DX)(R8*4), Y12
+	VMASKMOVPS   (CX)(SI*4), Y12, Y0
+	VORPS        896(BX), Y0, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VADDPS       704(BX), Y3, Y1
+	VMOVUPS      704(BX), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMULPS       Y1, Y3, Y3
+	VBLENDVPS    Y0, Y3, Y1, Y0
+	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
+
+logisticAVX2_done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+tanhAVX2_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000010
+	JL           tanhAVX2_loop1
+	VMOVUPS      (CX)(SI*4), Y0
+	VANDPS       832(BX), Y0, Y3
+	VADDPS       Y3, Y3, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VADDPS       704(BX), Y3, Y3
+	VMOVUPS      768(BX), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      704(BX), Y1
+	VSUBPS       Y3, Y1, Y3
+	VANDPS       896(BX), Y0, Y1
+	VORPS        Y1, Y3, Y3
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      1088(BX), Y2
+	VFMADD213PS  1152(BX), Y1, Y2
+	VFMADD213PS  1216(BX), Y1, Y2
+	VFMADD213PS  1280(BX), Y1, Y2
+	VFMADD213PS  1344(BX), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VFMADD213PS  Y0, Y0, Y2
+	VANDPS       832(BX), Y0, Y1
+	VCMPPS       $0x11, 1024(BX), Y1, Y1
+	VBLENDVPS    Y1, Y2, Y3, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y4
+	VANDPS       832(BX), Y4, Y7
+	VADDPS       Y7, Y7, Y7
+	VMOVUPS      (BX), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMOVUPS      64(BX), Y5
+	VMINPS       Y7, Y5, Y7
+	VMULPS       128(BX), Y7, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS 192(BX), Y5, Y7
+	VFNMADD231PS 256(BX), Y5, Y7
+	VCVTPS2DQ    Y5, Y5
+	VMOVUPS      320(BX), Y6
+	VFMADD213PS  384(BX), Y7, Y6
+	VFMADD213PS  448(BX), Y7, Y6
+	VFMADD213PS  512(BX), Y7, Y6
+	VFMADD213PS  576(BX), Y7, Y6
+	VFMADD213PS  640(BX), Y7, Y6
+	VFMADD213PS  704(BX), Y7, Y6
+	VFMADD213PS  704(BX), Y6, Y7
+	VPSRAD       $0x01, Y5, Y6
+	VPSUBD       Y6, Y5, Y5
+	VPADDD       960(BX), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y7, Y7
+	VPADDD       960(BX), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VADDPS       704(BX), Y7, Y7
+	VMOVUPS      768(BX), Y5
+	VDIVPS       Y7, Y5, Y7
+	VMOVUPS      704(BX), Y5
+	VSUBPS       Y7, Y5, Y7
+	VANDPS       896(BX), Y4, Y5
+	VORPS        Y5, Y7, Y7
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      1088(BX), Y6
+	VFMADD213PS  1152(BX), Y5, Y6
+	VFMADD213PS  1216(BX), Y5, Y6
+	VFMADD213PS  1280(BX), Y5, Y6
+	VFMADD213PS  1344(BX), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VFMADD213PS  Y4, Y4, Y6
+	VANDPS       832(BX), Y4, Y5
+	VCMPPS       $0x11, 1024(BX), Y5, Y5
+	VBLENDVPS    Y5, Y6, Y7, Y4
+	VMOVUPS      Y4, 32(AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	JMP          tanhAVX2_loop2
+
+tanhAVX2_loop1:
+	CMPQ         DI, $0x00000008
+	JL           tanhAVX2_tail
+	VMOVUPS      (CX)(SI*4), Y0
+	VANDPS       832(BX), Y0, Y3
+	VADDPS       Y3, Y3, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VADDPS       704(BX), Y3, Y3
+	VMOVUPS      768(BX), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      704(BX), Y1
+	VSUBPS       Y3, Y1, Y3
+	VANDPS       896(BX), Y0, Y1
+	VORPS        Y1, Y3, Y3
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      1088(BX), Y2
+	VFMADD213PS  1152(BX), Y1, Y2
+	VFMADD213PS  1216(BX), Y1, Y2
+	VFMADD213PS  1280(BX), Y1, Y2
+	VFMADD213PS  1344(BX), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VFMADD213PS  Y0, Y0, Y2
+	VANDPS       832(BX), Y0, Y1
+	VCMPPS       $0x11, 1024(BX), Y1, Y1
+	VBLENDVPS    Y1, Y2, Y3, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	SUBQ         $0x00000008, DI
+	JMP          tanhAVX2_loop1
+
+tanhAVX2_tail:
+	TESTQ        DI, DI
+	JZ           tanhAVX2_done
+	LEAQ         lanemask32<>+0(SB), DX
+	MOVQ         $0x00000008, R8
+	SUBQ         DI, R8
+	VMOVUPS      (DX)(R8*4), Y12
+	VMASKMOVPS   (CX)(SI*4), Y12, Y0
+	VANDPS       832(BX), Y0, Y3
+	VADDPS       Y3, Y3, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VADDPS       704(BX), Y3, Y3
+	VMOVUPS      768(BX), Y1
+	VDIVPS       Y3, Y1, Y3
+	VMOVUPS      704(BX), Y1
+	VSUBPS       Y3, Y1, Y3
+	VANDPS       896(BX), Y0, Y1
+	VORPS        Y1, Y3, Y3
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      1088(BX), Y2
+	VFMADD213PS  1152(BX), Y1, Y2
+	VFMADD213PS  1216(BX), Y1, Y2
+	VFMADD213PS  1280(BX), Y1, Y2
+	VFMADD213PS  1344(BX), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VFMADD213PS  Y0, Y0, Y2
+	VANDPS       832(BX), Y0, Y1
+	VCMPPS       $0x11, 1024(BX), Y1, Y1
+	VBLENDVPS    Y1, Y2, Y3, Y0
+	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
+
+tanhAVX2_done:
+	VZEROUPPER
+	RET
+
+// func erfAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·erfAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+erfAVX2_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000010
+	JL           erfAVX2_loop1
+	VMOVUPS      (CX)(SI*4), Y0
+	VMULPS       Y0, Y0, Y3
+	VXORPS       896(BX), Y3, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VANDPS       832(BX), Y0, Y1
+	VMOVUPS      1856(BX), Y2
+	VFMADD213PS  704(BX), Y2, Y1
+	VMOVUPS      704(BX), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMOVUPS      1920(BX), Y2
+	VFMADD213PS  1984(BX), Y1, Y2
+	VFMADD213PS  2048(BX), Y1, Y2
+	VFMADD213PS  2112(BX), Y1, Y2
+	VFMADD213PS  2176(BX), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      704(BX), Y1
+	VSUBPS       Y3, Y1, Y3
+	VANDPS       896(BX), Y0, Y1
+	VORPS        Y1, Y3, Y3
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      1408(BX), Y2
+	VFMADD213PS  1472(BX), Y1, Y2
+	VFMADD213PS  1536(BX), Y1, Y2
+	VFMADD213PS  1600(BX), Y1, Y2
+	VFMADD213PS  1664(BX), Y1, Y2
+	VFMADD213PS  1728(BX), Y1, Y2
+	VFMADD213PS  1792(BX), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       832(BX), Y0, Y1
+	VCMPPS       $0x11, 704(BX), Y1, Y1
+	VBLENDVPS    Y1, Y2, Y3, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	VMOVUPS      32(CX)(SI*4), Y4
+	VMULPS       Y4, Y4, Y7
+	VXORPS       896(BX), Y7, Y7
+	VMOVUPS      (BX), Y5
+	VMAXPS       Y7, Y5, Y7
+	VMOVUPS      64(BX), Y5
+	VMINPS       Y7, Y5, Y7
+	VMULPS       128(BX), Y7, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS 192(BX), Y5, Y7
+	VFNMADD231PS 256(BX), Y5, Y7
+	VCVTPS2DQ    Y5, Y5
+	VMOVUPS      320(BX), Y6
+	VFMADD213PS  384(BX), Y7, Y6
+	VFMADD213PS  448(BX), Y7, Y6
+	VFMADD213PS  512(BX), Y7, Y6
+	VFMADD213PS  576(BX), Y7, Y6
+	VFMADD213PS  640(BX), Y7, Y6
+	VFMADD213PS  704(BX), Y7, Y6
+	VFMADD213PS  704(BX), Y6, Y7
+	VPSRAD       $0x01, Y5, Y6
+	VPSUBD       Y6, Y5, Y5
+	VPADDD       960(BX), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y6, Y7, Y7
+	VPADDD       960(BX), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y7, Y7
+	VANDPS       832(BX), Y4, Y5
+	VMOVUPS      1856(BX), Y6
+	VFMADD213PS  704(BX), Y6, Y5
+	VMOVUPS      704(BX), Y6
+	VDIVPS       Y5, Y6, Y5
+	VMOVUPS      1920(BX), Y6
+	VFMADD213PS  1984(BX), Y5, Y6
+	VFMADD213PS  2048(BX), Y5, Y6
+	VFMADD213PS  2112(BX), Y5, Y6
+	VFMADD213PS  2176(BX), Y5, Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y6, Y7, Y7
+	VMOVUPS      704(BX), Y5
+	VSUBPS       Y7, Y5, Y7
+	VANDPS       896(BX), Y4, Y5
+	VORPS        Y5, Y7, Y7
+	VMULPS       Y4, Y4, Y5
+	VMOVUPS      1408(BX), Y6
+	VFMADD213PS  1472(BX), Y5, Y6
+	VFMADD213PS  1536(BX), Y5, Y6
+	VFMADD213PS  1600(BX), Y5, Y6
+	VFMADD213PS  1664(BX), Y5, Y6
+	VFMADD213PS  1728(BX), Y5, Y6
+	VFMADD213PS  1792(BX), Y5, Y6
+	VMULPS       Y4, Y6, Y6
+	VANDPS       832(BX), Y4, Y5
+	VCMPPS       $0x11, 704(BX), Y5, Y5
+	VBLENDVPS    Y5, Y6, Y7, Y4
+	VMOVUPS      Y4, 32(AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	JMP          erfAVX2_loop2
+
+erfAVX2_loop1:
+	CMPQ         DI, $0x00000008
+	JL           erfAVX2_tail
+	VMOVUPS      (CX)(SI*4), Y0
+	VMULPS       Y0, Y0, Y3
+	VXORPS       896(BX), Y3, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VANDPS       832(BX), Y0, Y1
+	VMOVUPS      1856(BX), Y2
+	VFMADD213PS  704(BX), Y2, Y1
+	VMOVUPS      704(BX), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMOVUPS      1920(BX), Y2
+	VFMADD213PS  1984(BX), Y1, Y2
+	VFMADD213PS  2048(BX), Y1, Y2
+	VFMADD213PS  2112(BX), Y1, Y2
+	VFMADD213PS  2176(BX), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      704(BX), Y1
+	VSUBPS       Y3, Y1, Y3
+	VANDPS       896(BX), Y0, Y1
+	VORPS        Y1, Y3, Y3
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      1408(BX), Y2
+	VFMADD213PS  1472(BX), Y1, Y2
+	VFMADD213PS  1536(BX), Y1, Y2
+	VFMADD213PS  1600(BX), Y1, Y2
+	VFMADD213PS  1664(BX), Y1, Y2
+	VFMADD213PS  1728(BX), Y1, Y2
+	VFMADD213PS  1792(BX), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       832(BX), Y0, Y1
+	VCMPPS       $0x11, 704(BX), Y1, Y1
+	VBLENDVPS    Y1, Y2, Y3, Y0
+	VMOVUPS      Y0, (AX)(SI*4)
+	ADDQ         $0x00000008, SI
+	SUBQ         $0x00000008, DI
+	JMP          erfAVX2_loop1
+
+erfAVX2_tail:
+	TESTQ        DI, DI
+	JZ           erfAVX2_done
+	LEAQ         lanemask32<>+0(SB), DX
+	MOVQ         $0x00000008, R8
+	SUBQ         DI, R8
+	VMOVUPS      (DX)(R8*4), Y12
+	VMASKMOVPS   (CX)(SI*4), Y12, Y0
+	VMULPS       Y0, Y0, Y3
+	VXORPS       896(BX), Y3, Y3
+	VMOVUPS      (BX), Y1
+	VMAXPS       Y3, Y1, Y3
+	VMOVUPS      64(BX), Y1
+	VMINPS       Y3, Y1, Y3
+	VMULPS       128(BX), Y3, Y1
+	VROUNDPS     $0x00, Y1, Y1
+	VFNMADD231PS 192(BX), Y1, Y3
+	VFNMADD231PS 256(BX), Y1, Y3
+	VCVTPS2DQ    Y1, Y1
+	VMOVUPS      320(BX), Y2
+	VFMADD213PS  384(BX), Y3, Y2
+	VFMADD213PS  448(BX), Y3, Y2
+	VFMADD213PS  512(BX), Y3, Y2
+	VFMADD213PS  576(BX), Y3, Y2
+	VFMADD213PS  640(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y3, Y2
+	VFMADD213PS  704(BX), Y2, Y3
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
+	VPADDD       960(BX), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VPADDD       960(BX), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y1, Y3, Y3
+	VANDPS       832(BX), Y0, Y1
+	VMOVUPS      1856(BX), Y2
+	VFMADD213PS  704(BX), Y2, Y1
+	VMOVUPS      704(BX), Y2
+	VDIVPS       Y1, Y2, Y1
+	VMOVUPS      1920(BX), Y2
+	VFMADD213PS  1984(BX), Y1, Y2
+	VFMADD213PS  2048(BX), Y1, Y2
+	VFMADD213PS  2112(BX), Y1, Y2
+	VFMADD213PS  2176(BX), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      704(BX), Y1
+	VSUBPS       Y3, Y1, Y3
+	VANDPS       896(BX), Y0, Y1
+	VORPS        Y1, Y3, Y3
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      1408(BX), Y2
+	VFMADD213PS  1472(BX), Y1, Y2
+	VFMADD213PS  1536(BX), Y1, Y2
+	VFMADD213PS  1600(BX), Y1, Y2
+	VFMADD213PS  1664(BX), Y1, Y2
+	VFMADD213PS  1728(BX), Y1, Y2
+	VFMADD213PS  1792(BX), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VANDPS       832(BX), Y0, Y1
+	VCMPPS       $0x11, 704(BX), Y1, Y1
+	VBLENDVPS    Y1, Y2, Y3, Y0
+	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
+
+erfAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·dwRowAVX512(SB), NOSPLIT, $0-60
 	MOVQ         y+0(FP), AX
 	MOVQ         n+8(FP), CX
@@ -910,13 +2288,13 @@ dwRowAVX512_loop4:
 	CMPQ    R9, $0x00000040
 	JL      dwRowAVX512_loop1
 	VMOVAPS Z7, Z0
-	VXORPS  Z10, Z10, Z10
+	VPXORD  Z10, Z10, Z10
 	VMOVAPS Z7, Z1
-	VXORPS  Z11, Z11, Z11
+	VPXORD  Z11, Z11, Z11
 	VMOVAPS Z7, Z2
-	VXORPS  Z12, Z12, Z12
+	VPXORD  Z12, Z12, Z12
 	VMOVAPS Z7, Z3
-	VXORPS  Z13, Z13, Z13
+	VPXORD  Z13, Z13, Z13
 	MOVQ    DI, R9
 	MOVQ    BX, R10
 	MOVQ    SI, R11
@@ -981,7 +2359,7 @@ dwRowAVX512_loop1:
 	CMPQ    R9, $0x00000010
 	JL      dwRowAVX512_tail
 	VMOVAPS Z7, Z0
-	VXORPS  Z10, Z10, Z10
+	VPXORD  Z10, Z10, Z10
 	MOVQ    DI, R9
 	MOVQ    BX, R10
 	MOVQ    SI, R11
@@ -1025,7 +2403,7 @@ dwRowAVX512_tail:
 	LEAQ    tailmask16<>+0(SB), CX
 	KMOVW   (CX)(R9*2), K1
 	VMOVAPS Z7, Z0
-	VXORPS  Z10, Z10, Z10
+	VPXORD  Z10, Z10, Z10
 	MOVQ    DI, R9
 	MOVQ    BX, R10
 	MOVQ    SI, R11
@@ -1705,5 +3083,801 @@ sqrtAVX512_tail:
 	VMOVUPS   Z0, K1, (AX)(BX*4)
 
 sqrtAVX512_done:
+	VZEROUPPER
+	RET
+
+// func expAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·expAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+expAVX512_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000020
+	JL           expAVX512_loop1
+	VMOVUPS      (CX)(SI*4), Z0
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z0, Z1, Z0
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z0, Z1, Z0
+	VMULPS       128(BX), Z0, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z0
+	VFNMADD231PS 256(BX), Z1, Z0
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z0, Z2
+	VFMADD213PS  448(BX), Z0, Z2
+	VFMADD213PS  512(BX), Z0, Z2
+	VFMADD213PS  576(BX), Z0, Z2
+	VFMADD213PS  640(BX), Z0, Z2
+	VFMADD213PS  704(BX), Z0, Z2
+	VFMADD213PS  704(BX), Z2, Z0
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z0, Z0
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z4
+	VMOVUPS      (BX), Z5
+	VMAXPS       Z4, Z5, Z4
+	VMOVUPS      64(BX), Z5
+	VMINPS       Z4, Z5, Z4
+	VMULPS       128(BX), Z4, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS 192(BX), Z5, Z4
+	VFNMADD231PS 256(BX), Z5, Z4
+	VCVTPS2DQ    Z5, Z5
+	VMOVUPS      320(BX), Z6
+	VFMADD213PS  384(BX), Z4, Z6
+	VFMADD213PS  448(BX), Z4, Z6
+	VFMADD213PS  512(BX), Z4, Z6
+	VFMADD213PS  576(BX), Z4, Z6
+	VFMADD213PS  640(BX), Z4, Z6
+	VFMADD213PS  704(BX), Z4, Z6
+	VFMADD213PS  704(BX), Z6, Z4
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VPADDD       960(BX), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z4, Z4
+	VPADDD       960(BX), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z4, Z4
+	VMOVUPS      Z4, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          expAVX512_loop2
+
+expAVX512_loop1:
+	CMPQ         DI, $0x00000010
+	JL           expAVX512_tail
+	VMOVUPS      (CX)(SI*4), Z0
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z0, Z1, Z0
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z0, Z1, Z0
+	VMULPS       128(BX), Z0, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z0
+	VFNMADD231PS 256(BX), Z1, Z0
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z0, Z2
+	VFMADD213PS  448(BX), Z0, Z2
+	VFMADD213PS  512(BX), Z0, Z2
+	VFMADD213PS  576(BX), Z0, Z2
+	VFMADD213PS  640(BX), Z0, Z2
+	VFMADD213PS  704(BX), Z0, Z2
+	VFMADD213PS  704(BX), Z2, Z0
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z0, Z0
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	SUBQ         $0x00000010, DI
+	JMP          expAVX512_loop1
+
+expAVX512_tail:
+	TESTQ        DI, DI
+	JZ           expAVX512_done
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(DI*2), K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z0
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z0, Z1, Z0
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z0, Z1, Z0
+	VMULPS       128(BX), Z0, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z0
+	VFNMADD231PS 256(BX), Z1, Z0
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z0, Z2
+	VFMADD213PS  448(BX), Z0, Z2
+	VFMADD213PS  512(BX), Z0, Z2
+	VFMADD213PS  576(BX), Z0, Z2
+	VFMADD213PS  640(BX), Z0, Z2
+	VFMADD213PS  704(BX), Z0, Z2
+	VFMADD213PS  704(BX), Z2, Z0
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z0, Z0
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)(SI*4)
+
+expAVX512_done:
+	VZEROUPPER
+	RET
+
+// func logisticAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·logisticAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+logisticAVX512_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000020
+	JL           logisticAVX512_loop1
+	VMOVUPS      (CX)(SI*4), Z0
+	VPORD        896(BX), Z0, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       704(BX), Z3, Z1
+	VMOVUPS      704(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMULPS       Z1, Z3, Z3
+	VPTESTMD     896(BX), Z0, K2
+	VBLENDMPS    Z3, Z1, K2, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z4
+	VPORD        896(BX), Z4, Z7
+	VMOVUPS      (BX), Z5
+	VMAXPS       Z7, Z5, Z7
+	VMOVUPS      64(BX), Z5
+	VMINPS       Z7, Z5, Z7
+	VMULPS       128(BX), Z7, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS 192(BX), Z5, Z7
+	VFNMADD231PS 256(BX), Z5, Z7
+	VCVTPS2DQ    Z5, Z5
+	VMOVUPS      320(BX), Z6
+	VFMADD213PS  384(BX), Z7, Z6
+	VFMADD213PS  448(BX), Z7, Z6
+	VFMADD213PS  512(BX), Z7, Z6
+	VFMADD213PS  576(BX), Z7, Z6
+	VFMADD213PS  640(BX), Z7, Z6
+	VFMADD213PS  704(BX), Z7, Z6
+	VFMADD213PS  704(BX), Z6, Z7
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VPADDD       960(BX), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VPADDD       960(BX), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VADDPS       704(BX), Z7, Z5
+	VMOVUPS      704(BX), Z6
+	VDIVPS       Z5, Z6, Z5
+	VMULPS       Z5, Z7, Z7
+	VPTESTMD     896(BX), Z4, K2
+	VBLENDMPS    Z7, Z5, K2, Z4
+	VMOVUPS      Z4, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          logisticAVX512_loop2
+
+logisticAVX512_loop1:
+	CMPQ         DI, $0x00000010
+	JL           logisticAVX512_tail
+	VMOVUPS      (CX)(SI*4), Z0
+	VPORD        896(BX), Z0, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       704(BX), Z3, Z1
+	VMOVUPS      704(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMULPS       Z1, Z3, Z3
+	VPTESTMD     896(BX), Z0, K2
+	VBLENDMPS    Z3, Z1, K2, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	SUBQ         $0x00000010, DI
+	JMP          logisticAVX512_loop1
+
+logisticAVX512_tail:
+	TESTQ        DI, DI
+	JZ           logisticAVX512_done
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(DI*2), K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z0
+	VPORD        896(BX), Z0, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       704(BX), Z3, Z1
+	VMOVUPS      704(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMULPS       Z1, Z3, Z3
+	VPTESTMD     896(BX), Z0, K2
+	VBLENDMPS    Z3, Z1, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(SI*4)
+
+logisticAVX512_done:
+	VZEROUPPER
+	RET
+
+// func tanhAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+tanhAVX512_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000020
+	JL           tanhAVX512_loop1
+	VMOVUPS      (CX)(SI*4), Z0
+	VPANDD       832(BX), Z0, Z3
+	VADDPS       Z3, Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       704(BX), Z3, Z3
+	VMOVUPS      768(BX), Z1
+	VDIVPS       Z3, Z1, Z3
+	VMOVUPS      704(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       896(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      1088(BX), Z2
+	VFMADD213PS  1152(BX), Z1, Z2
+	VFMADD213PS  1216(BX), Z1, Z2
+	VFMADD213PS  1280(BX), Z1, Z2
+	VFMADD213PS  1344(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VFMADD213PS  Z0, Z0, Z2
+	VPANDD       832(BX), Z0, Z1
+	VCMPPS       $0x11, 1024(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z4
+	VPANDD       832(BX), Z4, Z7
+	VADDPS       Z7, Z7, Z7
+	VMOVUPS      (BX), Z5
+	VMAXPS       Z7, Z5, Z7
+	VMOVUPS      64(BX), Z5
+	VMINPS       Z7, Z5, Z7
+	VMULPS       128(BX), Z7, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS 192(BX), Z5, Z7
+	VFNMADD231PS 256(BX), Z5, Z7
+	VCVTPS2DQ    Z5, Z5
+	VMOVUPS      320(BX), Z6
+	VFMADD213PS  384(BX), Z7, Z6
+	VFMADD213PS  448(BX), Z7, Z6
+	VFMADD213PS  512(BX), Z7, Z6
+	VFMADD213PS  576(BX), Z7, Z6
+	VFMADD213PS  640(BX), Z7, Z6
+	VFMADD213PS  704(BX), Z7, Z6
+	VFMADD213PS  704(BX), Z6, Z7
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VPADDD       960(BX), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VPADDD       960(BX), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VADDPS       704(BX), Z7, Z7
+	VMOVUPS      768(BX), Z5
+	VDIVPS       Z7, Z5, Z7
+	VMOVUPS      704(BX), Z5
+	VSUBPS       Z7, Z5, Z7
+	VPANDD       896(BX), Z4, Z5
+	VPORD        Z5, Z7, Z7
+	VMULPS       Z4, Z4, Z5
+	VMOVUPS      1088(BX), Z6
+	VFMADD213PS  1152(BX), Z5, Z6
+	VFMADD213PS  1216(BX), Z5, Z6
+	VFMADD213PS  1280(BX), Z5, Z6
+	VFMADD213PS  1344(BX), Z5, Z6
+	VMULPS       Z5, Z6, Z6
+	VFMADD213PS  Z4, Z4, Z6
+	VPANDD       832(BX), Z4, Z5
+	VCMPPS       $0x11, 1024(BX), Z5, K2
+	VBLENDMPS    Z6, Z7, K2, Z4
+	VMOVUPS      Z4, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          tanhAVX512_loop2
+
+tanhAVX512_loop1:
+	CMPQ         DI, $0x00000010
+	JL           tanhAVX512_tail
+	VMOVUPS      (CX)(SI*4), Z0
+	VPANDD       832(BX), Z0, Z3
+	VADDPS       Z3, Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       704(BX), Z3, Z3
+	VMOVUPS      768(BX), Z1
+	VDIVPS       Z3, Z1, Z3
+	VMOVUPS      704(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       896(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      1088(BX), Z2
+	VFMADD213PS  1152(BX), Z1, Z2
+	VFMADD213PS  1216(BX), Z1, Z2
+	VFMADD213PS  1280(BX), Z1, Z2
+	VFMADD213PS  1344(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VFMADD213PS  Z0, Z0, Z2
+	VPANDD       832(BX), Z0, Z1
+	VCMPPS       $0x11, 1024(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	SUBQ         $0x00000010, DI
+	JMP          tanhAVX512_loop1
+
+tanhAVX512_tail:
+	TESTQ        DI, DI
+	JZ           tanhAVX512_done
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(DI*2), K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z0
+	VPANDD       832(BX), Z0, Z3
+	VADDPS       Z3, Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       704(BX), Z3, Z3
+	VMOVUPS      768(BX), Z1
+	VDIVPS       Z3, Z1, Z3
+	VMOVUPS      704(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       896(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      1088(BX), Z2
+	VFMADD213PS  1152(BX), Z1, Z2
+	VFMADD213PS  1216(BX), Z1, Z2
+	VFMADD213PS  1280(BX), Z1, Z2
+	VFMADD213PS  1344(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VFMADD213PS  Z0, Z0, Z2
+	VPANDD       832(BX), Z0, Z1
+	VCMPPS       $0x11, 1024(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(SI*4)
+
+tanhAVX512_done:
+	VZEROUPPER
+	RET
+
+// func erfAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·erfAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	XORQ SI, SI
+
+erfAVX512_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000020
+	JL           erfAVX512_loop1
+	VMOVUPS      (CX)(SI*4), Z0
+	VMULPS       Z0, Z0, Z3
+	VPXORD       896(BX), Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VPANDD       832(BX), Z0, Z1
+	VMOVUPS      1856(BX), Z2
+	VFMADD213PS  704(BX), Z2, Z1
+	VMOVUPS      704(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMOVUPS      1920(BX), Z2
+	VFMADD213PS  1984(BX), Z1, Z2
+	VFMADD213PS  2048(BX), Z1, Z2
+	VFMADD213PS  2112(BX), Z1, Z2
+	VFMADD213PS  2176(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      704(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       896(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      1408(BX), Z2
+	VFMADD213PS  1472(BX), Z1, Z2
+	VFMADD213PS  1536(BX), Z1, Z2
+	VFMADD213PS  1600(BX), Z1, Z2
+	VFMADD213PS  1664(BX), Z1, Z2
+	VFMADD213PS  1728(BX), Z1, Z2
+	VFMADD213PS  1792(BX), Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VPANDD       832(BX), Z0, Z1
+	VCMPPS       $0x11, 704(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z4
+	VMULPS       Z4, Z4, Z7
+	VPXORD       896(BX), Z7, Z7
+	VMOVUPS      (BX), Z5
+	VMAXPS       Z7, Z5, Z7
+	VMOVUPS      64(BX), Z5
+	VMINPS       Z7, Z5, Z7
+	VMULPS       128(BX), Z7, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS 192(BX), Z5, Z7
+	VFNMADD231PS 256(BX), Z5, Z7
+	VCVTPS2DQ    Z5, Z5
+	VMOVUPS      320(BX), Z6
+	VFMADD213PS  384(BX), Z7, Z6
+	VFMADD213PS  448(BX), Z7, Z6
+	VFMADD213PS  512(BX), Z7, Z6
+	VFMADD213PS  576(BX), Z7, Z6
+	VFMADD213PS  640(BX), Z7, Z6
+	VFMADD213PS  704(BX), Z7, Z6
+	VFMADD213PS  704(BX), Z6, Z7
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VPADDD       960(BX), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VPADDD       960(BX), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VPANDD       832(BX), Z4, Z5
+	VMOVUPS      1856(BX), Z6
+	VFMADD213PS  704(BX), Z6, Z5
+	VMOVUPS      704(BX), Z6
+	VDIVPS       Z5, Z6, Z5
+	VMOVUPS      1920(BX), Z6
+	VFMADD213PS  1984(BX), Z5, Z6
+	VFMADD213PS  2048(BX), Z5, Z6
+	VFMADD213PS  2112(BX), Z5, Z6
+	VFMADD213PS  2176(BX), Z5, Z6
+	VMULPS       Z5, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VMOVUPS      704(BX), Z5
+	VSUBPS       Z7, Z5, Z7
+	VPANDD       896(BX), Z4, Z5
+	VPORD        Z5, Z7, Z7
+	VMULPS       Z4, Z4, Z5
+	VMOVUPS      1408(BX), Z6
+	VFMADD213PS  1472(BX), Z5, Z6
+	VFMADD213PS  1536(BX), Z5, Z6
+	VFMADD213PS  1600(BX), Z5, Z6
+	VFMADD213PS  1664(BX), Z5, Z6
+	VFMADD213PS  1728(BX), Z5, Z6
+	VFMADD213PS  1792(BX), Z5, Z6
+	VMULPS       Z4, Z6, Z6
+	VPANDD       832(BX), Z4, Z5
+	VCMPPS       $0x11, 704(BX), Z5, K2
+	VBLENDMPS    Z6, Z7, K2, Z4
+	VMOVUPS      Z4, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          erfAVX512_loop2
+
+erfAVX512_loop1:
+	CMPQ         DI, $0x00000010
+	JL           erfAVX512_tail
+	VMOVUPS      (CX)(SI*4), Z0
+	VMULPS       Z0, Z0, Z3
+	VPXORD       896(BX), Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VPANDD       832(BX), Z0, Z1
+	VMOVUPS      1856(BX), Z2
+	VFMADD213PS  704(BX), Z2, Z1
+	VMOVUPS      704(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMOVUPS      1920(BX), Z2
+	VFMADD213PS  1984(BX), Z1, Z2
+	VFMADD213PS  2048(BX), Z1, Z2
+	VFMADD213PS  2112(BX), Z1, Z2
+	VFMADD213PS  2176(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      704(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       896(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      1408(BX), Z2
+	VFMADD213PS  1472(BX), Z1, Z2
+	VFMADD213PS  1536(BX), Z1, Z2
+	VFMADD213PS  1600(BX), Z1, Z2
+	VFMADD213PS  1664(BX), Z1, Z2
+	VFMADD213PS  1728(BX), Z1, Z2
+	VFMADD213PS  1792(BX), Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VPANDD       832(BX), Z0, Z1
+	VCMPPS       $0x11, 704(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	SUBQ         $0x00000010, DI
+	JMP          erfAVX512_loop1
+
+erfAVX512_tail:
+	TESTQ        DI, DI
+	JZ           erfAVX512_done
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(DI*2), K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z0
+	VMULPS       Z0, Z0, Z3
+	VPXORD       896(BX), Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      64(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       128(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 192(BX), Z1, Z3
+	VFNMADD231PS 256(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      320(BX), Z2
+	VFMADD213PS  384(BX), Z3, Z2
+	VFMADD213PS  448(BX), Z3, Z2
+	VFMADD213PS  512(BX), Z3, Z2
+	VFMADD213PS  576(BX), Z3, Z2
+	VFMADD213PS  640(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z3, Z2
+	VFMADD213PS  704(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       960(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       960(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VPANDD       832(BX), Z0, Z1
+	VMOVUPS      1856(BX), Z2
+	VFMADD213PS  704(BX), Z2, Z1
+	VMOVUPS      704(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMOVUPS      1920(BX), Z2
+	VFMADD213PS  1984(BX), Z1, Z2
+	VFMADD213PS  2048(BX), Z1, Z2
+	VFMADD213PS  2112(BX), Z1, Z2
+	VFMADD213PS  2176(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      704(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       896(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      1408(BX), Z2
+	VFMADD213PS  1472(BX), Z1, Z2
+	VFMADD213PS  1536(BX), Z1, Z2
+	VFMADD213PS  1600(BX), Z1, Z2
+	VFMADD213PS  1664(BX), Z1, Z2
+	VFMADD213PS  1728(BX), Z1, Z2
+	VFMADD213PS  1792(BX), Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VPANDD       832(BX), Z0, Z1
+	VCMPPS       $0x11, 704(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VMOVUPS      Z0, K1, (AX)(SI*4)
+
+erfAVX512_done:
 	VZEROUPPER
 	RET

@@ -69,6 +69,26 @@ func clipAVX2(dst *float32, a *float32, lo float32, hi float32, n int)
 //go:noescape
 func sqrtAVX2(dst *float32, a *float32, n int)
 
+// expAVX2 sets dst[i] = e**src[i] for i < n (see package gen).
+//
+//go:noescape
+func expAVX2(dst *float32, src *float32, n int)
+
+// logisticAVX2 sets dst[i] = 1/(1+e**-src[i]) for i < n (see package gen).
+//
+//go:noescape
+func logisticAVX2(dst *float32, src *float32, n int)
+
+// tanhAVX2 sets dst[i] = tanh(src[i]) for i < n (see package gen).
+//
+//go:noescape
+func tanhAVX2(dst *float32, src *float32, n int)
+
+// erfAVX2 sets dst[i] = erf(src[i]) for i < n (see package gen).
+//
+//go:noescape
+func erfAVX2(dst *float32, src *float32, n int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -133,3 +153,23 @@ func clipAVX512(dst *float32, a *float32, lo float32, hi float32, n int)
 //
 //go:noescape
 func sqrtAVX512(dst *float32, a *float32, n int)
+
+// expAVX512 sets dst[i] = e**src[i] for i < n (see package gen).
+//
+//go:noescape
+func expAVX512(dst *float32, src *float32, n int)
+
+// logisticAVX512 sets dst[i] = 1/(1+e**-src[i]) for i < n (see package gen).
+//
+//go:noescape
+func logisticAVX512(dst *float32, src *float32, n int)
+
+// tanhAVX512 sets dst[i] = tanh(src[i]) for i < n (see package gen).
+//
+//go:noescape
+func tanhAVX512(dst *float32, src *float32, n int)
+
+// erfAVX512 sets dst[i] = erf(src[i]) for i < n (see package gen).
+//
+//go:noescape
+func erfAVX512(dst *float32, src *float32, n int)

@@ -95,7 +95,7 @@ func dwRow(s isa) {
 	block := func(nv int, tail bool) {
 		for v := 0; v < nv; v++ {
 			VMOVAPS(vbias, acc[v])
-			VXORPS(acc2[v], acc2[v], acc2[v])
+			vxor(s, acc2[v], acc2[v], acc2[v])
 		}
 		MOVQ(taps, t)
 		MOVQ(offs, op)

@@ -4,8 +4,10 @@ package main
 // for AVX2+FMA (8 lanes) and AVX-512F (16 lanes).
 func simd() {
 	tables()
+	mathTables()
 	for _, s := range []isa{avx2, avx512} {
 		dwRow(s)
 		binaryKernels(s)
+		mathKernels(s)
 	}
 }

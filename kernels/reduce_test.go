@@ -1,0 +1,71 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestSumMaxF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range lengths {
+		x := make([]float32, n)
+		var want float64
+		wantMax := math.Inf(-1)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+			want += float64(x[i])
+			wantMax = math.Max(wantMax, float64(x[i]))
+		}
+		if got := SumF32(x); math.Abs(got-want) > 1e-9*float64(n+1) {
+			t.Errorf("SumF32 n=%d: %v, want %v", n, got, want)
+		}
+		if got := MaxF32(x); float64(got) != wantMax {
+			t.Errorf("MaxF32 n=%d: %v, want %v", n, got, wantMax)
+		}
+	}
+	if m := MaxF32([]float32{1, float32(math.NaN()), 3, 4, 5}); m == m {
+		t.Errorf("MaxF32 with NaN = %v", m)
+	}
+}
+
+func TestSoftmaxF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	withSIMD(t, func(t *testing.T) {
+		for _, n := range lengths {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * 20)
+			}
+			want := make([]float64, n)
+			mx := math.Inf(-1)
+			for _, v := range x {
+				mx = math.Max(mx, float64(v))
+			}
+			var sum float64
+			for i, v := range x {
+				want[i] = math.Exp(float64(v) - mx)
+				sum += want[i]
+			}
+			got := make([]float32, n)
+			SoftmaxF32(got, x)
+			for i := range got {
+				w := want[i] / sum
+				if math.Abs(float64(got[i])-w) > 1e-6*w+1e-12 {
+					t.Fatalf("n=%d: [%d] = %v, want %v", n, i, got[i], w)
+				}
+			}
+			SoftmaxF32(x, x) // in place
+			for i := range x {
+				if x[i] != got[i] {
+					t.Fatalf("in place n=%d: [%d] = %v, want %v", n, i, x[i], got[i])
+				}
+			}
+		}
+		y := []float32{1, 2}
+		SoftmaxF32(y, []float32{float32(math.Inf(1)), 0})
+		if y[0] == y[0] {
+			t.Errorf("softmax with +Inf: %v, want NaN", y)
+		}
+	})
+}
