@@ -107,15 +107,7 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 			wk := wts[oc*taps : (oc+1)*taps]
 			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
 			for oh := 0; oh < p.OH; oh++ {
-				t := 0
-				for kh := 0; kh < p.KH; kh++ {
-					r := oh*p.StrideH + kh*p.DilH
-					for kw := 0; kw < p.KW; kw++ {
-						c := kw * p.DilW
-						offs[t] = (r*s+c%s)*lp + c/s
-						t++
-					}
-				}
+				tapOffsets(offs, oh, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
 				kernel(&yp[oh*p.OW], p.OW, &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
 			}
 		}
@@ -126,27 +118,54 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 // fillPadded writes input plane xp into pad (hp padded rows of s phase rows
 // of lp): zeros where the window reaches outside the input.
 func (p *Depthwise2D) fillPadded(pad, xp []float32, hp, lp int) {
-	s := p.StrideW
-	clear(pad)
+	fillPhasePlane(pad, xp, p.H, p.W, p.PadTop, p.PadLeft, p.StrideW, hp, lp, 0)
+}
+
+// fillPhasePlane copies the h x w plane xp into pad, hp rows of s phase
+// rows of lp values: padded row r is input row r-padTop, padded column c
+// (input column c-padLeft) goes to phase c%s at c/s. Everything else is
+// fill.
+func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fill float32) {
+	if fill == 0 {
+		clear(pad)
+	} else {
+		for i := range pad {
+			pad[i] = fill
+		}
+	}
 	for r := 0; r < hp; r++ {
-		ih := r - p.PadTop
-		if ih < 0 || ih >= p.H {
+		ih := r - padTop
+		if ih < 0 || ih >= h {
 			continue
 		}
-		src := xp[ih*p.W : (ih+1)*p.W]
+		src := xp[ih*w : (ih+1)*w]
 		row := pad[r*s*lp : (r+1)*s*lp]
 		if s == 1 {
-			copy(row[p.PadLeft:], src[:min(p.W, lp-p.PadLeft)])
+			copy(row[padLeft:], src[:min(w, lp-padLeft)])
 			continue
 		}
-		// Phase q holds padded columns j*s+q, input column j*s+q-PadLeft.
+		// Phase q holds padded columns j*s+q, input column j*s+q-padLeft.
 		for q := 0; q < s; q++ {
-			j0 := max(0, (p.PadLeft-q+s-1)/s)
-			j1 := min(lp, (p.W+p.PadLeft-q+s-1)/s)
+			j0 := max(0, (padLeft-q+s-1)/s)
+			j1 := min(lp, (w+padLeft-q+s-1)/s)
 			dst := row[q*lp : (q+1)*lp]
-			for j, iw := j0, j0*s+q-p.PadLeft; j < j1; j, iw = j+1, iw+s {
+			for j, iw := j0, j0*s+q-padLeft; j < j1; j, iw = j+1, iw+s {
 				dst[j] = src[iw]
 			}
+		}
+	}
+}
+
+// tapOffsets sets offs to the start, in a phase-split padded plane, of
+// every tap's run for output row oh.
+func tapOffsets(offs []int, oh, sh, kh, kw, dh, dw, s, lp int) {
+	t := 0
+	for i := 0; i < kh; i++ {
+		r := oh*sh + i*dh
+		for j := 0; j < kw; j++ {
+			c := j * dw
+			offs[t] = (r*s+c%s)*lp + c/s
+			t++
 		}
 	}
 }

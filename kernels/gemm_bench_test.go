@@ -36,10 +36,12 @@ func BenchmarkSgemm(b *testing.B) {
 				}
 				g := problem{Batch{Count: 1}, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n, nil}
 				b.ResetTimer()
+				done := cpuTime(b, 2*float64(s.m)*float64(s.n)*float64(s.k))
 				for i := 0; i < b.N; i++ {
 					p := g
 					v.gemm(w, &p)
 				}
+				done()
 				b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}

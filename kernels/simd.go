@@ -22,13 +22,14 @@ var simdNames = [...]string{simdGo: "go", simdAVX2: "avx2", simdAVX512: "avx512"
 
 // simdImpl is one level's set of kernels; a nil field falls back to Go.
 type simdImpl struct {
-	level simdLevel
-	dwRow func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
-	vv    [numBinaryOps]vvFunc
-	vs    [numBinaryOps]vsFunc
-	sv    [numBinaryOps]svFunc
-	clip  clipFunc
-	sqrt  mapFunc
+	level  simdLevel
+	dwRow  func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
+	maxRow func(y *float32, n int, x *float32, offs *int, taps int)
+	vv     [numBinaryOps]vvFunc
+	vs     [numBinaryOps]vsFunc
+	sv     [numBinaryOps]svFunc
+	clip   clipFunc
+	sqrt   mapFunc
 	// Elementary functions (math.go states their accuracy).
 	exp, sigmoid, tanh, erf mapFunc
 }

@@ -2266,6 +2266,179 @@ erfAVX2_done:
 	VZEROUPPER
 	RET
 
+// func maxRowAVX2(y *float32, n int, x *float32, offs *int, taps int)
+// Requires: AVX
+TEXT ·maxRowAVX2(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ offs+24(FP), BX
+	MOVQ taps+32(FP), SI
+	XORQ DI, DI
+
+maxRowAVX2_loop4:
+	MOVQ    CX, R8
+	SUBQ    DI, R8
+	CMPQ    R8, $0x00000020
+	JL      maxRowAVX2_loop1
+	MOVQ    (BX), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Y0
+	VMOVAPS Y0, Y4
+	VMOVUPS 32(DX)(R10*4), Y1
+	VMOVAPS Y1, Y5
+	VMOVUPS 64(DX)(R10*4), Y2
+	VMOVAPS Y2, Y6
+	VMOVUPS 96(DX)(R10*4), Y3
+	VMOVAPS Y3, Y7
+	MOVQ    SI, R8
+	DECQ    R8
+	LEAQ    8(BX), R9
+	CMPQ    R8, $0x02
+	JL      maxRowAVX2_b4_one
+
+maxRowAVX2_b4:
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	MOVQ    8(R9), R11
+	ADDQ    DI, R11
+	VMOVUPS (DX)(R10*4), Y8
+	VMAXPS  Y0, Y8, Y0
+	VMOVUPS (DX)(R11*4), Y9
+	VMAXPS  Y4, Y9, Y4
+	VMOVUPS 32(DX)(R10*4), Y8
+	VMAXPS  Y1, Y8, Y1
+	VMOVUPS 32(DX)(R11*4), Y9
+	VMAXPS  Y5, Y9, Y5
+	VMOVUPS 64(DX)(R10*4), Y8
+	VMAXPS  Y2, Y8, Y2
+	VMOVUPS 64(DX)(R11*4), Y9
+	VMAXPS  Y6, Y9, Y6
+	VMOVUPS 96(DX)(R10*4), Y8
+	VMAXPS  Y3, Y8, Y3
+	VMOVUPS 96(DX)(R11*4), Y9
+	VMAXPS  Y7, Y9, Y7
+	ADDQ    $0x10, R9
+	SUBQ    $0x02, R8
+	CMPQ    R8, $0x02
+	JGE     maxRowAVX2_b4
+
+maxRowAVX2_b4_one:
+	TESTQ   R8, R8
+	JZ      maxRowAVX2_b4_store
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Y8
+	VMAXPS  Y0, Y8, Y0
+	VMOVUPS 32(DX)(R10*4), Y8
+	VMAXPS  Y1, Y8, Y1
+	VMOVUPS 64(DX)(R10*4), Y8
+	VMAXPS  Y2, Y8, Y2
+	VMOVUPS 96(DX)(R10*4), Y8
+	VMAXPS  Y3, Y8, Y3
+
+maxRowAVX2_b4_store:
+	VMAXPS  Y0, Y4, Y0
+	VMOVUPS Y0, (AX)(DI*4)
+	VMAXPS  Y1, Y5, Y1
+	VMOVUPS Y1, 32(AX)(DI*4)
+	VMAXPS  Y2, Y6, Y2
+	VMOVUPS Y2, 64(AX)(DI*4)
+	VMAXPS  Y3, Y7, Y3
+	VMOVUPS Y3, 96(AX)(DI*4)
+	ADDQ    $0x00000020, DI
+	JMP     maxRowAVX2_loop4
+
+maxRowAVX2_loop1:
+	MOVQ    CX, R8
+	SUBQ    DI, R8
+	CMPQ    R8, $0x00000008
+	JL      maxRowAVX2_tail
+	MOVQ    (BX), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Y0
+	VMOVAPS Y0, Y4
+	MOVQ    SI, R8
+	DECQ    R8
+	LEAQ    8(BX), R9
+	CMPQ    R8, $0x02
+	JL      maxRowAVX2_b1_one
+
+maxRowAVX2_b1:
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	MOVQ    8(R9), R11
+	ADDQ    DI, R11
+	VMOVUPS (DX)(R10*4), Y8
+	VMAXPS  Y0, Y8, Y0
+	VMOVUPS (DX)(R11*4), Y9
+	VMAXPS  Y4, Y9, Y4
+	ADDQ    $0x10, R9
+	SUBQ    $0x02, R8
+	CMPQ    R8, $0x02
+	JGE     maxRowAVX2_b1
+
+maxRowAVX2_b1_one:
+	TESTQ   R8, R8
+	JZ      maxRowAVX2_b1_store
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Y8
+	VMAXPS  Y0, Y8, Y0
+
+maxRowAVX2_b1_store:
+	VMAXPS  Y0, Y4, Y0
+	VMOVUPS Y0, (AX)(DI*4)
+	ADDQ    $0x00000008, DI
+	JMP     maxRowAVX2_loop1
+
+maxRowAVX2_tail:
+	TESTQ      R8, R8
+	JZ         maxRowAVX2_done
+	LEAQ       lanemask32<>+0(SB), CX
+	MOVQ       $0x00000008, R9
+	SUBQ       R8, R9
+	VMOVUPS    (CX)(R9*4), Y10
+	MOVQ       (BX), R10
+	ADDQ       DI, R10
+	VMASKMOVPS (DX)(R10*4), Y10, Y0
+	VMOVAPS    Y0, Y4
+	MOVQ       SI, R8
+	DECQ       R8
+	LEAQ       8(BX), R9
+	CMPQ       R8, $0x02
+	JL         maxRowAVX2_btail_one
+
+maxRowAVX2_btail:
+	MOVQ       (R9), R10
+	ADDQ       DI, R10
+	MOVQ       8(R9), R11
+	ADDQ       DI, R11
+	VMASKMOVPS (DX)(R10*4), Y10, Y8
+	VMAXPS     Y0, Y8, Y0
+	VMASKMOVPS (DX)(R11*4), Y10, Y9
+	VMAXPS     Y4, Y9, Y4
+	ADDQ       $0x10, R9
+	SUBQ       $0x02, R8
+	CMPQ       R8, $0x02
+	JGE        maxRowAVX2_btail
+
+maxRowAVX2_btail_one:
+	TESTQ      R8, R8
+	JZ         maxRowAVX2_btail_store
+	MOVQ       (R9), R10
+	ADDQ       DI, R10
+	VMASKMOVPS (DX)(R10*4), Y10, Y8
+	VMAXPS     Y0, Y8, Y0
+
+maxRowAVX2_btail_store:
+	VMAXPS     Y0, Y4, Y0
+	VMASKMOVPS Y0, Y10, (AX)(DI*4)
+
+maxRowAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, AVX512F
 TEXT ·dwRowAVX512(SB), NOSPLIT, $0-60
@@ -3879,5 +4052,176 @@ erfAVX512_tail:
 	VMOVUPS      Z0, K1, (AX)(SI*4)
 
 erfAVX512_done:
+	VZEROUPPER
+	RET
+
+// func maxRowAVX512(y *float32, n int, x *float32, offs *int, taps int)
+// Requires: AVX, AVX512F
+TEXT ·maxRowAVX512(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), AX
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ offs+24(FP), BX
+	MOVQ taps+32(FP), SI
+	XORQ DI, DI
+
+maxRowAVX512_loop4:
+	MOVQ    CX, R8
+	SUBQ    DI, R8
+	CMPQ    R8, $0x00000040
+	JL      maxRowAVX512_loop1
+	MOVQ    (BX), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Z0
+	VMOVAPS Z0, Z4
+	VMOVUPS 64(DX)(R10*4), Z1
+	VMOVAPS Z1, Z5
+	VMOVUPS 128(DX)(R10*4), Z2
+	VMOVAPS Z2, Z6
+	VMOVUPS 192(DX)(R10*4), Z3
+	VMOVAPS Z3, Z7
+	MOVQ    SI, R8
+	DECQ    R8
+	LEAQ    8(BX), R9
+	CMPQ    R8, $0x02
+	JL      maxRowAVX512_b4_one
+
+maxRowAVX512_b4:
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	MOVQ    8(R9), R11
+	ADDQ    DI, R11
+	VMOVUPS (DX)(R10*4), Z8
+	VMAXPS  Z0, Z8, Z0
+	VMOVUPS (DX)(R11*4), Z9
+	VMAXPS  Z4, Z9, Z4
+	VMOVUPS 64(DX)(R10*4), Z8
+	VMAXPS  Z1, Z8, Z1
+	VMOVUPS 64(DX)(R11*4), Z9
+	VMAXPS  Z5, Z9, Z5
+	VMOVUPS 128(DX)(R10*4), Z8
+	VMAXPS  Z2, Z8, Z2
+	VMOVUPS 128(DX)(R11*4), Z9
+	VMAXPS  Z6, Z9, Z6
+	VMOVUPS 192(DX)(R10*4), Z8
+	VMAXPS  Z3, Z8, Z3
+	VMOVUPS 192(DX)(R11*4), Z9
+	VMAXPS  Z7, Z9, Z7
+	ADDQ    $0x10, R9
+	SUBQ    $0x02, R8
+	CMPQ    R8, $0x02
+	JGE     maxRowAVX512_b4
+
+maxRowAVX512_b4_one:
+	TESTQ   R8, R8
+	JZ      maxRowAVX512_b4_store
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Z8
+	VMAXPS  Z0, Z8, Z0
+	VMOVUPS 64(DX)(R10*4), Z8
+	VMAXPS  Z1, Z8, Z1
+	VMOVUPS 128(DX)(R10*4), Z8
+	VMAXPS  Z2, Z8, Z2
+	VMOVUPS 192(DX)(R10*4), Z8
+	VMAXPS  Z3, Z8, Z3
+
+maxRowAVX512_b4_store:
+	VMAXPS  Z0, Z4, Z0
+	VMOVUPS Z0, (AX)(DI*4)
+	VMAXPS  Z1, Z5, Z1
+	VMOVUPS Z1, 64(AX)(DI*4)
+	VMAXPS  Z2, Z6, Z2
+	VMOVUPS Z2, 128(AX)(DI*4)
+	VMAXPS  Z3, Z7, Z3
+	VMOVUPS Z3, 192(AX)(DI*4)
+	ADDQ    $0x00000040, DI
+	JMP     maxRowAVX512_loop4
+
+maxRowAVX512_loop1:
+	MOVQ    CX, R8
+	SUBQ    DI, R8
+	CMPQ    R8, $0x00000010
+	JL      maxRowAVX512_tail
+	MOVQ    (BX), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Z0
+	VMOVAPS Z0, Z4
+	MOVQ    SI, R8
+	DECQ    R8
+	LEAQ    8(BX), R9
+	CMPQ    R8, $0x02
+	JL      maxRowAVX512_b1_one
+
+maxRowAVX512_b1:
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	MOVQ    8(R9), R11
+	ADDQ    DI, R11
+	VMOVUPS (DX)(R10*4), Z8
+	VMAXPS  Z0, Z8, Z0
+	VMOVUPS (DX)(R11*4), Z9
+	VMAXPS  Z4, Z9, Z4
+	ADDQ    $0x10, R9
+	SUBQ    $0x02, R8
+	CMPQ    R8, $0x02
+	JGE     maxRowAVX512_b1
+
+maxRowAVX512_b1_one:
+	TESTQ   R8, R8
+	JZ      maxRowAVX512_b1_store
+	MOVQ    (R9), R10
+	ADDQ    DI, R10
+	VMOVUPS (DX)(R10*4), Z8
+	VMAXPS  Z0, Z8, Z0
+
+maxRowAVX512_b1_store:
+	VMAXPS  Z0, Z4, Z0
+	VMOVUPS Z0, (AX)(DI*4)
+	ADDQ    $0x00000010, DI
+	JMP     maxRowAVX512_loop1
+
+maxRowAVX512_tail:
+	TESTQ     R8, R8
+	JZ        maxRowAVX512_done
+	LEAQ      tailmask16<>+0(SB), CX
+	KMOVW     (CX)(R8*2), K1
+	MOVQ      (BX), R10
+	ADDQ      DI, R10
+	VMOVUPS.Z (DX)(R10*4), K1, Z0
+	VMOVAPS   Z0, Z4
+	MOVQ      SI, R8
+	DECQ      R8
+	LEAQ      8(BX), R9
+	CMPQ      R8, $0x02
+	JL        maxRowAVX512_btail_one
+
+maxRowAVX512_btail:
+	MOVQ      (R9), R10
+	ADDQ      DI, R10
+	MOVQ      8(R9), R11
+	ADDQ      DI, R11
+	VMOVUPS.Z (DX)(R10*4), K1, Z8
+	VMAXPS    Z0, Z8, Z0
+	VMOVUPS.Z (DX)(R11*4), K1, Z9
+	VMAXPS    Z4, Z9, Z4
+	ADDQ      $0x10, R9
+	SUBQ      $0x02, R8
+	CMPQ      R8, $0x02
+	JGE       maxRowAVX512_btail
+
+maxRowAVX512_btail_one:
+	TESTQ     R8, R8
+	JZ        maxRowAVX512_btail_store
+	MOVQ      (R9), R10
+	ADDQ      DI, R10
+	VMOVUPS.Z (DX)(R10*4), K1, Z8
+	VMAXPS    Z0, Z8, Z0
+
+maxRowAVX512_btail_store:
+	VMAXPS  Z0, Z4, Z0
+	VMOVUPS Z0, K1, (AX)(DI*4)
+
+maxRowAVX512_done:
 	VZEROUPPER
 	RET

@@ -89,6 +89,11 @@ func tanhAVX2(dst *float32, src *float32, n int)
 //go:noescape
 func erfAVX2(dst *float32, src *float32, n int)
 
+// maxRowAVX2 computes one output row of a max pooling (see package gen).
+//
+//go:noescape
+func maxRowAVX2(y *float32, n int, x *float32, offs *int, taps int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -173,3 +178,8 @@ func tanhAVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func erfAVX512(dst *float32, src *float32, n int)
+
+// maxRowAVX512 computes one output row of a max pooling (see package gen).
+//
+//go:noescape
+func maxRowAVX512(y *float32, n int, x *float32, offs *int, taps int)

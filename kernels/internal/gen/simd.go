@@ -9,5 +9,6 @@ func simd() {
 		dwRow(s)
 		binaryKernels(s)
 		mathKernels(s)
+		maxRow(s)
 	}
 }
