@@ -102,7 +102,7 @@ func Sgemm(w *cpu.Workers, transA, transB bool, m, n, k int, alpha float32, a []
 // (see Sgemm and Batch), in parallel over matrices and tiles together. The
 // epilogue's biases are the same for every matrix.
 func SgemmBatched(w *cpu.Workers, bt Batch, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
-	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep})
+	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nil})
 }
 
 // Variant names the SGEMM micro-kernel in use: "avx512", "avx2" or "go".
@@ -122,6 +122,7 @@ type problem struct {
 	c              []float32
 	ldc            int
 	ep             *Epilogue
+	pack           BPacker // packs B instead of packB from b (SgemmPackedB)
 }
 
 // Micro-kernel flags (mirrored in internal/gen).
@@ -219,7 +220,9 @@ func (g *problem) check() {
 	}
 	for t := 0; t < g.bt.Count; t++ {
 		checkLen("A", g.a, g.bt.aOff(t), ar, ac, g.lda)
-		checkLen("B", g.b, g.bt.bOff(t), br, bc, g.ldb)
+		if g.pack == nil {
+			checkLen("B", g.b, g.bt.bOff(t), br, bc, g.ldb)
+		}
 		checkLen("C", g.c, t*g.bt.CStride, g.m, g.n, g.ldc)
 	}
 	if ep := g.ep; ep != nil {
@@ -265,7 +268,7 @@ func (v *variant) gemm(w *cpu.Workers, g *problem) {
 		})
 		g.beta = 1
 	}
-	if g.m == 1 || g.n == 1 {
+	if (g.m == 1 || g.n == 1) && g.pack == nil {
 		gemv(w, g, ep)
 		return
 	}
@@ -370,7 +373,11 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 			for pc := 0; pc < k; pc += kc {
 				kcur := min(kc, k-pc)
 				bp := (*bbuf)[:kcur*roundUp(j1-j0, nr)]
-				packB(bp, g.b[bOff:], g.ldb, g.transB, pc, kcur, j0, j1, nr)
+				if g.pack != nil {
+					g.pack(bp, pc, kcur, j0, j1, nr)
+				} else {
+					packB(bp, g.b[bOff:], g.ldb, g.transB, pc, kcur, j0, j1, nr)
+				}
 				var flags uint64
 				if pc > 0 || g.beta != 0 {
 					flags |= flagAccumulate

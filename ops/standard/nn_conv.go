@@ -176,6 +176,9 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) error {
 	if xf, ok := any(x).([]float32); ok && p.depthwise {
 		return nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
 	}
+	if xf, ok := any(x).([]float32); ok && !p.pointwise && len(p.w.k) == 2 {
+		return nnConv2DPacked(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
+	}
 	cg, mg := p.c/p.g, p.m/p.g
 	kSize := nnProd(p.w.k)
 	inS, outS := nnProd(p.w.in), nnProd(p.w.out)
@@ -201,6 +204,37 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) error {
 				src = col
 			}
 			nnGemmBiasT(env, mg, outS, kk, wg, kk, src, outS, yg, outS, bg)
+		}
+	}
+	return nil
+}
+
+// nnConv2DPacked is a float32 2-D convolution as one GEMM per image and
+// group whose B, the im2col matrix, is packed straight from the image
+// (kernels.SgemmPackedB) instead of being written out and read back.
+func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
+	cg, mg := p.c/p.g, p.m/p.g
+	win := p.w
+	g := kernels.Im2col2D{
+		C: cg, H: win.in[0], W: win.in[1], KH: win.k[0], KW: win.k[1],
+		StrideH: win.s[0], StrideW: win.s[1], DilH: win.d[0], DilW: win.d[1],
+		PadTop: win.pb[0], PadLeft: win.pb[1], OH: win.out[0], OW: win.out[1],
+	}
+	inS, outS, kk := win.in[0]*win.in[1], g.Cols(), g.Rows()
+	for bi := 0; bi < p.batch; bi++ {
+		for gi := 0; gi < p.g; gi++ {
+			xg := x[(bi*p.c+gi*cg)*inS : (bi*p.c+(gi+1)*cg)*inS]
+			yg := y[(bi*p.m+gi*mg)*outS : (bi*p.m+(gi+1)*mg)*outS]
+			wg := w[gi*mg*kk : (gi+1)*mg*kk]
+			var ep *kernels.Epilogue
+			if b != nil {
+				ep = &kernels.Epilogue{RowBias: b[gi*mg : (gi+1)*mg]}
+			}
+			pack, err := g.Packer(xg)
+			if err != nil {
+				return err
+			}
+			kernels.SgemmPackedB(nnWorkers(env), mg, outS, kk, 1, wg, kk, pack, 0, yg, outS, ep)
 		}
 	}
 	return nil
