@@ -323,37 +323,40 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	kc := v.kcMax()
 	kBlocks := (k + kc - 1) / kc
 	kc = (k + kBlocks - 1) / kBlocks
-	// Tasks: column blocks of at most ncMax, then split the dimension with
-	// more micro-tiles until every thread has a few tasks, as long as a
-	// task keeps enough work to pay for its start.
+	// Tasks: column blocks of at most ncMax. Workers.ParallelFor hands
+	// each thread one contiguous run of tasks, so the task count should be
+	// a multiple of the threads; and since every task packs the B block
+	// of its columns, threads get columns of their own (rows are split
+	// only when there are too few column panels), so that no B block is
+	// packed twice.
 	threads := 1
 	if w != nil {
 		threads = w.Threads()
 	}
-	colBlocks := (n + v.ncMax(kc) - 1) / v.ncMax(kc)
-	rowBlocks := 1
-	nc := roundUp((n+colBlocks-1)/colBlocks, nr)
-	mc := roundUp(m, mr)
 	const minTaskFlops = 1 << 18
-	for g.bt.Count*rowBlocks*colBlocks < 4*threads {
-		if 2*mc*nc*k < 2*minTaskFlops {
-			break
-		}
-		if mc/mr > nc/nr && mc >= 2*mr {
-			rowBlocks *= 2
-			mc = roundUp((m+rowBlocks-1)/rowBlocks, mr)
-			rowBlocks = (m + mc - 1) / mc
-		} else if nc >= 2*nr {
-			colBlocks *= 2
-			nc = roundUp((n+colBlocks-1)/colBlocks, nr)
-			colBlocks = (n + nc - 1) / nc
-		} else {
-			break
-		}
-	}
-	tasks := g.bt.Count * rowBlocks * colBlocks
 	if 2*m*n*k*g.bt.Count < 2*minTaskFlops {
-		w = nil // too small to share
+		threads = 1
+	}
+	per := 1 // parts per matrix
+	if g.bt.Count < threads {
+		per = (threads + g.bt.Count - 1) / g.bt.Count
+	}
+	panels := (n + nr - 1) / nr
+	colBlocks := (n + v.ncMax(kc) - 1) / v.ncMax(kc)
+	if per > 1 {
+		colBlocks = min(roundUp(colBlocks, per), panels)
+	}
+	nc := roundUp((n+colBlocks-1)/colBlocks, nr)
+	colBlocks = (n + nc - 1) / nc
+	rowBlocks := 1
+	if colBlocks < per {
+		rowBlocks = min((per+colBlocks-1)/colBlocks, (m+mr-1)/mr)
+	}
+	mc := roundUp((m+rowBlocks-1)/rowBlocks, mr)
+	rowBlocks = (m + mc - 1) / mc
+	tasks := g.bt.Count * rowBlocks * colBlocks
+	if threads == 1 {
+		w = nil // one thread, or too small to share
 	}
 	rs, ks := g.lda, 1
 	if g.transA {
