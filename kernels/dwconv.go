@@ -91,7 +91,10 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 		buf := getBuf(hp * s * lp)
 		defer putBuf(buf)
 		pad := (*buf)[:hp*s*lp]
+		// Row oh's taps are row 0's, shifted by oh·StrideH padded rows.
 		offs := make([]int, taps)
+		tapOffsets(offs, 0, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
+		rowStep := p.StrideH * s * lp
 		lastIn := -1
 		for pl := a; pl < b; pl++ {
 			bi, oc := pl/m, pl%m
@@ -107,8 +110,7 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 			wk := wts[oc*taps : (oc+1)*taps]
 			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
 			for oh := 0; oh < p.OH; oh++ {
-				tapOffsets(offs, oh, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
-				kernel(&yp[oh*p.OW], p.OW, &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
+				kernel(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &offs[0], &wk[0], taps, bv, lo, hi)
 			}
 		}
 	})

@@ -153,6 +153,21 @@ func vecMath(f mapFunc, dst, src []float32) bool {
 	return true
 }
 
+// SiLU32 returns x·Sigmoid32(x), the SiLU (swish) activation.
+func SiLU32(x float32) float32 { return x * Sigmoid32(x) }
+
+// SiLUSlice sets dst[i] = SiLU32(src[i]) in one pass: within 3 ulp, or
+// 2**-126 absolute where the result is below the normal range.
+func SiLUSlice(dst, src []float32) {
+	src = src[:len(dst)]
+	if vecMath(simd.silu, dst, src) {
+		return
+	}
+	for i, x := range src {
+		dst[i] = SiLU32(x)
+	}
+}
+
 // TanhSlice sets dst[i] = Tanh32(src[i]) (within the same bounds).
 func TanhSlice(dst, src []float32) {
 	src = src[:len(dst)]

@@ -85,6 +85,12 @@ func BenchmarkSigmoidSlice(b *testing.B) {
 	}
 }
 
+// siluTol is SiLU's bound: 3 ulp, or 2**-126 absolute below the normal
+// range (x times a denormal sigmoid).
+func siluTol(got float32, want float64) bool {
+	return ulpErr(got, want) <= 3 || math.Abs(float64(got)-want) <= 0x1p-126 || math.IsNaN(want) && got != got
+}
+
 // TestMathSlices holds every vector level of the slice functions to the
 // bounds of the scalar ones over the sweep (in slices of odd lengths, so
 // the vector tails run too).
@@ -93,6 +99,16 @@ func TestMathSlices(t *testing.T) {
 		return math.Abs(float64(got)-want) <= 4e-7*math.Abs(want)+1e-45
 	}
 	withSIMD(t, func(t *testing.T) {
+		if simd.level == simdGo {
+			// The slice forms are the scalar functions:
+			// TestMathAccuracy's sweep, but SiLU.
+			sweep(func(x float32) {
+				if want := float64(x) / (1 + math.Exp(-float64(x))); !siluTol(SiLU32(x), want) {
+					t.Fatalf("SiLU32(%g) = %g, want %g", x, SiLU32(x), want)
+				}
+			})
+			return
+		}
 		for _, c := range []struct {
 			name  string
 			f     func(dst, src []float32)
@@ -102,6 +118,7 @@ func TestMathSlices(t *testing.T) {
 		}{
 			{"ExpSlice", ExpSlice, math.Exp, 1, nil},
 			{"SigmoidSlice", SigmoidSlice, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }, 2, nil},
+			{"SiLUSlice", SiLUSlice, func(x float64) float64 { return x / (1 + math.Exp(-x)) }, 0, siluTol},
 			{"TanhSlice", TanhSlice, math.Tanh, 2, nil},
 			{"ErfSlice", ErfSlice, math.Erf, 0, erfTol},
 		} {

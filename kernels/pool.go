@@ -89,16 +89,18 @@ func (p *Pool2D) run(w *cpu.Workers, x, y []float32, avg bool) error {
 		buf := getBuf(hp * s * lp)
 		defer putBuf(buf)
 		pad := (*buf)[:hp*s*lp]
+		// Row oh's taps are row 0's, shifted by oh·StrideH padded rows.
 		offs := make([]int, taps)
+		tapOffsets(offs, 0, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
+		rowStep := p.StrideH * s * lp
 		for pl := a; pl < b; pl++ {
 			fillPhasePlane(pad, x[pl*p.H*p.W:(pl+1)*p.H*p.W], p.H, p.W, p.PadTop, p.PadLeft, s, hp, lp, fill)
 			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
 			for oh := 0; oh < p.OH; oh++ {
-				tapOffsets(offs, oh, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
 				if avg {
-					dw(&yp[oh*p.OW], p.OW, &pad[0], &offs[0], &ones[0], taps, 0, -inf, inf)
+					dw(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &offs[0], &ones[0], taps, 0, -inf, inf)
 				} else {
-					mx(&yp[oh*p.OW], p.OW, &pad[0], &offs[0], taps)
+					mx(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &offs[0], taps)
 				}
 			}
 			if avg {

@@ -31,7 +31,7 @@ type simdImpl struct {
 	clip   clipFunc
 	sqrt   mapFunc
 	// Elementary functions (math.go states their accuracy).
-	exp, sigmoid, tanh, erf mapFunc
+	exp, sigmoid, silu, tanh, erf mapFunc
 }
 
 // simdImpls lists the levels this build and processor can run, the widest

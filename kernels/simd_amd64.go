@@ -14,7 +14,7 @@ func init() {
 			vs:   [numBinaryOps]vsFunc{Add: addVSAVX2, Sub: subVSAVX2, Mul: mulVSAVX2, Div: divVSAVX2},
 			sv:   [numBinaryOps]svFunc{Sub: subSVAVX2, Div: divSVAVX2},
 			clip: clipAVX2, sqrt: sqrtAVX2,
-			exp: expAVX2, sigmoid: logisticAVX2, tanh: tanhAVX2, erf: erfAVX2,
+			exp: expAVX2, sigmoid: logisticAVX2, silu: siluAVX2, tanh: tanhAVX2, erf: erfAVX2,
 		})
 	}
 	if cpu.X86.HasAVX512F {
@@ -24,7 +24,7 @@ func init() {
 			vs:   [numBinaryOps]vsFunc{Add: addVSAVX512, Sub: subVSAVX512, Mul: mulVSAVX512, Div: divVSAVX512},
 			sv:   [numBinaryOps]svFunc{Sub: subSVAVX512, Div: divSVAVX512},
 			clip: clipAVX512, sqrt: sqrtAVX512,
-			exp: expAVX512, sigmoid: logisticAVX512, tanh: tanhAVX512, erf: erfAVX512,
+			exp: expAVX512, sigmoid: logisticAVX512, silu: siluAVX512, tanh: tanhAVX512, erf: erfAVX512,
 		})
 	}
 	simd = pickSIMD()

@@ -79,6 +79,11 @@ func expAVX2(dst *float32, src *float32, n int)
 //go:noescape
 func logisticAVX2(dst *float32, src *float32, n int)
 
+// siluAVX2 sets dst[i] = src[i]/(1+e**-src[i]) for i < n (see package gen).
+//
+//go:noescape
+func siluAVX2(dst *float32, src *float32, n int)
+
 // tanhAVX2 sets dst[i] = tanh(src[i]) for i < n (see package gen).
 //
 //go:noescape
@@ -168,6 +173,11 @@ func expAVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func logisticAVX512(dst *float32, src *float32, n int)
+
+// siluAVX512 sets dst[i] = src[i]/(1+e**-src[i]) for i < n (see package gen).
+//
+//go:noescape
+func siluAVX512(dst *float32, src *float32, n int)
 
 // tanhAVX512 sets dst[i] = tanh(src[i]) for i < n (see package gen).
 //

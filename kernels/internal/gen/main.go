@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -220,15 +219,10 @@ func kernel(s isa, mr, nv int) {
 var set = flag.String("set", "gemm", "kernel set to generate: gemm or simd")
 
 func main() {
-	// The set is read before flag.Parse, which opens (truncates) the output
-	// files that Package type-checks with the rest of the package. The simd
-	// set needs no package types (its signatures are all basic types) and
-	// skips that check, so a stale or missing stub file cannot block its
-	// regeneration.
-	simdSet := slices.Contains(os.Args[1:], "simd")
-	if !simdSet {
-		Package("github.com/gocann/gocann/kernels")
-	}
+	// No Package(...): every signature is spelled out in basic types, so
+	// the generator need not type-check package kernels, and a stale or
+	// missing stub file cannot block its own regeneration (-pkg names the
+	// package).
 	ConstraintExpr("!purego")
 	flag.Parse()
 	switch *set {

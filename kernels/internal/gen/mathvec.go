@@ -196,6 +196,24 @@ func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3 Vec
 	RET()
 }
 
+// logistic sets dst = 1/(1+e**-x): e = e**-|x|, r = 1/(1+e), and e·r
+// where x's sign bit is set (so -0 and a negative NaN pick e·r: the same
+// value, and NaN), else r. dst may be x or t3; t1, t2, t3 are scratch.
+func logistic(s isa, tb Register, x, dst, t1, t2, t3 VecPhysical) {
+	vor(s, mc(tb, "sign"), x, t3) // -|x|
+	expCore(s, tb, t3, t1, t2)
+	VADDPS(mc(tb, "one"), t3, t1)
+	VMOVUPS(mc(tb, "one"), t2)
+	VDIVPS(t1, t2, t1) // r
+	VMULPS(t1, t3, t3) // e·r
+	if s.lanes == 16 {
+		VPTESTMD(mc(tb, "sign"), x, K2)
+		VBLENDMPS(t3, t1, K2, dst)
+	} else {
+		VBLENDVPS(x, t3, t1, dst)
+	}
+}
+
 // blendLess sets dst = a where x < lim (a constant), else b; mask is an
 // AVX2 scratch register (AVX-512 uses K2).
 func blendLess(s isa, tb Register, x VecPhysical, lim string, a, b, dst, mask VecPhysical) {
@@ -240,22 +258,12 @@ func mathKernels(s isa) {
 		expCore(s, tb, x, t1, t2)
 	})
 	unaryMath(s, "logistic", "sets dst[i] = 1/(1+e**-src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
-		// e = e**-|x|; r = 1/(1+e); e·r where x < 0, else r.
-		vor(s, mc(tb, "sign"), x, t3) // -|x|
-		expCore(s, tb, t3, t1, t2)
-		VADDPS(mc(tb, "one"), t3, t1)
-		VMOVUPS(mc(tb, "one"), t2)
-		VDIVPS(t1, t2, t1) // r
-		VMULPS(t1, t3, t3) // e·r
-		// e·r where x's sign bit is set (so -0 and a negative NaN pick e·r:
-		// the same value, and NaN).
-		if s.lanes == 16 {
-			VPTESTMD(mc(tb, "sign"), x, K2)
-			VBLENDMPS(t3, t1, K2, x)
-		} else {
-			VBLENDVPS(x, t3, t1, x)
-		}
-		// NaN: e is NaN, so both are.
+		logistic(s, tb, x, x, t1, t2, t3)
+	})
+	unaryMath(s, "silu", "sets dst[i] = src[i]/(1+e**-src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
+		// x·sigmoid(x): the sigmoid into t3 (x is kept), then the product.
+		logistic(s, tb, x, t3, t1, t2, t3)
+		VMULPS(t3, x, x)
 	})
 	unaryMath(s, "tanh", "sets dst[i] = tanh(src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
 		// Large: 1 - 2/(e**(2|x|)+1) with x's sign; small: odd polynomial.
