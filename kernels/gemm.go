@@ -268,6 +268,9 @@ func (v *variant) gemm(w *cpu.Workers, g *problem) {
 		})
 		g.beta = 1
 	}
+	if dotGemv(w, g, ep) || skinnyGemm(w, g, ep) {
+		return // few rows, or a matrix-vector product (skinny.go)
+	}
 	if (g.m == 1 || g.n == 1) && g.pack == nil {
 		gemv(w, g, ep)
 		return

@@ -17,7 +17,7 @@ func BenchmarkSgemm(b *testing.B) {
 	for _, s := range []int{64, 128, 256, 512, 1024} {
 		shapes = append(shapes, shape{s, s, s})
 	}
-	for _, m := range []int{1, 8, 32, 128, 512} {
+	for _, m := range []int{1, 2, 4, 8, 32, 128, 512} {
 		shapes = append(shapes, shape{m, 1024, 256}, shape{m, 256, 1024})
 	}
 	w := cpu.NewWorkers(runtime.GOMAXPROCS(0))

@@ -30,6 +30,9 @@ type simdImpl struct {
 	sv     [numBinaryOps]svFunc
 	clip   clipFunc
 	sqrt   mapFunc
+	// Few-row products (skinny.go): skinny[m] for m = 1..8.
+	skinny  [9]skinnyKernel
+	dotRows func(y *float32, a *float32, lda int, rows int, x *float32, k int)
 	// Elementary functions (math.go states their accuracy).
 	exp, sigmoid, silu, tanh, erf mapFunc
 }

@@ -27,5 +27,34 @@ func init() {
 			exp: expAVX512, sigmoid: logisticAVX512, silu: siluAVX512, tanh: tanhAVX512, erf: erfAVX512,
 		})
 	}
+	for _, s := range simdImpls {
+		switch s.level {
+		case simdAVX2:
+			s.dotRows = dotRowsAVX2
+			for m, f := range []skinnyFunc{skinny1AVX2, skinny2AVX2, skinny3AVX2, skinny4AVX2, skinny5AVX2, skinny6AVX2, skinny7AVX2, skinny8AVX2} {
+				s.skinny[m+1] = skinnyKernel{f, 8 * skinnyVectors(8, m+1)}
+			}
+		case simdAVX512:
+			s.dotRows = dotRowsAVX512
+			for m, f := range []skinnyFunc{skinny1AVX512, skinny2AVX512, skinny3AVX512, skinny4AVX512, skinny5AVX512, skinny6AVX512, skinny7AVX512, skinny8AVX512} {
+				s.skinny[m+1] = skinnyKernel{f, 16 * skinnyVectors(16, m+1)}
+			}
+		}
+	}
 	simd = pickSIMD()
+}
+
+// skinnyVectors mirrors internal/gen: the skinny kernel's width in vectors
+// for m rows at lanes floats per vector.
+func skinnyVectors(lanes, m int) int {
+	if lanes == 16 {
+		if m <= 6 {
+			return 4
+		}
+		return 3
+	}
+	if m <= 6 {
+		return 2
+	}
+	return 1
 }

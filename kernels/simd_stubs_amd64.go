@@ -99,6 +99,51 @@ func erfAVX2(dst *float32, src *float32, n int)
 //go:noescape
 func maxRowAVX2(y *float32, n int, x *float32, offs *int, taps int)
 
+// skinny1AVX2 computes a 1 x 16 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny1AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny2AVX2 computes a 2 x 16 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny2AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny3AVX2 computes a 3 x 16 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny3AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny4AVX2 computes a 4 x 16 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny4AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny5AVX2 computes a 5 x 16 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny5AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny6AVX2 computes a 6 x 16 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny6AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny7AVX2 computes a 7 x 8 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny7AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny8AVX2 computes a 8 x 8 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny8AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// dotRowsAVX2 sets y[r] to the dot product of row r of a and x (see package gen).
+//
+//go:noescape
+func dotRowsAVX2(y *float32, a *float32, lda int, rows int, x *float32, k int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -193,3 +238,48 @@ func erfAVX512(dst *float32, src *float32, n int)
 //
 //go:noescape
 func maxRowAVX512(y *float32, n int, x *float32, offs *int, taps int)
+
+// skinny1AVX512 computes a 1 x 64 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny1AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny2AVX512 computes a 2 x 64 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny2AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny3AVX512 computes a 3 x 64 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny3AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny4AVX512 computes a 4 x 64 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny4AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny5AVX512 computes a 5 x 64 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny5AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny6AVX512 computes a 6 x 64 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny6AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny7AVX512 computes a 7 x 48 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny7AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// skinny8AVX512 computes a 8 x 48 block of A·B, B read in place (see package gen).
+//
+//go:noescape
+func skinny8AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *float32)
+
+// dotRowsAVX512 sets y[r] to the dot product of row r of a and x (see package gen).
+//
+//go:noescape
+func dotRowsAVX512(y *float32, a *float32, lda int, rows int, x *float32, k int)

@@ -10,5 +10,9 @@ func simd() {
 		binaryKernels(s)
 		mathKernels(s)
 		maxRow(s)
+		for m := 1; m <= 8; m++ {
+			skinny(s, m)
+		}
+		dotRows(s)
 	}
 }
