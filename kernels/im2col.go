@@ -159,3 +159,102 @@ func (g *Im2col2D) fillRow(d, x []float32, k int, segs []im2colSeg) {
 		}
 	}
 }
+
+// RowsPacker returns the BPacker of the k x n matrix whose row i is
+// src[offs[i] : offs[i]+n]: rows copied straight into the panels.
+func RowsPacker(src []float32, offs []int, n int) BPacker {
+	return func(dst []float32, k0, kc, j0, j1, nr int) {
+		w := j1 - j0
+		full := w / nr
+		for p := 0; p < kc; p++ {
+			row := src[offs[k0+p]+j0 : offs[k0+p]+j1]
+			switch nr {
+			case 32:
+				for q := 0; q < full; q++ {
+					*(*[32]float32)(dst[(q*kc+p)*32:]) = *(*[32]float32)(row[q*32:])
+				}
+			case 16:
+				for q := 0; q < full; q++ {
+					*(*[16]float32)(dst[(q*kc+p)*16:]) = *(*[16]float32)(row[q*16:])
+				}
+			default:
+				for q := 0; q < full; q++ {
+					copy(dst[(q*kc+p)*nr:(q*kc+p+1)*nr], row[q*nr:])
+				}
+			}
+			if rest := w - full*nr; rest > 0 {
+				d := dst[(full*kc+p)*nr : (full*kc+p+1)*nr]
+				copy(d, row[full*nr:])
+				clear(d[rest:])
+			}
+		}
+	}
+}
+
+// PaddedGrid is a convolution's im2col matrix without the windows: the
+// input is copied once into zero-padded planes, each split into
+// StrideH x StrideW phase planes of Hs x Ls (padded row r, column c going
+// to phase (r%StrideH, c%StrideW) at (r/StrideH, c/StrideW)). Outputs are
+// then computed on a grid of OH rows of Ls columns (the last Ls-OW of each
+// row wasted), on which row (c, kh, kw) of the matrix is one contiguous
+// run of phase plane (kh·DilH%StrideH, kw·DilW%StrideW) of channel c
+// (Offsets), so packing it is a plain copy. The product's OH x Ls result
+// is compacted to OH x OW after.
+func (g *Im2col2D) PaddedGrid() (hs, ls int) {
+	hp := max((g.OH-1)*g.StrideH+(g.KH-1)*g.DilH+1, g.PadTop+g.H)
+	wp := max((g.OW-1)*g.StrideW+(g.KW-1)*g.DilW+1, g.PadLeft+g.W)
+	return (hp + g.StrideH - 1) / g.StrideH, (wp + g.StrideW - 1) / g.StrideW
+}
+
+// PlaneSize is the length of one channel's phase planes, plus slack for
+// the runs of the last rows.
+func (g *Im2col2D) PlaneSize(hs, ls int) int {
+	return g.StrideH*g.StrideW*hs*ls + ls + (g.KW-1)*g.DilW + 1
+}
+
+// FillPadded writes the C padded, phase-split planes of x into xp
+// (C x PlaneSize).
+func (g *Im2col2D) FillPadded(xp, x []float32, hs, ls int) {
+	ps := g.PlaneSize(hs, ls)
+	sh, sw := g.StrideH, g.StrideW
+	for c := 0; c < g.C; c++ {
+		plane := xp[c*ps : (c+1)*ps]
+		clear(plane)
+		for ih := 0; ih < g.H; ih++ {
+			r := ih + g.PadTop
+			src := x[(c*g.H+ih)*g.W : (c*g.H+ih+1)*g.W]
+			if sw == 1 {
+				copy(plane[((r%sh)*hs+r/sh)*ls+g.PadLeft:], src)
+				continue
+			}
+			for q := 0; q < sw; q++ {
+				// Phase q holds padded columns j*sw+q, input column
+				// j*sw+q-PadLeft.
+				j0 := max(0, (g.PadLeft-q+sw-1)/sw)
+				j1 := min(ls, (g.W+g.PadLeft-q+sw-1)/sw)
+				dst := plane[(((r%sh)*sw+q)*hs+r/sh)*ls:][:ls]
+				for j, iw := j0, j0*sw+q-g.PadLeft; j < j1; j, iw = j+1, iw+sw {
+					dst[j] = src[iw]
+				}
+			}
+		}
+	}
+}
+
+// Offsets returns, for every matrix row (c, kh, kw), where its run starts
+// in the padded planes.
+func (g *Im2col2D) Offsets(hs, ls int) []int {
+	ps := g.PlaneSize(hs, ls)
+	sh, sw := g.StrideH, g.StrideW
+	offs := make([]int, 0, g.Rows())
+	for c := 0; c < g.C; c++ {
+		for kh := 0; kh < g.KH; kh++ {
+			rh := kh * g.DilH
+			for kw := 0; kw < g.KW; kw++ {
+				cw := kw * g.DilW
+				offs = append(offs, c*ps+(((rh%sh)*sw+cw%sw)*hs+rh/sh)*ls+cw/sw)
+			}
+		}
+	}
+	return offs
+}

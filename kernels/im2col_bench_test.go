@@ -30,6 +30,24 @@ func BenchmarkIm2colPack(b *testing.B) {
 			}
 			done()
 		})
+		if hp, wp := g.PaddedGrid(); true {
+			xp := make([]float32, g.C*g.PlaneSize(hp, wp))
+			offs := g.Offsets(hp, wp)
+			np := g.OH * wp
+			rp := RowsPacker(xp, offs, np)
+			b.Run("padded/"+name, func(b *testing.B) {
+				done := cpuTime(b, 0)
+				for i := 0; i < b.N; i++ {
+					g.FillPadded(xp, x, hp, wp)
+					for k0 := 0; k0+kc <= g.Rows(); k0 += kc {
+						for j0 := 0; j0 < np; j0 += nc {
+							rp(dst, k0, kc, j0, min(j0+nc, np), nr)
+						}
+					}
+				}
+				done()
+			})
+		}
 		col := make([]float32, g.Rows()*g.Cols())
 		b.Run("fill+packB/"+name, func(b *testing.B) {
 			done := cpuTime(b, 0)

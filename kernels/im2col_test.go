@@ -121,3 +121,34 @@ func TestSgemmPackedB(t *testing.T) {
 		}
 	}
 }
+
+// The padded-grid form of a convolution: the product over the
+// padded planes, compacted, equals the product over the im2col matrix.
+func TestPaddedGrid(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, g := range im2colCases() {
+		hp, wp := g.PaddedGrid()
+		x := randSlice(rng, g.C*g.H*g.W)
+		col := im2colReference(&g, x)
+		m, n, k := 3, g.Cols(), g.Rows()
+		a := randSlice(rng, m*k)
+		want := make([]float32, m*n)
+		SgemmReference(false, false, m, n, k, 1, a, k, col, n, 0, want, n, nil)
+
+		xp := make([]float32, g.C*g.PlaneSize(hp, wp))
+		g.FillPadded(xp, x, hp, wp)
+		np := g.OH * wp
+		wide := make([]float32, m*np)
+		SgemmPackedB(nil, m, np, k, 1, a, k, RowsPacker(xp, g.Offsets(hp, wp), np), 0, wide, np, nil)
+		for i := 0; i < m; i++ {
+			for oh := 0; oh < g.OH; oh++ {
+				for ow := 0; ow < g.OW; ow++ {
+					got, w := wide[i*np+oh*wp+ow], want[i*n+oh*g.OW+ow]
+					if math.Abs(float64(got-w)) > 1e-5*float64(k) {
+						t.Fatalf("%+v: y[%d][%d][%d] = %v, want %v", g, i, oh, ow, got, w)
+					}
+				}
+			}
+		}
+	}
+}

@@ -221,6 +221,20 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
 		PadTop: win.pb[0], PadLeft: win.pb[1], OH: win.out[0], OW: win.out[1],
 	}
 	inS, outS, kk := win.in[0]*win.in[1], g.Cols(), g.Rows()
+	// The padded grid (plain row copies instead of window gathers) when it
+	// adds at most 1/8 more columns.
+	hp, wp := g.PaddedGrid()
+	grid := (wp-g.OW)*8 <= g.OW
+	var xp, wide []float32
+	var offs []int
+	if grid {
+		var release func()
+		xp, release = nnScratch32(cg * g.PlaneSize(hp, wp))
+		defer release()
+		wide, release = nnScratch32(mg * g.OH * wp)
+		defer release()
+		offs = g.Offsets(hp, wp)
+	}
 	for bi := 0; bi < p.batch; bi++ {
 		for gi := 0; gi < p.g; gi++ {
 			xg := x[(bi*p.c+gi*cg)*inS : (bi*p.c+(gi+1)*cg)*inS]
@@ -229,6 +243,17 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
 			var ep *kernels.Epilogue
 			if b != nil {
 				ep = &kernels.Epilogue{RowBias: b[gi*mg : (gi+1)*mg]}
+			}
+			if grid {
+				g.FillPadded(xp, xg, hp, wp)
+				np := g.OH * wp
+				kernels.SgemmPackedB(nnWorkers(env), mg, np, kk, 1, wg, kk, kernels.RowsPacker(xp, offs, np), 0, wide, np, ep)
+				env.ParallelFor(mg*g.OH, max(1, 4096/g.OW), func(lo, hi int) {
+					for r := lo; r < hi; r++ {
+						copy(yg[r*g.OW:(r+1)*g.OW], wide[r*wp:])
+					}
+				})
+				continue
 			}
 			pack, err := g.Packer(xg)
 			if err != nil {
