@@ -128,34 +128,101 @@ func (p *Depthwise2D) fillPadded(pad, xp []float32, hp, lp int) {
 // (input column c-padLeft) goes to phase c%s at c/s. Everything else is
 // fill.
 func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fill float32) {
-	if fill == 0 {
-		clear(pad)
-	} else {
-		for i := range pad {
-			pad[i] = fill
+	setAll := func(d []float32) {
+		if fill == 0 {
+			clear(d)
+			return
+		}
+		for i := range d {
+			d[i] = fill
 		}
 	}
+	rowLen := s * lp
 	for r := 0; r < hp; r++ {
+		row := pad[r*rowLen : (r+1)*rowLen]
 		ih := r - padTop
 		if ih < 0 || ih >= h {
+			setAll(row)
 			continue
 		}
-		src := xp[ih*w : (ih+1)*w]
-		row := pad[r*s*lp : (r+1)*s*lp]
-		if s == 1 {
-			copy(row[padLeft:], src[:min(w, lp-padLeft)])
+		splitPhases(row, xp[ih*w:(ih+1)*w], padLeft, s, lp, setAll)
+	}
+}
+
+// splitPhases writes the input row src into row, s phase rows of lp: padded
+// column c = iw+padLeft to phase c%s at c/s; positions no input column
+// reaches are set by setAll.
+func splitPhases(row, src []float32, padLeft, s, lp int, setAll func([]float32)) {
+	w := len(src)
+	if s == 1 {
+		setAll(row[:padLeft])
+		n := copy(row[padLeft:], src)
+		setAll(row[padLeft+n:])
+		return
+	}
+	// Phase q holds padded columns j*s+q, input column j*s+q-padLeft:
+	// the run j0..j1 comes from the input, the ends are padding.
+	j0s, j1s := [2]int{}, [2]int{}
+	for q := 0; q < s; q++ {
+		j0 := min(lp, max(0, (padLeft-q+s-1)/s))
+		j1 := max(j0, min(lp, (w+padLeft-q+s-1)/s))
+		dst := row[q*lp : (q+1)*lp]
+		setAll(dst[:j0])
+		setAll(dst[j1:])
+		if s == 2 {
+			j0s[q], j1s[q] = j0, j1
 			continue
 		}
-		// Phase q holds padded columns j*s+q, input column j*s+q-padLeft.
-		for q := 0; q < s; q++ {
-			j0 := max(0, (padLeft-q+s-1)/s)
-			j1 := min(lp, (w+padLeft-q+s-1)/s)
-			dst := row[q*lp : (q+1)*lp]
-			for j, iw := j0, j0*s+q-padLeft; j < j1; j, iw = j+1, iw+s {
-				dst[j] = src[iw]
-			}
+		for j, iw := j0, j0*s+q-padLeft; j < j1; j, iw = j+1, iw+s {
+			dst[j] = src[iw]
 		}
 	}
+	if s == 2 {
+		deinterleave2(row[:lp], row[lp:], src, padLeft, j0s, j1s)
+	}
+}
+
+// deinterleave2 fills the two phase rows of a stride-2 split: even
+// (phase 0) and odd (phase 1) of padded columns, input column iw going to
+// phase (iw+padLeft)%2 at (iw+padLeft)/2, each phase q only over
+// [j0[q], j1[q]).
+func deinterleave2(ph0, ph1, src []float32, padLeft int, j0, j1 [2]int) {
+	ph := [2][]float32{ph0, ph1}
+	// Input column iw of phase q at j: iw = 2j + q - padLeft. Pairs
+	// (src[2i+o], src[2i+o+1]) with o = padLeft%2 land in phases (0, 1)
+	// at the same j = i + (o+padLeft)/2.
+	o := padLeft % 2
+	base := (o + padLeft) / 2 // j of the pair i = 0
+	// The pairs whose both halves are in their phases' ranges.
+	lo := max(0, j0[0]-base, j0[1]-base)
+	hi := min((len(src)-o)/2, j1[0]-base, j1[1]-base)
+	scalar := func(q, ja, jb int) {
+		for j := ja; j < jb; j++ {
+			ph[q][j] = src[2*j+q-padLeft]
+		}
+	}
+	if hi <= lo {
+		scalar(0, j0[0], j1[0])
+		scalar(1, j0[1], j1[1])
+		return
+	}
+	n := hi - lo
+	done := 0
+	if f := simd.deint2; f != nil {
+		done = n / 16 * 16 // both widths divide 16
+		if done > 0 {
+			f(&ph0[base+lo], &ph1[base+lo], &src[2*lo+o], done)
+		}
+	}
+	for i := lo + done; i < hi; i++ {
+		ph0[base+i] = src[2*i+o]
+		ph1[base+i] = src[2*i+o+1]
+	}
+	// The ends outside the pair range.
+	scalar(0, j0[0], base+lo)
+	scalar(1, j0[1], base+lo)
+	scalar(0, base+hi, j1[0])
+	scalar(1, base+hi, j1[1])
 }
 
 // tapOffsets sets offs to the start, in a phase-split padded plane, of

@@ -174,3 +174,39 @@ func BenchmarkDepthwiseConv2D(b *testing.B) {
 		}
 	}
 }
+
+// splitPhases against its definition, for both strides' phase layouts, every
+// left padding parity and row lengths around the vector widths.
+func TestSplitPhases(t *testing.T) {
+	withSIMD(t, func(t *testing.T) {
+		for _, s := range []int{1, 2, 3} {
+			for w := 1; w < 80; w++ {
+				for padLeft := 0; padLeft < 4; padLeft++ {
+					for _, extra := range []int{0, 1, 5} {
+						lp := (w+padLeft+extra+s-1)/s + extra%2
+						src := make([]float32, w)
+						for i := range src {
+							src[i] = float32(i + 1)
+						}
+						row := make([]float32, s*lp)
+						for i := range row {
+							row[i] = -7
+						}
+						splitPhases(row, src, padLeft, s, lp, func(d []float32) { clear(d) })
+						for q := 0; q < s; q++ {
+							for j := 0; j < lp; j++ {
+								want := float32(0)
+								if iw := j*s + q - padLeft; iw >= 0 && iw < w {
+									want = src[iw]
+								}
+								if got := row[q*lp+j]; got != want {
+									t.Fatalf("s=%d w=%d pad=%d lp=%d: phase %d [%d] = %v, want %v", s, w, padLeft, lp, q, j, got, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

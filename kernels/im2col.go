@@ -227,15 +227,23 @@ func (g *Im2col2D) FillPadded(xp, x []float32, hs, ls int) {
 				copy(plane[((r%sh)*hs+r/sh)*ls+g.PadLeft:], src)
 				continue
 			}
+			// Phase q holds padded columns j*sw+q, input column
+			// j*sw+q-PadLeft.
+			var j0s, j1s [2]int
 			for q := 0; q < sw; q++ {
-				// Phase q holds padded columns j*sw+q, input column
-				// j*sw+q-PadLeft.
-				j0 := max(0, (g.PadLeft-q+sw-1)/sw)
-				j1 := min(ls, (g.W+g.PadLeft-q+sw-1)/sw)
+				j0 := min(ls, max(0, (g.PadLeft-q+sw-1)/sw))
+				j1 := max(j0, min(ls, (g.W+g.PadLeft-q+sw-1)/sw))
+				if sw == 2 {
+					j0s[q], j1s[q] = j0, j1
+					continue
+				}
 				dst := plane[(((r%sh)*sw+q)*hs+r/sh)*ls:][:ls]
 				for j, iw := j0, j0*sw+q-g.PadLeft; j < j1; j, iw = j+1, iw+sw {
 					dst[j] = src[iw]
 				}
+			}
+			if sw == 2 {
+				deinterleave2(plane[(((r%sh)*2)*hs+r/sh)*ls:][:ls], plane[(((r%sh)*2+1)*hs+r/sh)*ls:][:ls], src, g.PadLeft, j0s, j1s)
 			}
 		}
 	}

@@ -25,6 +25,7 @@ type simdImpl struct {
 	level  simdLevel
 	dwRow  func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
 	maxRow func(y *float32, n int, x *float32, offs *int, taps int)
+	deint2 func(even, odd, src *float32, n int)
 	vv     [numBinaryOps]vvFunc
 	vs     [numBinaryOps]vsFunc
 	sv     [numBinaryOps]svFunc

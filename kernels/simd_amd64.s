@@ -618,6 +618,40 @@ DATA mathconsts<>+2296(SB)/4, $0xff800000
 DATA mathconsts<>+2300(SB)/4, $0xff800000
 GLOBL mathconsts<>(SB), RODATA|NOPTR, $2304
 
+DATA deint<>+0(SB)/4, $0x00000000
+DATA deint<>+4(SB)/4, $0x00000002
+DATA deint<>+8(SB)/4, $0x00000004
+DATA deint<>+12(SB)/4, $0x00000006
+DATA deint<>+16(SB)/4, $0x00000008
+DATA deint<>+20(SB)/4, $0x0000000a
+DATA deint<>+24(SB)/4, $0x0000000c
+DATA deint<>+28(SB)/4, $0x0000000e
+DATA deint<>+32(SB)/4, $0x00000010
+DATA deint<>+36(SB)/4, $0x00000012
+DATA deint<>+40(SB)/4, $0x00000014
+DATA deint<>+44(SB)/4, $0x00000016
+DATA deint<>+48(SB)/4, $0x00000018
+DATA deint<>+52(SB)/4, $0x0000001a
+DATA deint<>+56(SB)/4, $0x0000001c
+DATA deint<>+60(SB)/4, $0x0000001e
+DATA deint<>+64(SB)/4, $0x00000001
+DATA deint<>+68(SB)/4, $0x00000003
+DATA deint<>+72(SB)/4, $0x00000005
+DATA deint<>+76(SB)/4, $0x00000007
+DATA deint<>+80(SB)/4, $0x00000009
+DATA deint<>+84(SB)/4, $0x0000000b
+DATA deint<>+88(SB)/4, $0x0000000d
+DATA deint<>+92(SB)/4, $0x0000000f
+DATA deint<>+96(SB)/4, $0x00000011
+DATA deint<>+100(SB)/4, $0x00000013
+DATA deint<>+104(SB)/4, $0x00000015
+DATA deint<>+108(SB)/4, $0x00000017
+DATA deint<>+112(SB)/4, $0x00000019
+DATA deint<>+116(SB)/4, $0x0000001b
+DATA deint<>+120(SB)/4, $0x0000001d
+DATA deint<>+124(SB)/4, $0x0000001f
+GLOBL deint<>(SB), RODATA|NOPTR, $128
+
 // func dwRowAVX2(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, FMA3
 TEXT ·dwRowAVX2(SB), NOSPLIT, $0-60
@@ -3223,6 +3257,35 @@ dotRowsAVX2_g1_sum:
 	JMP          dotRowsAVX2_single
 
 dotRowsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func deint2AVX2(even *float32, odd *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·deint2AVX2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), AX
+	MOVQ odd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ n+24(FP), BX
+
+deint2AVX2_loop:
+	CMPQ    BX, $0x00000008
+	JL      deint2AVX2_done
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, BX
+	JMP     deint2AVX2_loop
+
+deint2AVX2_done:
 	VZEROUPPER
 	RET
 
@@ -6003,5 +6066,37 @@ dotRowsAVX512_g1_sum:
 	JMP           dotRowsAVX512_single
 
 dotRowsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func deint2AVX512(even *float32, odd *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·deint2AVX512(SB), NOSPLIT, $0-32
+	MOVQ    even+0(FP), AX
+	MOVQ    odd+8(FP), CX
+	MOVQ    src+16(FP), DX
+	MOVQ    n+24(FP), BX
+	LEAQ    deint<>+0(SB), SI
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+
+deint2AVX512_loop:
+	CMPQ      BX, $0x00000010
+	JL        deint2AVX512_done
+	VMOVUPS   (DX), Z0
+	VMOVUPS   64(DX), Z1
+	VMOVAPS   Z4, Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVAPS   Z5, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, (AX)
+	VMOVUPS   Z3, (CX)
+	ADDQ      $0x00000080, DX
+	ADDQ      $0x00000040, AX
+	ADDQ      $0x00000040, CX
+	SUBQ      $0x00000010, BX
+	JMP       deint2AVX512_loop
+
+deint2AVX512_done:
 	VZEROUPPER
 	RET

@@ -144,6 +144,11 @@ func skinny8AVX2(k int, a *float32, rs int, ks int, b *float32, ldb int, t *floa
 //go:noescape
 func dotRowsAVX2(y *float32, a *float32, lda int, rows int, x *float32, k int)
 
+// deint2AVX2 splits src into its even and odd elements, n rounded down to a vector (see package gen).
+//
+//go:noescape
+func deint2AVX2(even *float32, odd *float32, src *float32, n int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -283,3 +288,8 @@ func skinny8AVX512(k int, a *float32, rs int, ks int, b *float32, ldb int, t *fl
 //
 //go:noescape
 func dotRowsAVX512(y *float32, a *float32, lda int, rows int, x *float32, k int)
+
+// deint2AVX512 splits src into its even and odd elements, n rounded down to a vector (see package gen).
+//
+//go:noescape
+func deint2AVX512(even *float32, odd *float32, src *float32, n int)

@@ -132,3 +132,70 @@ func maxRow(s isa) {
 	VZEROUPPER()
 	RET()
 }
+
+// deint2 generates func deint2<ISA>(even, odd, src *float32, n int):
+// even[i] = src[2i], odd[i] = src[2i+1] for i < n rounded down to the
+// vector width (the caller does the rest): the column phases of a
+// stride-2 window, in one pass.
+func deint2(s isa) {
+	name := "deint2" + s.name
+	TEXT(name, NOSPLIT, "func(even, odd, src *float32, n int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s splits src into its even and odd elements, n rounded down to a vector (see package gen).", name))
+	even := Load(Param("even"), GP64())
+	odd := Load(Param("odd"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	L := s.lanes
+	vb := 4 * L
+	a, b, e, o := s.vec(0), s.vec(1), s.vec(2), s.vec(3)
+	var ie, io VecPhysical
+	if s.lanes == 16 {
+		ie, io = s.vec(4), s.vec(5)
+		tb := GP64()
+		LEAQ(deintTable, tb)
+		VMOVUPS(Mem{Base: tb}, ie)
+		VMOVUPS(Mem{Base: tb, Disp: 64}, io)
+	}
+	Label(name + "_loop")
+	CMPQ(n, U32(L))
+	JL(LabelRef(name + "_done"))
+	VMOVUPS(Mem{Base: src}, a)
+	VMOVUPS(Mem{Base: src, Disp: vb}, b)
+	if s.lanes == 16 {
+		VMOVAPS(ie, e)
+		VPERMI2PS(b, a, e)
+		VMOVAPS(io, o)
+		VPERMI2PS(b, a, o)
+	} else {
+		VSHUFPS(Imm(0x88), b, a, e) // per lane a0 a2 b0 b2
+		VPERMPD(Imm(0xd8), e, e)    // lanes in order
+		VSHUFPS(Imm(0xdd), b, a, o) // a1 a3 b1 b3
+		VPERMPD(Imm(0xd8), o, o)
+	}
+	VMOVUPS(e, Mem{Base: even})
+	VMOVUPS(o, Mem{Base: odd})
+	ADDQ(U32(2*vb), src)
+	ADDQ(U32(vb), even)
+	ADDQ(U32(vb), odd)
+	SUBQ(U32(L), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// deintTable holds VPERMI2PS's indices: 0, 2, ..., 30 then 1, 3, ..., 31.
+var deintTable Mem
+
+func deintTables() {
+	deintTable = GLOBL("deint", RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		// Entry i: 2i in the first half, 2(i-16)+1 in the second.
+		v := 2 * i
+		if i >= 16 {
+			v = 2*(i-16) + 1
+		}
+		DATA(4*i, U32(uint32(v)))
+	}
+}

@@ -5,6 +5,7 @@ package main
 func simd() {
 	tables()
 	mathTables()
+	deintTables()
 	for _, s := range []isa{avx2, avx512} {
 		dwRow(s)
 		binaryKernels(s)
@@ -14,5 +15,6 @@ func simd() {
 			skinny(s, m)
 		}
 		dotRows(s)
+		deint2(s)
 	}
 }
