@@ -57,3 +57,41 @@ func SoftmaxF32(dst, src []float32) {
 	ExpSlice(dst, dst)
 	BinaryScalarF32(Mul, dst, dst, float32(1/SumF32(dst)))
 }
+
+// SumSquaresF32 returns Σ x[i]², accumulated in float64 (eight partial
+// sums).
+func SumSquaresF32(x []float32) float64 {
+	var s [8]float64
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := (*[8]float32)(x[i:])
+		for j, e := range v {
+			s[j] += float64(e) * float64(e)
+		}
+	}
+	for ; i < len(x); i++ {
+		s[0] += float64(x[i]) * float64(x[i])
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+}
+
+// LayerNormF32 normalizes one row: dst = (src - mean) / sqrt(var + eps) ·
+// scale + bias (scale and bias may be nil, else of the row's length), the
+// mean and variance over the row in float64 (the variance from the
+// deviations, two passes), the rest in the vector kernels. It returns the
+// mean and 1/sqrt(var + eps). dst may be src.
+func LayerNormF32(dst, src, scale, bias []float32, eps float64) (mean, invStd float64) {
+	src = src[:len(dst)]
+	n := float64(max(len(dst), 1))
+	mean = SumF32(src) / n
+	BinaryScalarF32(Sub, dst, src, float32(mean))
+	invStd = 1 / math.Sqrt(SumSquaresF32(dst)/n+eps)
+	BinaryScalarF32(Mul, dst, dst, float32(invStd))
+	if scale != nil {
+		BinaryF32(Mul, dst, dst, scale)
+	}
+	if bias != nil {
+		BinaryF32(Add, dst, dst, bias)
+	}
+	return mean, invStd
+}

@@ -69,3 +69,50 @@ func TestSoftmaxF32(t *testing.T) {
 		}
 	})
 }
+
+func TestLayerNormF32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	withSIMD(t, func(t *testing.T) {
+		for _, n := range lengths {
+			if n == 0 {
+				continue
+			}
+			x := make([]float32, n)
+			scale, bias := make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64()*3 + 10)
+				scale[i] = float32(rng.NormFloat64())
+				bias[i] = float32(rng.NormFloat64())
+			}
+			var mu, v float64
+			for _, e := range x {
+				mu += float64(e)
+			}
+			mu /= float64(n)
+			for _, e := range x {
+				v += (float64(e) - mu) * (float64(e) - mu)
+			}
+			inv := 1 / math.Sqrt(v/float64(n)+1e-5)
+			for _, sb := range []bool{false, true} {
+				got := make([]float32, n)
+				var s, b []float32
+				if sb {
+					s, b = scale, bias
+				}
+				m, iv := LayerNormF32(got, x, s, b, 1e-5)
+				if math.Abs(m-mu) > 1e-9*math.Abs(mu) || math.Abs(iv-inv) > 1e-6*inv {
+					t.Fatalf("n=%d: mean %v invstd %v, want %v %v", n, m, iv, mu, inv)
+				}
+				for i := range got {
+					w := (float64(x[i]) - mu) * inv
+					if sb {
+						w = w*float64(scale[i]) + float64(bias[i])
+					}
+					if math.Abs(float64(got[i])-w) > 1e-5*(1+math.Abs(w)) {
+						t.Fatalf("n=%d scale=%v: [%d] = %v, want %v", n, sb, i, got[i], w)
+					}
+				}
+			}
+		}
+	})
+}
