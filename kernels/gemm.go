@@ -328,10 +328,10 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	kc = (k + kBlocks - 1) / kBlocks
 	// Tasks: column blocks of at most ncMax. Workers.ParallelFor hands
 	// each thread one contiguous run of tasks, so the task count should be
-	// a multiple of the threads; and since every task packs the B block
-	// of its columns, threads get columns of their own (rows are split
-	// only when there are too few column panels), so that no B block is
-	// packed twice.
+	// a multiple of the threads. Splitting columns re-reads A in every
+	// task, splitting rows packs the B block again in every task: threads
+	// get columns of their own when B is the larger and its panels divide
+	// evenly, rows otherwise (few columns: late convolution layers).
 	threads := 1
 	if w != nil {
 		threads = w.Threads()
@@ -346,7 +346,8 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	}
 	panels := (n + nr - 1) / nr
 	colBlocks := (n + v.ncMax(kc) - 1) / v.ncMax(kc)
-	if per > 1 {
+	splitRows := per > 1 && m >= per*mr && (2*n <= m || panels%per != 0 && panels < 8*per)
+	if per > 1 && !splitRows {
 		colBlocks = min(roundUp(colBlocks, per), panels)
 	}
 	nc := roundUp((n+colBlocks-1)/colBlocks, nr)
