@@ -95,12 +95,19 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 		offs := make([]int, taps)
 		tapOffsets(offs, 0, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
 		rowStep := p.StrideH * s * lp
+		var flat *[]float32
+		if p.StrideH == 1 && s == 1 {
+			flat = getBuf(p.OH * lp)
+			defer putBuf(flat)
+		}
 		lastIn := -1
 		for pl := a; pl < b; pl++ {
 			bi, oc := pl/m, pl%m
 			ic := oc / p.Mult
 			if in := bi*p.C + ic; in != lastIn {
-				p.fillPadded(pad, x[in*p.H*p.W:(in+1)*p.H*p.W], hp, lp)
+				// The padding of pad is the same for every plane: it is
+				// written with the first plane only.
+				fillPhasePlane(pad, x[in*p.H*p.W:(in+1)*p.H*p.W], p.H, p.W, p.PadTop, p.PadLeft, p.StrideW, hp, lp, 0, lastIn < 0)
 				lastIn = in
 			}
 			var bv float32
@@ -109,6 +116,17 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 			}
 			wk := wts[oc*taps : (oc+1)*taps]
 			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
+			if flat != nil {
+				// Stride 1: the whole plane as one run over the padded
+				// grid (rows of lp, the last lp-OW of each wasted), then
+				// compacted: long vectors instead of a call per short row.
+				g := (*flat)[:(p.OH-1)*lp+p.OW]
+				kernel(&g[0], len(g), &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
+				for oh := 0; oh < p.OH; oh++ {
+					copy(yp[oh*p.OW:(oh+1)*p.OW], g[oh*lp:])
+				}
+				continue
+			}
 			for oh := 0; oh < p.OH; oh++ {
 				kernel(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &offs[0], &wk[0], taps, bv, lo, hi)
 			}
@@ -117,17 +135,13 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 	return nil
 }
 
-// fillPadded writes input plane xp into pad (hp padded rows of s phase rows
-// of lp): zeros where the window reaches outside the input.
-func (p *Depthwise2D) fillPadded(pad, xp []float32, hp, lp int) {
-	fillPhasePlane(pad, xp, p.H, p.W, p.PadTop, p.PadLeft, p.StrideW, hp, lp, 0)
-}
-
 // fillPhasePlane copies the h x w plane xp into pad, hp rows of s phase
 // rows of lp values: padded row r is input row r-padTop, padded column c
 // (input column c-padLeft) goes to phase c%s at c/s. Everything else is
-// fill.
-func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fill float32) {
+// fill, written only when padding is set (the positions are the same for
+// every plane of one geometry, so a scratch plane reused for the next
+// plane keeps them).
+func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fill float32, padding bool) {
 	setAll := func(d []float32) {
 		if fill == 0 {
 			clear(d)
@@ -142,10 +156,24 @@ func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fil
 		row := pad[r*rowLen : (r+1)*rowLen]
 		ih := r - padTop
 		if ih < 0 || ih >= h {
-			setAll(row)
+			if padding {
+				setAll(row)
+			}
 			continue
 		}
-		splitPhases(row, xp[ih*w:(ih+1)*w], padLeft, s, lp, setAll)
+		src := xp[ih*w : (ih+1)*w]
+		if s == 1 {
+			n := copy(row[padLeft:], src)
+			if padding {
+				setAll(row[:padLeft])
+				setAll(row[padLeft+n:])
+			}
+			continue
+		}
+		if !padding {
+			setAll = func([]float32) {}
+		}
+		splitPhases(row, src, padLeft, s, lp, setAll)
 	}
 }
 
@@ -156,7 +184,16 @@ func splitPhases(row, src []float32, padLeft, s, lp int, setAll func([]float32))
 	w := len(src)
 	if s == 1 {
 		setAll(row[:padLeft])
-		n := copy(row[padLeft:], src)
+		d := row[padLeft:]
+		n := min(len(d), len(src))
+		if n <= 16 {
+			// Short rows (late layers): a loop beats a memmove call.
+			for i := 0; i < n; i++ {
+				d[i] = src[i]
+			}
+		} else {
+			copy(d, src[:n])
+		}
 		setAll(row[padLeft+n:])
 		return
 	}

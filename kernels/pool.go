@@ -94,7 +94,7 @@ func (p *Pool2D) run(w *cpu.Workers, x, y []float32, avg bool) error {
 		tapOffsets(offs, 0, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
 		rowStep := p.StrideH * s * lp
 		for pl := a; pl < b; pl++ {
-			fillPhasePlane(pad, x[pl*p.H*p.W:(pl+1)*p.H*p.W], p.H, p.W, p.PadTop, p.PadLeft, s, hp, lp, fill)
+			fillPhasePlane(pad, x[pl*p.H*p.W:(pl+1)*p.H*p.W], p.H, p.W, p.PadTop, p.PadLeft, s, hp, lp, fill, pl == a)
 			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
 			for oh := 0; oh < p.OH; oh++ {
 				if avg {
