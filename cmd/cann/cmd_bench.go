@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -37,7 +39,8 @@ Inputs are random unless --input-dir gives input_K.pb files (as cann run
 reads them): floats uniform in [-1, 1), integer indices (token ids,
 positions, Gather indices) 0 or 1, masks all ones, other integers in
 [0, 4). Symbolic dimensions are 1 unless --shapes sets the input's shape,
-as in --shapes input_ids:1x128,pixel_values:4x3x224x224.`,
+as in --shapes input_ids:1x128,pixel_values:4x3x224x224. --cpuprofile writes
+a Go CPU profile of the timed runs (go tool pprof).`,
 		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
 			device := fs.String("device", "cpu", "device to run on")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
@@ -49,6 +52,7 @@ as in --shapes input_ids:1x128,pixel_values:4x3x224x224.`,
 			inputDir := fs.String("input-dir", "", "read input_K.pb files from `DIR` instead of random inputs")
 			format := fs.String("format", "text", "output `format`: text or json")
 			seed := fs.Uint64("seed", 1, "seed of the random inputs")
+			cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed runs to `FILE` (go tool pprof)")
 			return func(ctx context.Context, ios ioStreams, args []string) error {
 				if len(args) != 1 {
 					return fmt.Errorf("want one MODEL, got %d arguments: %w", len(args), errUsage)
@@ -65,7 +69,7 @@ as in --shapes input_ids:1x128,pixel_values:4x3x224x224.`,
 				cfg := benchConfig{
 					path: args[0], device: *device, threads: *threads, warmup: *warmup,
 					iterations: *iterations, duration: *duration, shapes: shapes,
-					inputDir: *inputDir, seed: *seed,
+					inputDir: *inputDir, seed: *seed, cpuProfile: *cpuProfile,
 				}
 				res, err := runBench(ctx, cfg)
 				if err != nil {
@@ -92,6 +96,7 @@ type benchConfig struct {
 	shapes          inputShapes
 	inputDir        string
 	seed            uint64
+	cpuProfile      string // pprof output of the timed runs, or ""
 }
 
 // benchResult is what cann bench reports; the JSON keys are part of the
@@ -172,6 +177,17 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 		if _, err := m.RunValues(ctx, feeds); err != nil {
 			return nil, fmt.Errorf("%s: %w", cfg.path, err)
 		}
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var lat []time.Duration
 	cpu0, cpuOK := processCPU()
