@@ -30,8 +30,9 @@ func skinnyGemm(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 		rs, ks = 1, g.lda
 	}
 	blocks := (n + nr - 1) / nr
-	// A chunk of at least ~64K multiply-adds per thread.
-	grain := max(1, 65536/max(1, m*k*nr))
+	// A chunk of at least ~256K multiply-adds per thread: waking a worker
+	// costs more than a smaller product.
+	grain := max(1, 262144/max(1, m*k*nr))
 	parallelFor(w, g.bt.Count*blocks, grain, func(lo, hi int) {
 		tile := getBuf(m * nr)
 		defer putBuf(tile)
@@ -95,7 +96,7 @@ func dotGemv(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 		return false
 	}
 	k := g.k
-	grain := max(4, 32768/k)
+	grain := max(4, 262144/k)
 	parallelFor(w, g.bt.Count*rows, grain, func(lo, hi int) {
 		buf := getBuf(hi - lo)
 		defer putBuf(buf)
