@@ -102,7 +102,7 @@ func Sgemm(w *cpu.Workers, transA, transB bool, m, n, k int, alpha float32, a []
 // (see Sgemm and Batch), in parallel over matrices and tiles together. The
 // epilogue's biases are the same for every matrix.
 func SgemmBatched(w *cpu.Workers, bt Batch, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
-	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep})
+	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nil})
 }
 
 // Variant names the SGEMM micro-kernel in use: "avx512", "avx2" or "go".
@@ -122,6 +122,7 @@ type problem struct {
 	c              []float32
 	ldc            int
 	ep             *Epilogue
+	pack           BPacker // packs B instead of packB from b (SgemmPackedB)
 }
 
 // Micro-kernel flags (mirrored in internal/gen).
@@ -219,7 +220,9 @@ func (g *problem) check() {
 	}
 	for t := 0; t < g.bt.Count; t++ {
 		checkLen("A", g.a, g.bt.aOff(t), ar, ac, g.lda)
-		checkLen("B", g.b, g.bt.bOff(t), br, bc, g.ldb)
+		if g.pack == nil {
+			checkLen("B", g.b, g.bt.bOff(t), br, bc, g.ldb)
+		}
 		checkLen("C", g.c, t*g.bt.CStride, g.m, g.n, g.ldc)
 	}
 	if ep := g.ep; ep != nil {
@@ -265,7 +268,10 @@ func (v *variant) gemm(w *cpu.Workers, g *problem) {
 		})
 		g.beta = 1
 	}
-	if g.m == 1 || g.n == 1 {
+	if dotGemv(w, g, ep) || skinnyGemm(w, g, ep) {
+		return // few rows, or a matrix-vector product (skinny.go)
+	}
+	if (g.m == 1 || g.n == 1) && g.pack == nil {
 		gemv(w, g, ep)
 		return
 	}
@@ -320,37 +326,41 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	kc := v.kcMax()
 	kBlocks := (k + kc - 1) / kc
 	kc = (k + kBlocks - 1) / kBlocks
-	// Tasks: column blocks of at most ncMax, then split the dimension with
-	// more micro-tiles until every thread has a few tasks, as long as a
-	// task keeps enough work to pay for its start.
+	// Tasks: column blocks of at most ncMax. Workers.ParallelFor hands
+	// each thread one contiguous run of tasks, so the task count should be
+	// a multiple of the threads. Splitting columns re-reads A in every
+	// task, splitting rows packs the B block again in every task: threads
+	// get columns of their own when B is the larger and its panels divide
+	// evenly, rows otherwise (few columns: late convolution layers).
 	threads := 1
 	if w != nil {
 		threads = w.Threads()
 	}
-	colBlocks := (n + v.ncMax(kc) - 1) / v.ncMax(kc)
-	rowBlocks := 1
-	nc := roundUp((n+colBlocks-1)/colBlocks, nr)
-	mc := roundUp(m, mr)
 	const minTaskFlops = 1 << 18
-	for g.bt.Count*rowBlocks*colBlocks < 4*threads {
-		if 2*mc*nc*k < 2*minTaskFlops {
-			break
-		}
-		if mc/mr > nc/nr && mc >= 2*mr {
-			rowBlocks *= 2
-			mc = roundUp((m+rowBlocks-1)/rowBlocks, mr)
-			rowBlocks = (m + mc - 1) / mc
-		} else if nc >= 2*nr {
-			colBlocks *= 2
-			nc = roundUp((n+colBlocks-1)/colBlocks, nr)
-			colBlocks = (n + nc - 1) / nc
-		} else {
-			break
-		}
-	}
-	tasks := g.bt.Count * rowBlocks * colBlocks
 	if 2*m*n*k*g.bt.Count < 2*minTaskFlops {
-		w = nil // too small to share
+		threads = 1
+	}
+	per := 1 // parts per matrix
+	if g.bt.Count < threads {
+		per = (threads + g.bt.Count - 1) / g.bt.Count
+	}
+	panels := (n + nr - 1) / nr
+	colBlocks := (n + v.ncMax(kc) - 1) / v.ncMax(kc)
+	splitRows := per > 1 && m >= per*mr && (2*n <= m || panels%per != 0 && panels < 8*per)
+	if per > 1 && !splitRows {
+		colBlocks = min(roundUp(colBlocks, per), panels)
+	}
+	nc := roundUp((n+colBlocks-1)/colBlocks, nr)
+	colBlocks = (n + nc - 1) / nc
+	rowBlocks := 1
+	if colBlocks < per {
+		rowBlocks = min((per+colBlocks-1)/colBlocks, (m+mr-1)/mr)
+	}
+	mc := roundUp((m+rowBlocks-1)/rowBlocks, mr)
+	rowBlocks = (m + mc - 1) / mc
+	tasks := g.bt.Count * rowBlocks * colBlocks
+	if threads == 1 {
+		w = nil // one thread, or too small to share
 	}
 	rs, ks := g.lda, 1
 	if g.transA {
@@ -370,7 +380,11 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 			for pc := 0; pc < k; pc += kc {
 				kcur := min(kc, k-pc)
 				bp := (*bbuf)[:kcur*roundUp(j1-j0, nr)]
-				packB(bp, g.b[bOff:], g.ldb, g.transB, pc, kcur, j0, j1, nr)
+				if g.pack != nil {
+					g.pack(bp, pc, kcur, j0, j1, nr)
+				} else {
+					packB(bp, g.b[bOff:], g.ldb, g.transB, pc, kcur, j0, j1, nr)
+				}
 				var flags uint64
 				if pc > 0 || g.beta != 0 {
 					flags |= flagAccumulate

@@ -10,13 +10,6 @@ import "golang.org/x/sys/cpu"
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		variants = append(variants, &variant{name: "avx2", mr: 6, nr: 16, kernel: sgemmKernel6x16AVX2})
-		sigmoidBulk = func(dst, src []float32) int {
-			n := len(dst) &^ 7
-			if n > 0 {
-				sigmoidAVX2(&dst[0], &src[0], n)
-			}
-			return n
-		}
 	}
 	if cpu.X86.HasAVX512F {
 		variants = append(variants, &variant{name: "avx512", mr: 8, nr: 32, kernel: sgemmKernel8x32AVX512})

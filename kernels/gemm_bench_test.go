@@ -17,7 +17,7 @@ func BenchmarkSgemm(b *testing.B) {
 	for _, s := range []int{64, 128, 256, 512, 1024} {
 		shapes = append(shapes, shape{s, s, s})
 	}
-	for _, m := range []int{1, 8, 32, 128, 512} {
+	for _, m := range []int{1, 2, 4, 8, 32, 128, 512} {
 		shapes = append(shapes, shape{m, 1024, 256}, shape{m, 256, 1024})
 	}
 	w := cpu.NewWorkers(runtime.GOMAXPROCS(0))
@@ -34,12 +34,14 @@ func BenchmarkSgemm(b *testing.B) {
 				for i := range bb {
 					bb[i] = float32(i%5) * 0.1
 				}
-				g := problem{Batch{Count: 1}, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n, nil}
+				g := problem{Batch{Count: 1}, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n, nil, nil}
 				b.ResetTimer()
+				done := cpuTime(b, 2*float64(s.m)*float64(s.n)*float64(s.k))
 				for i := 0; i < b.N; i++ {
 					p := g
 					v.gemm(w, &p)
 				}
+				done()
 				b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}

@@ -13,8 +13,3 @@ func sgemmKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, c *float
 //
 //go:noescape
 func sgemmKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)
-
-// sigmoidAVX2 is the 8-lane logistic sigmoid (see package gen).
-//
-//go:noescape
-func sigmoidAVX2(dst *float32, src *float32, n int)

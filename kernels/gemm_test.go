@@ -101,7 +101,7 @@ func check(t *testing.T, v *variant, w *cpu.Workers, c gemmCase, rng *rand.Rand)
 	}
 	want := append([]float32(nil), cm...)
 	SgemmReference(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, want, c.ldc, ep)
-	v.gemm(w, &problem{Batch{Count: 1}, c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, cm, c.ldc, ep})
+	v.gemm(w, &problem{Batch{Count: 1}, c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, cm, c.ldc, ep, nil})
 	for i := 0; i < pad; i++ {
 		if cbuf[i] != guard || cbuf[len(cbuf)-1-i] != guard {
 			t.Fatalf("%s %v: guard overwritten", v.name, c)
@@ -182,7 +182,7 @@ func TestSgemmBatched(t *testing.T) {
 			for i := range ep.ColBias {
 				ep.ColBias[i] = float32(i)
 			}
-			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep})
+			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep, nil})
 			for t2 := 0; t2 < batch; t2++ {
 				SgemmReference(false, false, m, n, k, 1, a[aOff[t2]:], max(k, 1), b[t2*k*n:], n, 0, want[t2*m*n:], n, ep)
 			}

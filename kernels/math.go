@@ -14,9 +14,11 @@ import "math"
 //	Erf32      relative 4e-7 (Cephes polynomial below 1, Abramowitz–Stegun
 //	           7.1.26 with absolute error 1.5e-7 above)
 //
-// SigmoidSlice's vector kernel (AVX2) keeps the 2 ulp bound except below
-// the smallest normal float32 (x < -87.3), where it returns values up to
-// 2**-125 ≈ 2.4e-38 instead of the denormal or zero.
+// The slice forms (ExpSlice, SigmoidSlice, TanhSlice, ErfSlice) run the
+// same algorithms on AVX2 or AVX-512 lanes (simd.go), both branches of the
+// piecewise ones blended, within the same bounds (TestMathSlices; measured
+// worst: exp 0.8, sigmoid 1.6, tanh 1.2 ulp). The vector exp scales by
+// 2**(n/2)·2**(n-n/2), so denormal results round once, as Exp32's do.
 // NaN gives NaN; ±Inf give the limits. All far inside the conformance
 // tolerance (1e-5 + 1e-3·|want|).
 
@@ -127,43 +129,73 @@ func Erf32(x float32) float32 {
 	return y
 }
 
-// sigmoidBulk, where the processor has a vector kernel, computes the
-// sigmoid of a prefix of src into dst and returns its length (a multiple
-// of the vector width); the same bounds hold.
-var sigmoidBulk func(dst, src []float32) int
-
 // SigmoidSlice sets dst[i] = Sigmoid32(src[i]) (within the same bounds);
 // the slices have one length.
 func SigmoidSlice(dst, src []float32) {
 	src = src[:len(dst)]
-	if sigmoidBulk != nil {
-		n := sigmoidBulk(dst, src)
-		dst, src = dst[n:], src[n:]
+	if vecMath(simd.sigmoid, dst, src) {
+		return
 	}
 	for i, x := range src {
 		dst[i] = Sigmoid32(x)
 	}
 }
 
-// TanhSlice sets dst[i] = Tanh32(src[i]).
+// vecMath runs the vector kernel f (when there is one) over the slices and
+// reports whether it did.
+func vecMath(f mapFunc, dst, src []float32) bool {
+	if f == nil {
+		return false
+	}
+	if len(dst) > 0 {
+		f(&dst[0], &src[0], len(dst))
+	}
+	return true
+}
+
+// SiLU32 returns x·Sigmoid32(x), the SiLU (swish) activation.
+func SiLU32(x float32) float32 { return x * Sigmoid32(x) }
+
+// SiLUSlice sets dst[i] = SiLU32(src[i]) in one pass: within 3 ulp, or
+// 2**-126 absolute where the result is below the normal range.
+func SiLUSlice(dst, src []float32) {
+	src = src[:len(dst)]
+	if vecMath(simd.silu, dst, src) {
+		return
+	}
+	for i, x := range src {
+		dst[i] = SiLU32(x)
+	}
+}
+
+// TanhSlice sets dst[i] = Tanh32(src[i]) (within the same bounds).
 func TanhSlice(dst, src []float32) {
 	src = src[:len(dst)]
+	if vecMath(simd.tanh, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = Tanh32(x)
 	}
 }
 
-// ErfSlice sets dst[i] = Erf32(src[i]).
+// ErfSlice sets dst[i] = Erf32(src[i]) (within the same bounds).
 func ErfSlice(dst, src []float32) {
 	src = src[:len(dst)]
+	if vecMath(simd.erf, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = Erf32(x)
 	}
 }
 
-// ExpSlice sets dst[i] = Exp32(src[i]).
+// ExpSlice sets dst[i] = Exp32(src[i]) (within the same bounds).
 func ExpSlice(dst, src []float32) {
 	src = src[:len(dst)]
+	if vecMath(simd.exp, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = Exp32(x)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -31,13 +33,15 @@ of them, or as many as fit in --duration (default 2s when neither is
 given; with both, whichever ends first). Prints the load time, the median (p50), p90 and p99 latency and
 the throughput (runs per second); --format json prints the same as one
 object with keys model, device, threads, warmup, iterations, load_ms,
-p50_ms, p90_ms, p99_ms, mean_ms, min_ms, max_ms and throughput.
+p50_ms, p90_ms, p99_ms, mean_ms, min_ms, max_ms, throughput and cpu_ms
+(CPU time per run, all threads: steadier than latency on a shared machine).
 
 Inputs are random unless --input-dir gives input_K.pb files (as cann run
 reads them): floats uniform in [-1, 1), integer indices (token ids,
 positions, Gather indices) 0 or 1, masks all ones, other integers in
 [0, 4). Symbolic dimensions are 1 unless --shapes sets the input's shape,
-as in --shapes input_ids:1x128,pixel_values:4x3x224x224.`,
+as in --shapes input_ids:1x128,pixel_values:4x3x224x224. --cpuprofile writes
+a Go CPU profile of the timed runs (go tool pprof).`,
 		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
 			device := fs.String("device", "cpu", "device to run on")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
@@ -49,6 +53,7 @@ as in --shapes input_ids:1x128,pixel_values:4x3x224x224.`,
 			inputDir := fs.String("input-dir", "", "read input_K.pb files from `DIR` instead of random inputs")
 			format := fs.String("format", "text", "output `format`: text or json")
 			seed := fs.Uint64("seed", 1, "seed of the random inputs")
+			cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed runs to `FILE` (go tool pprof)")
 			return func(ctx context.Context, ios ioStreams, args []string) error {
 				if len(args) != 1 {
 					return fmt.Errorf("want one MODEL, got %d arguments: %w", len(args), errUsage)
@@ -65,7 +70,7 @@ as in --shapes input_ids:1x128,pixel_values:4x3x224x224.`,
 				cfg := benchConfig{
 					path: args[0], device: *device, threads: *threads, warmup: *warmup,
 					iterations: *iterations, duration: *duration, shapes: shapes,
-					inputDir: *inputDir, seed: *seed,
+					inputDir: *inputDir, seed: *seed, cpuProfile: *cpuProfile,
 				}
 				res, err := runBench(ctx, cfg)
 				if err != nil {
@@ -92,6 +97,7 @@ type benchConfig struct {
 	shapes          inputShapes
 	inputDir        string
 	seed            uint64
+	cpuProfile      string // pprof output of the timed runs, or ""
 }
 
 // benchResult is what cann bench reports; the JSON keys are part of the
@@ -113,6 +119,10 @@ type benchResult struct {
 	MinMS       float64           `json:"min_ms"`
 	MaxMS       float64           `json:"max_ms"`
 	Throughput  float64           `json:"throughput"` // runs per second, one after another
+	// CPUMS is the CPU time (user and system, all threads) per timed run:
+	// steadier than latency on a machine shared with other work. Absent
+	// where the system does not report it.
+	CPUMS float64 `json:"cpu_ms,omitempty"`
 }
 
 func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
@@ -169,7 +179,19 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 			return nil, fmt.Errorf("%s: %w", cfg.path, err)
 		}
 	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var lat []time.Duration
+	cpu0, cpuOK := processCPU()
 	begin := time.Now()
 	for {
 		if iterations > 0 && len(lat) >= iterations {
@@ -188,6 +210,9 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 		lat = append(lat, time.Since(t0))
 	}
 	res.Iterations = len(lat)
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		res.CPUMS = ms(cpu1-cpu0) / float64(len(lat))
+	}
 	var total time.Duration
 	for _, d := range lat {
 		total += d
@@ -269,4 +294,7 @@ func (r *benchResult) writeText(ios ioStreams) {
 	fmt.Fprintf(w, "          p99 %10.3f ms\n", r.P99MS)
 	fmt.Fprintf(w, "         mean %10.3f ms (min %.3f, max %.3f)\n", r.MeanMS, r.MinMS, r.MaxMS)
 	fmt.Fprintf(w, "  throughput  %10.1f runs/s\n", r.Throughput)
+	if r.CPUMS > 0 {
+		fmt.Fprintf(w, "  CPU time    %10.3f ms per run (all threads)\n", r.CPUMS)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -233,5 +234,21 @@ func TestPercentile(t *testing.T) {
 		if got := percentile(tt.in, tt.p); got != tt.want {
 			t.Errorf("percentile(%v, %v) = %v, want %v", tt.in, tt.p, got, tt.want)
 		}
+	}
+}
+
+func TestBenchCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	modelPath, _ := writeAffine(t, dir)
+	prof := filepath.Join(dir, "cpu.pprof")
+	code, _, errOut := cann(t, "bench", modelPath, "--iterations", "3", "--cpuprofile", prof)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("profile: %v", err)
+	}
+	if code, _, _ := cann(t, "bench", modelPath, "--iterations", "1", "--cpuprofile", filepath.Join(dir, "no", "such", "dir")); code != 1 {
+		t.Errorf("unwritable profile: exit %d", code)
 	}
 }

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
 )
@@ -380,70 +381,22 @@ func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kerne
 	}
 }
 
-// arith32Row computes o[i] = a[ia+i*sa] op b[ib+i*sb].
+// arith32Ops maps the operator names arith32Kernel serves to kernels' ops.
+var arith32Ops = map[string]kernels.BinaryOp{"Add": kernels.Add, "Sub": kernels.Sub, "Mul": kernels.Mul, "Div": kernels.Div}
+
+// arith32Row computes o[i] = a[ia+i*sa] op b[ib+i*sb]: the vector kernels
+// when each input is contiguous or a broadcast scalar, otherwise a strided
+// loop.
 func arith32Row(name string, o, a, b []float32, ia, ib, sa, sb int) {
 	n := len(o)
+	op := arith32Ops[name]
 	switch {
 	case sa == 1 && sb == 1:
-		x, y := a[ia:ia+n], b[ib:ib+n]
-		switch name {
-		case "Add":
-			for i := range o {
-				o[i] = x[i] + y[i]
-			}
-		case "Sub":
-			for i := range o {
-				o[i] = x[i] - y[i]
-			}
-		case "Mul":
-			for i := range o {
-				o[i] = x[i] * y[i]
-			}
-		default:
-			for i := range o {
-				o[i] = x[i] / y[i]
-			}
-		}
+		kernels.BinaryF32(op, o, a[ia:ia+n], b[ib:ib+n])
 	case sa == 1 && sb == 0:
-		x, y := a[ia:ia+n], b[ib]
-		switch name {
-		case "Add":
-			for i := range o {
-				o[i] = x[i] + y
-			}
-		case "Sub":
-			for i := range o {
-				o[i] = x[i] - y
-			}
-		case "Mul":
-			for i := range o {
-				o[i] = x[i] * y
-			}
-		default:
-			for i := range o {
-				o[i] = x[i] / y
-			}
-		}
+		kernels.BinaryScalarF32(op, o, a[ia:ia+n], b[ib])
 	case sa == 0 && sb == 1:
-		x, y := a[ia], b[ib:ib+n]
-		switch name {
-		case "Add":
-			for i := range o {
-				o[i] = x + y[i]
-			}
-		case "Sub":
-			for i := range o {
-				o[i] = x - y[i]
-			}
-		case "Mul":
-			for i := range o {
-				o[i] = x * y[i]
-			}
-		default:
-			for i := range o {
-				o[i] = x / y[i]
-			}
-		}
+		kernels.ScalarBinaryF32(op, o, a[ia], b[ib:ib+n])
 	default:
 		f := floatArith[float32](name)
 		for i := range o {

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"math"
 	"sync/atomic"
 
@@ -185,11 +186,72 @@ func preparePow(n *ops.Node) (*ops.Plan, error) {
 	if k == nil {
 		return nil, n.Errorf("unsupported types %s and %s", bt, et)
 	}
+	if bt == tensor.Float32 && bs.NumElements() == 1 {
+		k = powScalar32(k)
+	}
 	k = ewHalf(bt, k)
 	if et != bt {
 		k = ewHalf(et, k)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(bt, out)}, Kernel: k}, nil
+}
+
+// powScalar32 runs Pow on a float32 base with a one-element exponent of 2
+// or 3 (the squares of normalizations and the cube of GELU's tanh form) as
+// multiplications in the vector kernels: the same values as math.Pow
+// rounded to float32 (x² exactly, x³ within an ulp), at memory speed.
+// Other exponents go to k.
+func powScalar32(k ops.Kernel) ops.Kernel {
+	return func(env *ops.Env, in, out []*tensor.Tensor) error {
+		e, ok := scalarFloat(in[1])
+		if !ok || (e != 2 && e != 3) || in[0].DType() != tensor.Float32 {
+			return k(env, in, out)
+		}
+		x, err := tensor.View[float32](in[0])
+		if err != nil {
+			return err
+		}
+		shape := in[0].Shape()
+		if s, err := broadcastShapes(shape, in[1].Shape()); err == nil {
+			shape = s
+		}
+		if shape.NumElements() != len(x) {
+			return k(env, in, out)
+		}
+		o, err := nnOut[float32](env, out, 0, shape)
+		if err != nil {
+			return err
+		}
+		env.ParallelFor(len(x), ewParallelGrain, func(lo, hi int) {
+			kernels.BinaryF32(kernels.Mul, o[lo:hi], x[lo:hi], x[lo:hi])
+			if e == 3 {
+				kernels.BinaryF32(kernels.Mul, o[lo:hi], o[lo:hi], x[lo:hi])
+			}
+		})
+		return nil
+	}
+}
+
+// scalarFloat reads a one-element tensor of any real type as float64.
+func scalarFloat(t *tensor.Tensor) (float64, bool) {
+	if t == nil || t.Len() != 1 {
+		return 0, false
+	}
+	switch t.DType() {
+	case tensor.Float32:
+		v, err := tensor.View[float32](t)
+		return float64(v[0]), err == nil
+	case tensor.Float64:
+		v, err := tensor.View[float64](t)
+		return v[0], err == nil
+	case tensor.Int32:
+		v, err := tensor.View[int32](t)
+		return float64(v[0]), err == nil
+	case tensor.Int64:
+		v, err := tensor.View[int64](t)
+		return float64(v[0]), err == nil
+	}
+	return 0, false
 }
 
 func powForBase[B number](et tensor.DType, as, bs, out tensor.Shape) ops.Kernel {

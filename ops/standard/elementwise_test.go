@@ -518,3 +518,23 @@ func TestElementwiseUnknownDims(t *testing.T) {
 		}
 	}
 }
+
+// Pow with a scalar exponent of 2 or 3 takes the vector multiply path; it
+// must agree with math.Pow (NaN and infinities included) and broadcast a
+// [1] exponent like any other.
+func TestPowScalarFloat32(t *testing.T) {
+	base := []float32{0, -0.0, 1.5, -2, 3e19, -3e19, 1e-30, float32(math.Inf(-1)), float32(math.NaN()), 7}
+	for _, e := range []float32{2, 3, 0.5, -1} {
+		want := make([]float32, len(base))
+		for i, b := range base {
+			want[i] = float32(math.Pow(float64(b), float64(e)))
+		}
+		ewCheck(t, "Pow", 15, nil, want, ewT(t, base, 2, 5), ewScalar(t, e))
+		ewCheck(t, "Pow", 15, nil, want, ewT(t, base, 2, 5), ewT(t, []float32{e}, 1))
+		if e == float32(int64(e)) {
+			ewCheck(t, "Pow", 15, nil, want, ewT(t, base, 2, 5), ewScalar(t, int64(e)))
+		}
+	}
+	// A [1] exponent raises a scalar base to a [1] result.
+	ewCheck(t, "Pow", 15, nil, []float32{8}, ewScalar(t, float32(2)), ewT(t, []float32{3}, 1))
+}

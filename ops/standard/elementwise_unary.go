@@ -322,7 +322,8 @@ func unaryIntFunc[T integer](op string, f func(float64) float64) func(T) T {
 // ew32Fast are the float32 activations computed in float32 by package
 // kernels (accuracy documented there) instead of through float64 math.
 var ew32Fast = map[string]func(dst, src []float32){
-	"Relu":    ew32Relu,
+	"Relu":    kernels.ReluF32,
+	"Sqrt":    kernels.SqrtF32,
 	"Sigmoid": kernels.SigmoidSlice,
 	"Tanh":    kernels.TanhSlice,
 	"Erf":     kernels.ErfSlice,
@@ -354,15 +355,5 @@ func ew32SliceKernel(f func(dst, src []float32)) ops.Kernel {
 			f(o[lo:hi], x[lo:hi])
 		})
 		return nil
-	}
-}
-
-// ew32Relu is max(x, 0) without a branch: after a convolution, activations
-// of random sign make a compare-and-branch loop mispredict half the time.
-// NaN stays NaN.
-func ew32Relu(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] = max(v, 0)
 	}
 }

@@ -3,6 +3,7 @@ package standard
 import (
 	"math"
 
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
 )
@@ -246,6 +247,21 @@ func clipKernel[T number](legacy bool, alo, ahi float64) ops.Kernel {
 		// Branch-free min/max: Clip sits after most convolutions, and on
 		// activations of random sign a compare-and-branch loop mispredicts
 		// about half the time (5x slower). NaN stays NaN either way.
+		if x32, ok := any(x).([]float32); ok {
+			// The vector kernel: an absent bound is the infinity.
+			l, h := float32(math.Inf(-1)), float32(math.Inf(1))
+			if hasLo {
+				l = any(lo).(float32)
+			}
+			if hasHi {
+				h = any(hi).(float32)
+			}
+			o32 := any(o).([]float32)
+			env.ParallelFor(len(x), ewParallelGrain, func(a, b int) {
+				kernels.ClipF32(o32[a:b], x32[a:b], l, h)
+			})
+			return nil
+		}
 		env.ParallelFor(len(x), ewParallelGrain, func(a, b int) {
 			xs, ys := x[a:b], o[a:b]
 			switch {

@@ -124,8 +124,7 @@ func nnConvKernel[T float32 | float64](p *nnConvPlan) ops.Kernel {
 		if err != nil {
 			return err
 		}
-		nnConvRun(env, p, x, w, b, y)
-		return nil
+		return nnConvRun(env, p, x, w, b, y)
 	}
 }
 
@@ -173,10 +172,12 @@ func nnScratch[T number](n int) ([]T, func()) {
 }
 
 // nnConvRun computes y = conv(x, w) + b for the plan; b may be nil.
-func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) {
+func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) error {
 	if xf, ok := any(x).([]float32); ok && p.depthwise {
-		nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
-		return
+		return nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
+	}
+	if xf, ok := any(x).([]float32); ok && !p.pointwise && len(p.w.k) == 2 {
+		return nnConv2DPacked(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
 	}
 	cg, mg := p.c/p.g, p.m/p.g
 	kSize := nnProd(p.w.k)
@@ -205,113 +206,76 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) {
 			nnGemmBiasT(env, mg, outS, kk, wg, kk, src, outS, yg, outS, bg)
 		}
 	}
+	return nil
+}
+
+// nnConv2DPacked is a float32 2-D convolution as one GEMM per image and
+// group whose B, the im2col matrix, is packed straight from the image
+// (kernels.SgemmPackedB) instead of being written out and read back.
+func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
+	cg, mg := p.c/p.g, p.m/p.g
+	win := p.w
+	g := kernels.Im2col2D{
+		C: cg, H: win.in[0], W: win.in[1], KH: win.k[0], KW: win.k[1],
+		StrideH: win.s[0], StrideW: win.s[1], DilH: win.d[0], DilW: win.d[1],
+		PadTop: win.pb[0], PadLeft: win.pb[1], OH: win.out[0], OW: win.out[1],
+	}
+	inS, outS, kk := win.in[0]*win.in[1], g.Cols(), g.Rows()
+	// The padded grid (plain row copies instead of window gathers) when it
+	// adds at most 1/8 more columns.
+	hp, wp := g.PaddedGrid()
+	grid := (wp-g.OW)*8 <= g.OW
+	var xp, wide []float32
+	var offs []int
+	if grid {
+		var release func()
+		xp, release = nnScratch32(cg * g.PlaneSize(hp, wp))
+		defer release()
+		wide, release = nnScratch32(mg * g.OH * wp)
+		defer release()
+		offs = g.Offsets(hp, wp)
+	}
+	for bi := 0; bi < p.batch; bi++ {
+		for gi := 0; gi < p.g; gi++ {
+			xg := x[(bi*p.c+gi*cg)*inS : (bi*p.c+(gi+1)*cg)*inS]
+			yg := y[(bi*p.m+gi*mg)*outS : (bi*p.m+(gi+1)*mg)*outS]
+			wg := w[gi*mg*kk : (gi+1)*mg*kk]
+			var ep *kernels.Epilogue
+			if b != nil {
+				ep = &kernels.Epilogue{RowBias: b[gi*mg : (gi+1)*mg]}
+			}
+			if grid {
+				g.FillPadded(xp, xg, hp, wp)
+				np := g.OH * wp
+				kernels.SgemmPackedB(nnWorkers(env), mg, np, kk, 1, wg, kk, kernels.RowsPacker(xp, offs, np), 0, wide, np, ep)
+				env.ParallelFor(mg*g.OH, max(1, 4096/g.OW), func(lo, hi int) {
+					for r := lo; r < hi; r++ {
+						copy(yg[r*g.OW:(r+1)*g.OW], wide[r*wp:])
+					}
+				})
+				continue
+			}
+			pack, err := g.Packer(xg)
+			if err != nil {
+				return err
+			}
+			kernels.SgemmPackedB(nnWorkers(env), mg, outS, kk, 1, wg, kk, pack, 0, yg, outS, ep)
+		}
+	}
+	return nil
 }
 
 // nnDepthwise2D is the direct 2-D convolution with one input channel per
-// group (and any channel multiplier), parallel over output channels.
-func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
+// group (and any channel multiplier): kernels.DepthwiseConv2D.
+func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
 	win := p.w
-	H, W := win.in[0], win.in[1]
-	OH, OW := win.out[0], win.out[1]
-	KH, KW := win.k[0], win.k[1]
-	sh, sw := win.s[0], win.s[1]
-	dh, dw := win.d[0], win.d[1]
-	ph, pw := win.pb[0], win.pb[1]
-	mult := p.m / p.g
-	fast3 := KH == 3 && KW == 3 && dh == 1 && dw == 1
-	env.ParallelFor(p.batch*p.m, 1, func(lo, hi int) {
-		for bc := lo; bc < hi; bc++ {
-			bi, oc := bc/p.m, bc%p.m
-			ic := oc / mult
-			xc := x[(bi*p.c+ic)*H*W : (bi*p.c+ic+1)*H*W]
-			yc := y[bc*OH*OW : (bc+1)*OH*OW]
-			wk := w[oc*KH*KW : (oc+1)*KH*KW]
-			var bias float32
-			if b != nil {
-				bias = b[oc]
-			}
-			var rows, wrows [][]float32
-			for oh := 0; oh < OH; oh++ {
-				yrow := yc[oh*OW : (oh+1)*OW]
-				ih0 := oh*sh - ph
-				if fast3 && ih0 >= 0 && ih0+2 < H {
-					nnDepthwise3Row(yrow, xc[ih0*W:(ih0+3)*W], W, sw, pw, wk, bias)
-					continue
-				}
-				rows, wrows = rows[:0], wrows[:0]
-				for kh := 0; kh < KH; kh++ {
-					if ih := ih0 + kh*dh; ih >= 0 && ih < H {
-						rows = append(rows, xc[ih*W:(ih+1)*W])
-						wrows = append(wrows, wk[kh*KW:(kh+1)*KW])
-					}
-				}
-				nnDepthwiseRow(yrow, rows, wrows, W, sw, pw, dw, bias)
-			}
-		}
-	})
-}
-
-// nnDepthwiseRow computes one output row of a depthwise convolution from
-// the input rows its window covers (rows) and their weights (wrows),
-// summing each output in a register.
-func nnDepthwiseRow(y []float32, rows, wrows [][]float32, W, sw, pw, dw int, bias float32) {
-	if len(rows) == 0 {
-		for i := range y {
-			y[i] = bias
-		}
-		return
+	d := kernels.Depthwise2D{
+		Batch: p.batch, C: p.c, H: win.in[0], W: win.in[1], Mult: p.m / p.g,
+		KH: win.k[0], KW: win.k[1], StrideH: win.s[0], StrideW: win.s[1],
+		DilH: win.d[0], DilW: win.d[1], PadTop: win.pb[0], PadLeft: win.pb[1],
+		OH: win.out[0], OW: win.out[1],
 	}
-	KW := len(wrows[0])
-	span := (KW-1)*dw + 1
-	// Columns whose taps all lie inside the row.
-	lo, hi := nnRange(len(y), sw, -pw, W)
-	lo2, hi2 := nnRange(len(y), sw, span-1-pw, W)
-	lo, hi = max(lo, lo2), min(hi, hi2)
-	if lo >= hi {
-		lo, hi = len(y), len(y)
-	}
-	edge := func(ow int) {
-		s := bias
-		for r, xr := range rows {
-			wr := wrows[r]
-			for kw, wv := range wr {
-				if iw := ow*sw - pw + kw*dw; iw >= 0 && iw < W {
-					s += wv * xr[iw]
-				}
-			}
-		}
-		y[ow] = s
-	}
-	for ow := 0; ow < lo; ow++ {
-		edge(ow)
-	}
-	if dw == 1 {
-		for ow := lo; ow < hi; ow++ {
-			i := ow*sw - pw
-			s := bias
-			for r, xr := range rows {
-				xs := xr[i : i+KW]
-				for kw, wv := range wrows[r][:len(xs)] {
-					s += wv * xs[kw]
-				}
-			}
-			y[ow] = s
-		}
-	} else {
-		for ow := lo; ow < hi; ow++ {
-			i := ow*sw - pw
-			s := bias
-			for r, xr := range rows {
-				for kw, wv := range wrows[r] {
-					s += wv * xr[i+kw*dw]
-				}
-			}
-			y[ow] = s
-		}
-	}
-	for ow := max(hi, lo); ow < len(y); ow++ {
-		edge(ow)
-	}
+	return kernels.DepthwiseConv2D(nnWorkers(env), &d, x, w, b, y)
 }
 
 // nnFloorDiv is division rounding toward negative infinity.
@@ -583,7 +547,9 @@ func nnIntConv(env *ops.Env, p *nnConvPlan, xt, wt, xzt, wzt, bt *tensor.Tensor)
 	y := make([]int32, p.out.NumElements())
 	q := *p
 	q.depthwise = false
-	nnConvRun(env, &q, x, w, b, y)
+	if err := nnConvRun(env, &q, x, w, b, y); err != nil {
+		return nil, err
+	}
 	return y, nil
 }
 
@@ -651,46 +617,4 @@ func prepareQLinearConv(n *ops.Node) (*ops.Plan, error) {
 		return nnStoreQuant(y, vals)
 	}
 	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(odt, p.out)}, Kernel: k}, nil
-}
-
-// nnDepthwise3Row computes one output row of a 3x3 depthwise convolution
-// (unit dilation) from the three input rows x (3 x W), keeping the nine
-// weights and the sum in registers for the columns whose taps are all
-// inside the row, and taking the others tap by tap.
-func nnDepthwise3Row(y, x []float32, W, sw, pw int, wk []float32, bias float32) {
-	w := (*[9]float32)(wk[:9])
-	w0, w1, w2, w3, w4, w5, w6, w7, w8 := w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
-	r0, r1, r2 := x[:W], x[W:2*W], x[2*W:3*W]
-	// Columns whose taps iw = ow*sw - pw + {0,1,2} all lie in [0, W).
-	lo, hi := nnRange(len(y), sw, -pw, W)
-	lo2, hi2 := nnRange(len(y), sw, 2-pw, W)
-	lo, hi = max(lo, lo2), min(hi, hi2)
-	edge := func(ow int) {
-		s := bias
-		for kw := 0; kw < 3; kw++ {
-			iw := ow*sw - pw + kw
-			if iw < 0 || iw >= W {
-				continue
-			}
-			s += w[kw]*r0[iw] + w[3+kw]*r1[iw] + w[6+kw]*r2[iw]
-		}
-		y[ow] = s
-	}
-	if lo >= hi {
-		for ow := range y {
-			edge(ow)
-		}
-		return
-	}
-	for ow := 0; ow < lo; ow++ {
-		edge(ow)
-	}
-	for ow := lo; ow < hi; ow++ {
-		i := ow*sw - pw
-		a, b, c := r0[i:i+3:i+3], r1[i:i+3:i+3], r2[i:i+3:i+3]
-		y[ow] = bias + w0*a[0] + w1*a[1] + w2*a[2] + w3*b[0] + w4*b[1] + w5*b[2] + w6*c[0] + w7*c[1] + w8*c[2]
-	}
-	for ow := hi; ow < len(y); ow++ {
-		edge(ow)
-	}
 }

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"math"
 
 	"github.com/gocann/gocann/ops"
@@ -425,6 +426,10 @@ func nnLayerNormKernel[T float32 | float64](rows, size int, eps float64, shape, 
 			for r := lo; r < hi; r++ {
 				xs := x[r*size : (r+1)*size]
 				ys := y[r*size : (r+1)*size]
+				if x32, ok := any(xs).([]float32); ok {
+					means[r], invs[r] = kernels.LayerNormF32(any(ys).([]float32), x32, scale, bias, eps)
+					continue
+				}
 				var s float64
 				for _, v := range xs {
 					s += float64(v)

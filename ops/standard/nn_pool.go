@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"math"
 
 	"github.com/gocann/gocann/ops"
@@ -190,6 +191,10 @@ func nnMaxPoolKernel[T number](w *nnWindow, out tensor.Shape, colMajor bool) ops
 			}
 		}
 		if w.rank() == 2 {
+			if x32, ok := any(x).([]float32); ok && idx == nil {
+				p := nnPool2DParams(w, out, false)
+				return kernels.MaxPool2D(nnWorkers(env), &p, x32, any(y).([]float32))
+			}
 			nnPool2D(env, w, out[0]*out[1], x, y, idx, colMajor, false, false)
 			return nil
 		}
@@ -272,6 +277,10 @@ func nnAvgPoolKernel[T float32 | float64](w *nnWindow, out tensor.Shape, include
 			return err
 		}
 		if w.rank() == 2 {
+			if x32, ok := any(x).([]float32); ok {
+				p := nnPool2DParams(w, out, include)
+				return kernels.AvgPool2D(nnWorkers(env), &p, x32, any(y).([]float32))
+			}
 			nnPool2D(env, w, out[0]*out[1], x, y, nil, false, true, include)
 			return nil
 		}
@@ -403,6 +412,12 @@ func nnGlobalPoolKernel[T float32 | float64](kind string, p float64, planes, siz
 				xp := x[pl*size : (pl+1)*size]
 				switch kind {
 				case "avg":
+					if x32, ok := any(xp).([]float32); ok {
+						// Eight float64 partial sums: faster, and exact
+						// enough for any plane size.
+						y[pl] = T(kernels.SumF32(x32) / float64(size))
+						continue
+					}
 					var s T
 					for _, v := range xp {
 						s += v
@@ -583,6 +598,16 @@ func nnMaxUnpoolKernel[T float32 | float64](def, out tensor.Shape) ops.Kernel {
 			y[j] = v
 		}
 		return nil
+	}
+}
+
+// nnPool2DParams describes a 2-D pooling window for the float32 kernels.
+func nnPool2DParams(w *nnWindow, out tensor.Shape, include bool) kernels.Pool2D {
+	return kernels.Pool2D{
+		Planes: out[0] * out[1], H: w.in[0], W: w.in[1], KH: w.k[0], KW: w.k[1],
+		StrideH: w.s[0], StrideW: w.s[1], DilH: w.d[0], DilW: w.d[1],
+		PadTop: w.pb[0], PadLeft: w.pb[1], PadBottom: w.pe[0], PadRight: w.pe[1],
+		OH: w.out[0], OW: w.out[1], IncludePad: include,
 	}
 }
 

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"github.com/gocann/gocann/kernels"
 	"math"
 
 	"github.com/gocann/gocann/ops"
@@ -142,53 +143,8 @@ func nnSoftmaxLine[T float32 | float64](kind string, x, y []T, base, stride, n i
 	}
 }
 
-// nnSoftmaxRow32 is the contiguous float32 softmax with a fast exp; sums
-// are kept in float64.
+// nnSoftmaxRow32 is the contiguous float32 softmax (kernels.SoftmaxF32:
+// vector exp, float64 sum).
 func nnSoftmaxRow32(x, y []float32, mx float32) {
-	y = y[:len(x)]
-	var sum float64
-	for j, v := range x {
-		e := nnExp32(v - mx)
-		y[j] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for j := range y {
-		y[j] *= inv
-	}
-}
-
-// nnExp32 is exp for float32 to within a few ulp: x = k*ln2 + r with
-// |r| <= ln2/2, e^r by its degree-6 Taylor polynomial, times 2^k.
-func nnExp32(x float32) float32 {
-	switch {
-	case x != x:
-		return x
-	case x < -87.33654:
-		return 0 // below the normal range (and -Inf)
-	case x > 88.72283:
-		return float32(math.Inf(1))
-	}
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
-	kf := x * log2e
-	var k int32
-	if kf >= 0 {
-		k = int32(kf + 0.5)
-	} else {
-		k = int32(kf - 0.5)
-	}
-	fk := float32(k)
-	r := x - fk*ln2hi - fk*ln2lo
-	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
-	if k < -126 { // e^x still normal, 2^k is not: scale in two steps
-		return p * math.Float32frombits(uint32(k+126+127)<<23) * math.Float32frombits(1<<23)
-	}
-	if k > 127 {
-		return p * math.Float32frombits(uint32(k-1+127)<<23) * 2
-	}
-	return p * math.Float32frombits(uint32(k+127)<<23)
+	kernels.SoftmaxF32(y[:len(x)], x)
 }

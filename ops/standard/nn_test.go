@@ -472,33 +472,6 @@ func TestNNExtremeSizes(t *testing.T) {
 	}
 }
 
-func TestNNExp32(t *testing.T) {
-	for x := float32(-90); x < 89; x += 0.01137 {
-		got, want := float64(nnExp32(x)), math.Exp(float64(x))
-		if want > math.MaxFloat32 {
-			if !math.IsInf(got, 1) {
-				t.Fatalf("exp(%v) = %v, want +Inf", x, got)
-			}
-			continue
-		}
-		if want < 1.2e-38 {
-			if got > 2e-38 {
-				t.Fatalf("exp(%v) = %v, want %v", x, got, want)
-			}
-			continue
-		}
-		if math.Abs(got-want) > 4e-7*want {
-			t.Fatalf("exp(%v) = %v, want %v (rel %g)", x, got, want, math.Abs(got-want)/want)
-		}
-	}
-	if v := nnExp32(float32(math.Inf(-1))); v != 0 {
-		t.Errorf("exp(-Inf) = %v", v)
-	}
-	if v := nnExp32(float32(math.NaN())); v == v {
-		t.Errorf("exp(NaN) = %v", v)
-	}
-}
-
 // A direct scatter-add transposed convolution, 2-D, with groups.
 func TestNNConvTransposeGroups(t *testing.T) {
 	rng := rand.New(rand.NewSource(9))

@@ -17,8 +17,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
-	"math"
+	"os"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -213,82 +214,26 @@ func kernel(s isa, mr, nv int) {
 	RET()
 }
 
-// sigmoid generates sigmoidAVX2(dst, src *float32, n int): dst[i] =
-// 1/(1+exp(-src[i])) for n a multiple of 8, the same algorithm as
-// kernels.Sigmoid32 on 8 lanes: e = exp(-|x|) (Cephes polynomial, 2**n
-// built in the exponent bits; arguments below -87.3 are clamped, where the
-// result is below 1e-38), r = 1/(1+e), and e·r where x is negative. NaN
-// stays NaN.
-func sigmoid() {
-	TEXT("sigmoidAVX2", NOSPLIT, "func(dst *float32, src *float32, n int)")
-	Pragma("noescape")
-	Doc("sigmoidAVX2 is the 8-lane logistic sigmoid (see package gen).")
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	consts := map[string]float32{
-		"sign": 0, "lo": -87.33654, "log2e": 1.44269504088896341, "ln2Hi": 0.693359375, "ln2Lo": -2.12194440e-4,
-		"p0": 1.9875691500e-4, "p1": 1.3981999507e-3, "p2": 8.3334519073e-3, "p3": 4.1665795894e-2,
-		"p4": 1.6666665459e-1, "p5": 5.0000001201e-1, "one": 1,
-	}
-	reg := map[string]VecPhysical{}
-	names := []string{"sign", "lo", "log2e", "ln2Hi", "ln2Lo", "p0", "p1", "p2", "p3", "p4", "p5", "one"}
-	tmp := GP32()
-	for i, name := range names {
-		r := ymm[4+i]
-		reg[name] = r
-		if name == "sign" {
-			MOVL(U32(0x80000000), tmp)
-		} else {
-			MOVL(U32(math.Float32bits(consts[name])), tmp)
-		}
-		MOVD(tmp, X0)
-		VBROADCASTSS(X0, r)
-	}
-	x, a, nn, t := Y0, Y1, Y2, Y3
-	Label("sigmoid_loop")
-	CMPQ(n, Imm(8))
-	JL(LabelRef("sigmoid_done"))
-	VMOVUPS(Mem{Base: src}, x)
-	VORPS(reg["sign"], x, a)          // -|x|
-	VMAXPS(a, reg["lo"], a)           // max(lo, a), NaN kept
-	VMULPS(reg["log2e"], a, nn)       // n = round(a·log2(e))
-	VROUNDPS(Imm(0), nn, nn)          //
-	VFNMADD231PS(reg["ln2Hi"], nn, a) // r = a - n·ln2, in two parts
-	VFNMADD231PS(reg["ln2Lo"], nn, a) //
-	VCVTPS2DQ(nn, nn)                 // 2**n from the exponent bits
-	VPSLLD(Imm(23), nn, nn)           //
-	VPADDD(reg["one"], nn, nn)        //
-	VMOVAPS(reg["p0"], t)             // polynomial in r
-	VFMADD213PS(reg["p1"], a, t)      //
-	VFMADD213PS(reg["p2"], a, t)      //
-	VFMADD213PS(reg["p3"], a, t)      //
-	VFMADD213PS(reg["p4"], a, t)      //
-	VFMADD213PS(reg["p5"], a, t)      //
-	VMULPS(a, a, x)                   // t = t·r² + r + 1
-	VADDPS(reg["one"], a, a)          //
-	VFMADD213PS(a, x, t)              //
-	VMULPS(nn, t, t)                  // e = exp(-|x|)
-	VADDPS(reg["one"], t, a)          // r = 1/(1+e)
-	VDIVPS(a, reg["one"], a)          //
-	VMULPS(a, t, t)                   // e·r
-	VMOVUPS(Mem{Base: src}, x)        // e·r where x < 0 (sign bit), else r
-	VBLENDVPS(x, t, a, a)             //
-	VMOVUPS(a, Mem{Base: dst})
-	ADDQ(Imm(32), src)
-	ADDQ(Imm(32), dst)
-	SUBQ(Imm(8), n)
-	JMP(LabelRef("sigmoid_loop"))
-	Label("sigmoid_done")
-	VZEROUPPER()
-	RET()
-}
+// set picks the file to generate: "gemm" (SGEMM micro-kernels,
+// gemm_amd64.s) or "simd" (the other vector kernels, simd_amd64.s).
+var set = flag.String("set", "gemm", "kernel set to generate: gemm or simd")
 
 func main() {
-	Package("github.com/gocann/gocann/kernels")
+	// No Package(...): every signature is spelled out in basic types, so
+	// the generator need not type-check package kernels, and a stale or
+	// missing stub file cannot block its own regeneration (-pkg names the
+	// package).
 	ConstraintExpr("!purego")
-	kernel(avx2, 6, 2)
-	kernel(avx512, 8, 2)
-	sigmoid()
+	flag.Parse()
+	switch *set {
+	case "gemm":
+		kernel(avx2, 6, 2)
+		kernel(avx512, 8, 2)
+	case "simd":
+		simd()
+	default:
+		fmt.Fprintf(os.Stderr, "gen: unknown set %q\n", *set)
+		os.Exit(2)
+	}
 	Generate()
 }

@@ -1,0 +1,339 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/gocann/gocann/runtime/cpu"
+)
+
+// Depthwise2D describes a depthwise 2-D convolution over NCHW float32
+// tensors: every input channel c is convolved with its own Mult filters,
+// giving output channels c*Mult ... c*Mult+Mult-1 (ONNX Conv with group ==
+// C). X is Batch x C x H x W, the weights C*Mult x 1 x KH x KW, Y
+// Batch x C*Mult x OH x OW.
+type Depthwise2D struct {
+	Batch, C, H, W   int
+	Mult             int // output channels per input channel
+	KH, KW           int
+	StrideH, StrideW int
+	DilH, DilW       int
+	PadTop, PadLeft  int // the bottom and right padding follow from OH and OW
+	OH, OW           int
+	// Clip, when set, bounds every output to [Lo, Hi] (ReLU6, ReLU with
+	// Hi = +Inf): an activation applied while the row is in registers.
+	Clip   bool
+	Lo, Hi float32
+}
+
+func (p *Depthwise2D) check(x, w, bias, y []float32) error {
+	if p.Batch < 0 || p.C < 0 || p.H < 0 || p.W < 0 || p.OH < 0 || p.OW < 0 || p.PadTop < 0 || p.PadLeft < 0 {
+		return fmt.Errorf("kernels: depthwise conv: negative size in %+v", *p)
+	}
+	if p.Mult < 1 || p.KH < 1 || p.KW < 1 || p.StrideH < 1 || p.StrideW < 1 || p.DilH < 1 || p.DilW < 1 {
+		return fmt.Errorf("kernels: depthwise conv: multiplier, kernel, strides and dilations must be positive in %+v", *p)
+	}
+	m := p.C * p.Mult
+	switch {
+	case len(x) < p.Batch*p.C*p.H*p.W:
+		return fmt.Errorf("kernels: depthwise conv: X has %d elements, want %d", len(x), p.Batch*p.C*p.H*p.W)
+	case len(w) < m*p.KH*p.KW:
+		return fmt.Errorf("kernels: depthwise conv: W has %d elements, want %d", len(w), m*p.KH*p.KW)
+	case bias != nil && len(bias) < m:
+		return fmt.Errorf("kernels: depthwise conv: bias has %d elements, want %d", len(bias), m)
+	case len(y) < p.Batch*m*p.OH*p.OW:
+		return fmt.Errorf("kernels: depthwise conv: Y has %d elements, want %d", len(y), p.Batch*m*p.OH*p.OW)
+	}
+	return nil
+}
+
+func (p *Depthwise2D) bounds() (lo, hi float32) {
+	if p.Clip {
+		return p.Lo, p.Hi
+	}
+	return float32(math.Inf(-1)), float32(math.Inf(1))
+}
+
+// DepthwiseConv2D computes y = clip(conv(x, w) + bias) for p (bias may be
+// nil), in parallel over output channels.
+//
+// Each input plane is copied once into a zero-padded scratch plane, its
+// columns split into StrideW phases (column c goes to phase c%StrideW), so
+// that every tap of every output row reads a contiguous run: output row oh,
+// tap (kh, kw) reads padded row oh*StrideH+kh*DilH, phase (kw*DilW)%StrideW,
+// from column ow+(kw*DilW)/StrideW. The row kernel then sums the taps with
+// the outputs in vector registers, four vectors of columns at a time.
+//
+// Rounding: each output is a float32 sum of KH*KW products (fused
+// multiply-adds in the vector kernels) added to the bias in tap order.
+func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) error {
+	if err := p.check(x, wts, bias, y); err != nil {
+		return err
+	}
+	m := p.C * p.Mult
+	planes := p.Batch * m
+	if planes == 0 || p.OH == 0 || p.OW == 0 {
+		return nil
+	}
+	s := p.StrideW
+	hp := (p.OH-1)*p.StrideH + (p.KH-1)*p.DilH + 1
+	wp := max((p.OW-1)*s+(p.KW-1)*p.DilW+1, p.PadLeft+p.W)
+	lp := (wp + s - 1) / s // length of one phase row
+	taps := p.KH * p.KW
+	lo, hi := p.bounds()
+	kernel := simd.dwRow
+	if kernel == nil {
+		kernel = dwRowGo
+	}
+	grain := max(1, 32768/max(1, p.OH*p.OW*taps))
+	parallelFor(w, planes, grain, func(a, b int) {
+		buf := getBuf(hp * s * lp)
+		defer putBuf(buf)
+		pad := (*buf)[:hp*s*lp]
+		// Row oh's taps are row 0's, shifted by oh·StrideH padded rows.
+		offs := make([]int, taps)
+		tapOffsets(offs, 0, p.StrideH, p.KH, p.KW, p.DilH, p.DilW, s, lp)
+		rowStep := p.StrideH * s * lp
+		var flat *[]float32
+		if p.StrideH == 1 && s == 1 {
+			flat = getBuf(p.OH * lp)
+			defer putBuf(flat)
+		}
+		lastIn := -1
+		for pl := a; pl < b; pl++ {
+			bi, oc := pl/m, pl%m
+			ic := oc / p.Mult
+			if in := bi*p.C + ic; in != lastIn {
+				// The padding of pad is the same for every plane: it is
+				// written with the first plane only.
+				fillPhasePlane(pad, x[in*p.H*p.W:(in+1)*p.H*p.W], p.H, p.W, p.PadTop, p.PadLeft, p.StrideW, hp, lp, 0, lastIn < 0)
+				lastIn = in
+			}
+			var bv float32
+			if bias != nil {
+				bv = bias[oc]
+			}
+			wk := wts[oc*taps : (oc+1)*taps]
+			yp := y[pl*p.OH*p.OW : (pl+1)*p.OH*p.OW]
+			if flat != nil {
+				// Stride 1: the whole plane as one run over the padded
+				// grid (rows of lp, the last lp-OW of each wasted), then
+				// compacted: long vectors instead of a call per short row.
+				g := (*flat)[:(p.OH-1)*lp+p.OW]
+				kernel(&g[0], len(g), &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
+				for oh := 0; oh < p.OH; oh++ {
+					copy(yp[oh*p.OW:(oh+1)*p.OW], g[oh*lp:])
+				}
+				continue
+			}
+			for oh := 0; oh < p.OH; oh++ {
+				kernel(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &offs[0], &wk[0], taps, bv, lo, hi)
+			}
+		}
+	})
+	return nil
+}
+
+// fillPhasePlane copies the h x w plane xp into pad, hp rows of s phase
+// rows of lp values: padded row r is input row r-padTop, padded column c
+// (input column c-padLeft) goes to phase c%s at c/s. Everything else is
+// fill, written only when padding is set (the positions are the same for
+// every plane of one geometry, so a scratch plane reused for the next
+// plane keeps them).
+func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fill float32, padding bool) {
+	setAll := func(d []float32) {
+		if fill == 0 {
+			clear(d)
+			return
+		}
+		for i := range d {
+			d[i] = fill
+		}
+	}
+	rowLen := s * lp
+	for r := 0; r < hp; r++ {
+		row := pad[r*rowLen : (r+1)*rowLen]
+		ih := r - padTop
+		if ih < 0 || ih >= h {
+			if padding {
+				setAll(row)
+			}
+			continue
+		}
+		src := xp[ih*w : (ih+1)*w]
+		if s == 1 {
+			n := copy(row[padLeft:], src)
+			if padding {
+				setAll(row[:padLeft])
+				setAll(row[padLeft+n:])
+			}
+			continue
+		}
+		if !padding {
+			setAll = func([]float32) {}
+		}
+		splitPhases(row, src, padLeft, s, lp, setAll)
+	}
+}
+
+// splitPhases writes the input row src into row, s phase rows of lp: padded
+// column c = iw+padLeft to phase c%s at c/s; positions no input column
+// reaches are set by setAll.
+func splitPhases(row, src []float32, padLeft, s, lp int, setAll func([]float32)) {
+	w := len(src)
+	if s == 1 {
+		setAll(row[:padLeft])
+		d := row[padLeft:]
+		n := min(len(d), len(src))
+		if n <= 16 {
+			// Short rows (late layers): a loop beats a memmove call.
+			for i := 0; i < n; i++ {
+				d[i] = src[i]
+			}
+		} else {
+			copy(d, src[:n])
+		}
+		setAll(row[padLeft+n:])
+		return
+	}
+	// Phase q holds padded columns j*s+q, input column j*s+q-padLeft:
+	// the run j0..j1 comes from the input, the ends are padding.
+	j0s, j1s := [2]int{}, [2]int{}
+	for q := 0; q < s; q++ {
+		j0 := min(lp, max(0, (padLeft-q+s-1)/s))
+		j1 := max(j0, min(lp, (w+padLeft-q+s-1)/s))
+		dst := row[q*lp : (q+1)*lp]
+		setAll(dst[:j0])
+		setAll(dst[j1:])
+		if s == 2 {
+			j0s[q], j1s[q] = j0, j1
+			continue
+		}
+		for j, iw := j0, j0*s+q-padLeft; j < j1; j, iw = j+1, iw+s {
+			dst[j] = src[iw]
+		}
+	}
+	if s == 2 {
+		deinterleave2(row[:lp], row[lp:], src, padLeft, j0s, j1s)
+	}
+}
+
+// deinterleave2 fills the two phase rows of a stride-2 split: even
+// (phase 0) and odd (phase 1) of padded columns, input column iw going to
+// phase (iw+padLeft)%2 at (iw+padLeft)/2, each phase q only over
+// [j0[q], j1[q]).
+func deinterleave2(ph0, ph1, src []float32, padLeft int, j0, j1 [2]int) {
+	ph := [2][]float32{ph0, ph1}
+	// Input column iw of phase q at j: iw = 2j + q - padLeft. Pairs
+	// (src[2i+o], src[2i+o+1]) with o = padLeft%2 land in phases (0, 1)
+	// at the same j = i + (o+padLeft)/2.
+	o := padLeft % 2
+	base := (o + padLeft) / 2 // j of the pair i = 0
+	// The pairs whose both halves are in their phases' ranges.
+	lo := max(0, j0[0]-base, j0[1]-base)
+	hi := min((len(src)-o)/2, j1[0]-base, j1[1]-base)
+	scalar := func(q, ja, jb int) {
+		for j := ja; j < jb; j++ {
+			ph[q][j] = src[2*j+q-padLeft]
+		}
+	}
+	if hi <= lo {
+		scalar(0, j0[0], j1[0])
+		scalar(1, j0[1], j1[1])
+		return
+	}
+	n := hi - lo
+	done := 0
+	if f := simd.deint2; f != nil {
+		done = n / 16 * 16 // both widths divide 16
+		if done > 0 {
+			f(&ph0[base+lo], &ph1[base+lo], &src[2*lo+o], done)
+		}
+	}
+	for i := lo + done; i < hi; i++ {
+		ph0[base+i] = src[2*i+o]
+		ph1[base+i] = src[2*i+o+1]
+	}
+	// The ends outside the pair range.
+	scalar(0, j0[0], base+lo)
+	scalar(1, j0[1], base+lo)
+	scalar(0, base+hi, j1[0])
+	scalar(1, base+hi, j1[1])
+}
+
+// tapOffsets sets offs to the start, in a phase-split padded plane, of
+// every tap's run for output row oh.
+func tapOffsets(offs []int, oh, sh, kh, kw, dh, dw, s, lp int) {
+	t := 0
+	for i := 0; i < kh; i++ {
+		r := oh*sh + i*dh
+		for j := 0; j < kw; j++ {
+			c := j * dw
+			offs[t] = (r*s+c%s)*lp + c/s
+			t++
+		}
+	}
+}
+
+// dwRowGo is the row kernel in Go: y[i] = clip(bias + Σ_t w[t]·x[offs[t]+i]).
+func dwRowGo(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32) {
+	ys := unsafe.Slice(y, n)
+	os := unsafe.Slice(offs, taps)
+	ws := unsafe.Slice(w, taps)
+	maxOff := 0
+	for _, o := range os {
+		maxOff = max(maxOff, o)
+	}
+	xs := unsafe.Slice(x, maxOff+n)
+	for i := range ys {
+		s := bias
+		for t, o := range os {
+			s += ws[t] * xs[o+i]
+		}
+		ys[i] = min(max(s, lo), hi)
+	}
+}
+
+// DepthwiseConv2DReference is DepthwiseConv2D as direct loops summing in
+// float64: what the tests compare the kernels with.
+func DepthwiseConv2DReference(p *Depthwise2D, x, wts, bias, y []float32) error {
+	if err := p.check(x, wts, bias, y); err != nil {
+		return err
+	}
+	m := p.C * p.Mult
+	lo, hi := p.bounds()
+	for bi := 0; bi < p.Batch; bi++ {
+		for oc := 0; oc < m; oc++ {
+			xp := x[(bi*p.C+oc/p.Mult)*p.H*p.W:]
+			for oh := 0; oh < p.OH; oh++ {
+				for ow := 0; ow < p.OW; ow++ {
+					var s float64
+					if bias != nil {
+						s = float64(bias[oc])
+					}
+					for kh := 0; kh < p.KH; kh++ {
+						ih := oh*p.StrideH - p.PadTop + kh*p.DilH
+						if ih < 0 || ih >= p.H {
+							continue
+						}
+						for kw := 0; kw < p.KW; kw++ {
+							iw := ow*p.StrideW - p.PadLeft + kw*p.DilW
+							if iw < 0 || iw >= p.W {
+								continue
+							}
+							s += float64(wts[(oc*p.KH+kh)*p.KW+kw]) * float64(xp[ih*p.W+iw])
+						}
+					}
+					v := float32(s)
+					if v != v {
+						y[((bi*m+oc)*p.OH+oh)*p.OW+ow] = v
+						continue
+					}
+					y[((bi*m+oc)*p.OH+oh)*p.OW+ow] = min(max(v, lo), hi)
+				}
+			}
+		}
+	}
+	return nil
+}
