@@ -39,9 +39,9 @@ type Attention struct {
 // rowKernels are the vector row operations of the softmax, where the
 // processor has them (filled by the architecture's init).
 type rowKernels struct {
-	max         func(x []float32) float32                      // len a positive multiple of 8
+	max         func(x []float32) float32                       // len a positive multiple of 8
 	expShiftSum func(dst, src []float32, shift float32) float32 // len a multiple of 8, src <= shift
-	scale       func(x []float32, s float32)                   // len a multiple of 8
+	scale       func(x []float32, s float32)                    // len a multiple of 8
 }
 
 var rowBulk *rowKernels

@@ -145,9 +145,9 @@ type problem struct {
 
 // Micro-kernel flags (mirrored in internal/gen).
 const (
-	flagAccumulate = 1 // T += C
-	flagRowBias    = 2 // T += rowBias[r]
-	flagColBias    = 4 // T += colBias[j]
+	flagAccumulate = 1  // T += C
+	flagRowBias    = 2  // T += rowBias[r]
+	flagColBias    = 4  // T += colBias[j]
 	flagReLU       = 8  // T = max(T, 0)
 	flagResidual   = 16 // T += res[r*ldr+j]
 	flagClip       = 32 // T = min(max(T, clip[0]), clip[1])
