@@ -175,7 +175,7 @@ func nnScratch[T number](n int) ([]T, func()) {
 // nnConvRun computes y = conv(x, w) + b for the plan; b may be nil.
 func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) {
 	if xf, ok := any(x).([]float32); ok && p.depthwise {
-		nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
+		nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32), nil)
 		return
 	}
 	cg, mg := p.c/p.g, p.m/p.g
@@ -208,8 +208,10 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) {
 }
 
 // nnDepthwise2D is the direct 2-D convolution with one input channel per
-// group (and any channel multiplier), parallel over output channels.
-func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
+// group (and any channel multiplier), parallel over output channels. post,
+// when not nil, finishes each output plane (image x channel bc, at y[off:])
+// while it is still in cache (FusedConv's residual and activation).
+func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32, post func(bc, off int, plane []float32)) {
 	win := p.w
 	H, W := win.in[0], win.in[1]
 	OH, OW := win.out[0], win.out[1]
@@ -246,6 +248,9 @@ func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) {
 					}
 				}
 				nnDepthwiseRow(yrow, rows, wrows, W, sw, pw, dw, bias)
+			}
+			if post != nil {
+				post(bc, bc*OH*OW, yc)
 			}
 		}
 	})
