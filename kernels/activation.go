@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // ActKind names an activation that a fused kernel applies to its output
 // while the output is still in registers or cache (see Epilogue and
@@ -119,10 +122,10 @@ func clamp01(x float32) float32 {
 }
 
 // actBulk, per kind, is the vector kernel where the processor has one: it
-// computes the activation of a prefix of src into dst and returns the
-// prefix's length (a multiple of its vector width). Filled by the
-// architecture's init.
-var actBulk [numActKinds]func(dst, src []float32) int
+// computes the activation (parameters a and b) of a prefix of src into dst
+// and returns the prefix's length (a multiple of its vector width). Filled
+// by the architecture's init.
+var actBulk [numActKinds]func(dst, src []float32, a, b float32) int
 
 // Apply sets x[i] to the activation of x[i].
 func (a Activation) Apply(x []float32) { a.ApplyTo(x, x) }
@@ -131,46 +134,24 @@ func (a Activation) Apply(x []float32) { a.ApplyTo(x, x) }
 // length and may be the same slice.
 func (a Activation) ApplyTo(dst, src []float32) {
 	src = src[:len(dst)]
-	switch a.Kind {
-	case ActNone:
+	if a.Kind == ActNone {
 		copy(dst, src)
 		return
-	case ActReLU:
-		reluSlice(dst, src)
-		return
-	case ActClip:
-		lo, hi := a.A, a.B
-		for i, x := range src {
-			dst[i] = min32(max32(x, lo), hi)
-		}
-		return
-	case ActLeakyReLU:
-		s := a.A
-		for i, x := range src {
-			if x < 0 {
-				x *= s
-			}
-			dst[i] = x
-		}
-		return
-	case ActHardSigmoid:
-		al, be := a.A, a.B
-		for i, x := range src {
-			dst[i] = min32(max32(al*x+be, 0), 1)
-		}
-		return
-	case ActHardSwish:
-		for i, x := range src {
-			dst[i] = x * min32(max32(x*(1.0/6)+0.5, 0), 1)
-		}
-		return
-	case ActSigmoid:
+	}
+	if a.Kind == ActSigmoid {
 		SigmoidSlice(dst, src)
 		return
 	}
 	if a.Kind < numActKinds {
 		if f := actBulk[a.Kind]; f != nil {
-			n := f(dst, src)
+			pa, pb := a.A, a.B
+			switch a.Kind {
+			case ActReLU:
+				pa, pb = 0, float32(math.Inf(1))
+			case ActHardSwish:
+				pa, pb = 1.0/6, 0.5
+			}
+			n := f(dst, src, pa, pb)
 			dst, src = dst[n:], src[n:]
 		}
 	}
@@ -193,14 +174,4 @@ func min32(x, hi float32) float32 {
 		return hi
 	}
 	return x
-}
-
-// reluSlice sets dst[i] = max(src[i], 0), NaN kept.
-func reluSlice(dst, src []float32) {
-	for i, x := range src {
-		if x < 0 {
-			x = 0
-		}
-		dst[i] = x
-	}
 }

@@ -10,8 +10,8 @@ func init() {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		return
 	}
-	bulk := func(f func(dst, src *float32, n int)) func(dst, src []float32) int {
-		return func(dst, src []float32) int {
+	bulk := func(f func(dst, src *float32, n int)) func(dst, src []float32, a, b float32) int {
+		return func(dst, src []float32, _, _ float32) int {
 			n := len(dst) &^ 7
 			if n > 0 {
 				f(&dst[0], &src[0], n)
@@ -19,6 +19,20 @@ func init() {
 			return n
 		}
 	}
+	bulk2 := func(f func(dst, src *float32, n int, a, b float32)) func(dst, src []float32, a, b float32) int {
+		return func(dst, src []float32, a, b float32) int {
+			n := len(dst) &^ 7
+			if n > 0 {
+				f(&dst[0], &src[0], n, a, b)
+			}
+			return n
+		}
+	}
+	actBulk[ActReLU] = bulk2(clipAVX2)
+	actBulk[ActClip] = bulk2(clipAVX2)
+	actBulk[ActLeakyReLU] = bulk2(leakyAVX2)
+	actBulk[ActHardSigmoid] = bulk2(hardSigmoidAVX2)
+	actBulk[ActHardSwish] = bulk2(hardSwishAVX2)
 	actBulk[ActSiLU] = bulk(siluAVX2)
 	actBulk[ActGeluTanh] = bulk(geluTanhAVX2)
 	actBulk[ActTanh] = bulk(tanhAVX2)

@@ -1178,6 +1178,118 @@ geluAVX2_done:
 	VZEROUPPER
 	RET
 
+// func clipAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX
+TEXT ·clipAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+clipAVX2_loop:
+	CMPQ    DX, $0x08
+	JL      clipAVX2_done
+	VMOVUPS (CX), Y0
+	VMAXPS  Y0, Y14, Y0
+	VMINPS  Y0, Y15, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x20, CX
+	ADDQ    $0x20, AX
+	SUBQ    $0x08, DX
+	JMP     clipAVX2_loop
+
+clipAVX2_done:
+	VZEROUPPER
+	RET
+
+// func leakyAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX
+TEXT ·leakyAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+leakyAVX2_loop:
+	CMPQ      DX, $0x08
+	JL        leakyAVX2_done
+	VMOVUPS   (CX), Y0
+	VMULPS    Y14, Y0, Y1
+	VBLENDVPS Y0, Y1, Y0, Y0
+	VMOVUPS   Y0, (AX)
+	ADDQ      $0x20, CX
+	ADDQ      $0x20, AX
+	SUBQ      $0x08, DX
+	JMP       leakyAVX2_loop
+
+leakyAVX2_done:
+	VZEROUPPER
+	RET
+
+// func hardSigmoidAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·hardSigmoidAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+hardSigmoidAVX2_loop:
+	CMPQ        DX, $0x08
+	JL          hardSigmoidAVX2_done
+	VMOVUPS     (CX), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMAXPS      Y0, Y12, Y0
+	VMINPS      Y0, Y13, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, AX
+	SUBQ        $0x08, DX
+	JMP         hardSigmoidAVX2_loop
+
+hardSigmoidAVX2_done:
+	VZEROUPPER
+	RET
+
+// func hardSwishAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·hardSwishAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+hardSwishAVX2_loop:
+	CMPQ        DX, $0x08
+	JL          hardSwishAVX2_done
+	VMOVUPS     (CX), Y0
+	VMOVAPS     Y0, Y1
+	VFMADD213PS Y15, Y14, Y1
+	VMAXPS      Y1, Y12, Y1
+	VMINPS      Y1, Y13, Y1
+	VMULPS      Y1, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, AX
+	SUBQ        $0x08, DX
+	JMP         hardSwishAVX2_loop
+
+hardSwishAVX2_done:
+	VZEROUPPER
+	RET
+
 // func maxAVX2(src *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·maxAVX2(SB), NOSPLIT, $0-20

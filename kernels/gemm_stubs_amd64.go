@@ -39,6 +39,26 @@ func tanhAVX2(dst *float32, src *float32, n int)
 //go:noescape
 func geluAVX2(dst *float32, src *float32, n int)
 
+// clipAVX2 is min(max(x, a), b) on 8 lanes (see package gen).
+//
+//go:noescape
+func clipAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
+// leakyAVX2 is x < 0 ? a·x : x on 8 lanes (see package gen).
+//
+//go:noescape
+func leakyAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
+// hardSigmoidAVX2 is max(0, min(1, a·x + b)) on 8 lanes (see package gen).
+//
+//go:noescape
+func hardSigmoidAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
+// hardSwishAVX2 is x·max(0, min(1, a·x + b)) on 8 lanes, a = 1/6 and b = 1/2 for HardSwish (see package gen).
+//
+//go:noescape
+func hardSwishAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
 // maxAVX2 returns the largest of n values, n a positive multiple of 8 (see package gen).
 //
 //go:noescape

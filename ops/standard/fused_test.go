@@ -29,7 +29,7 @@ type fstep struct {
 
 // fusedEval runs steps in order over the values in env, adding their
 // outputs to env.
-func fusedEval(t *testing.T, reg *ops.Registry, w *cpu.Workers, env map[string]*tensor.Tensor, steps ...fstep) error {
+func fusedEval(t testing.TB, reg *ops.Registry, w *cpu.Workers, env map[string]*tensor.Tensor, steps ...fstep) error {
 	t.Helper()
 	for _, s := range steps {
 		domain := ""

@@ -247,7 +247,65 @@ func activations() {
 		VMULPS(t, p, p)
 		return p
 	}, setup)
+	piecewise()
 	softmaxHelpers()
+}
+
+// piecewise emits the piecewise-linear activations, with their parameters
+// as arguments: clipAVX2 (also ReLU), leakyAVX2, hardSigmoidAVX2 and
+// hardSwishAVX2, func(dst, src *float32, n int, a, b float32) with n a
+// multiple of 8. Operand order keeps a NaN input NaN.
+func piecewise() {
+	emit := func(name, doc string, body func(x, a, b, t VecPhysical)) {
+		TEXT(name, NOSPLIT, "func(dst *float32, src *float32, n int, a float32, b float32)")
+		Pragma("noescape")
+		Doc(doc)
+		dst := Load(Param("dst"), GP64())
+		src := Load(Param("src"), GP64())
+		n := Load(Param("n"), GP64())
+		for i, p := range []string{"a", "b"} {
+			v, err := Param(p).Resolve()
+			if err != nil {
+				panic(err)
+			}
+			VBROADCASTSS(v.Addr, []VecPhysical{Y14, Y15}[i])
+		}
+		loadConst("one", Y13)
+		VXORPS(Y12, Y12, Y12)
+		Label(name + "_loop")
+		CMPQ(n, Imm(8))
+		JL(LabelRef(name + "_done"))
+		VMOVUPS(Mem{Base: src}, Y0)
+		body(Y0, Y14, Y15, Y1)
+		VMOVUPS(Y0, Mem{Base: dst})
+		ADDQ(Imm(32), src)
+		ADDQ(Imm(32), dst)
+		SUBQ(Imm(8), n)
+		JMP(LabelRef(name + "_loop"))
+		Label(name + "_done")
+		VZEROUPPER()
+		RET()
+	}
+	emit("clipAVX2", "clipAVX2 is min(max(x, a), b) on 8 lanes (see package gen).", func(x, a, b, t VecPhysical) {
+		VMAXPS(x, a, x) // Intel max(a, x): x when NaN
+		VMINPS(x, b, x)
+	})
+	emit("leakyAVX2", "leakyAVX2 is x < 0 ? a·x : x on 8 lanes (see package gen).", func(x, a, b, t VecPhysical) {
+		VMULPS(a, x, t)
+		VBLENDVPS(x, t, x, x)
+	})
+	emit("hardSigmoidAVX2", "hardSigmoidAVX2 is max(0, min(1, a·x + b)) on 8 lanes (see package gen).", func(x, a, b, t VecPhysical) {
+		VFMADD213PS(b, a, x) // x = x·a + b
+		VMAXPS(x, Y12, x)    // Intel max(0, x), min(1, x): x when NaN
+		VMINPS(x, Y13, x)
+	})
+	emit("hardSwishAVX2", "hardSwishAVX2 is x·max(0, min(1, a·x + b)) on 8 lanes, a = 1/6 and b = 1/2 for HardSwish (see package gen).", func(x, a, b, t VecPhysical) {
+		VMOVAPS(x, t)
+		VFMADD213PS(b, a, t) // t = x·a + b
+		VMAXPS(t, Y12, t)
+		VMINPS(t, Y13, t)
+		VMULPS(t, x, x)
+	})
 }
 
 // softmaxHelpers emits the row operations of the attention softmax.
