@@ -18,12 +18,15 @@ import (
 // head_size], V [batch, seq_k, num_heads·head_size_v] and Y [batch, seq_q,
 // num_heads·head_size_v]; head h is the h-th slice of the hidden dimension
 // (what Reshape to [batch, seq, heads, head_size] then Transpose to [batch,
-// heads, seq, head_size] builds). With batch_first = 0 every tensor is
-// [seq, batch, hidden] instead (torch.nn.MultiheadAttention's default).
+// heads, seq, head_size] builds). The tensors may also be given with the
+// heads split, [batch, seq, num_heads, head_size] (rank 4, Y likewise),
+// the Reshape's output itself. With batch_first = 0 the first two
+// dimensions are [seq, batch] instead (torch.nn.MultiheadAttention's
+// default layout).
 //
-// Attributes: num_heads (required), scale (default 1/√head_size), causal
-// (0; 1 leaves out keys j > i, the top-left lower triangle of
-// torch.tril), batch_first (1).
+// Attributes: num_heads (required for rank 3; for rank 4 the shape says),
+// scale (default 1/√head_size), causal (0; 1 leaves out keys j > i, the
+// top-left lower triangle of torch.tril), batch_first (1).
 //
 // mask is added to the scores: a float tensor that broadcasts (numpy rules)
 // to [batch, num_heads, seq_q, seq_k], or, with rank 3, [batch·num_heads,
@@ -40,15 +43,18 @@ func prepareAttention(n *ops.Node) (*ops.Plan, error) {
 		if err := nnStatic(n, i); err != nil {
 			return nil, err
 		}
-		if len(n.Inputs[i].Shape) != 3 {
-			return nil, n.Errorf("input %d must have rank 3, got %v", i, n.Inputs[i].Shape)
+		if r := len(n.Inputs[i].Shape); r != 3 && r != 4 || r != len(n.Inputs[0].Shape) {
+			return nil, n.Errorf("Q, K and V must all have rank 3 or all rank 4, got %v, %v and %v", n.Inputs[0].Shape, n.Inputs[1].Shape, n.Inputs[2].Shape)
 		}
 	}
 	if err := checkSameType(n, 0, 1, 2, 3); err != nil {
 		return nil, err
 	}
 	at := n.Attrs
-	at.Require("num_heads")
+	split := len(n.Inputs[0].Shape) == 4
+	if !split {
+		at.Require("num_heads")
+	}
 	heads := at.Int("num_heads", 0)
 	causal := at.Int("causal", 0)
 	batchFirst := at.Int("batch_first", 1)
@@ -61,6 +67,21 @@ func prepareAttention(n *ops.Node) (*ops.Plan, error) {
 		return nil, n.Errorf("causal and batch_first must be 0 or 1, got %d and %d", causal, batchFirst)
 	}
 	qs, ks, vs := n.Inputs[0].Shape, n.Inputs[1].Shape, n.Inputs[2].Shape
+	var out tensor.Shape
+	if split {
+		// [., ., H, d] is [., ., H·d] with H heads.
+		if ks[2] != qs[2] || vs[2] != qs[2] {
+			return nil, n.Errorf("Q %v, K %v and V %v differ in heads", qs, ks, vs)
+		}
+		if at.Has("num_heads") && heads != int64(qs[2]) {
+			return nil, n.Errorf("num_heads %d differs from the heads of Q %v", heads, qs)
+		}
+		heads = int64(qs[2])
+		out = vs.Clone()
+		qs = tensor.Shape{qs[0], qs[1], qs[2] * qs[3]}
+		ks = tensor.Shape{ks[0], ks[1], ks[2] * ks[3]}
+		vs = tensor.Shape{vs[0], vs[1], vs[2] * vs[3]}
+	}
 	// [B, S, hidden] or [S, B, hidden].
 	bi, si := 0, 1
 	if batchFirst == 0 {
@@ -87,7 +108,9 @@ func prepareAttention(n *ops.Node) (*ops.Plan, error) {
 	if scale != scale {
 		return nil, n.Errorf("scale is NaN")
 	}
-	out := vs.Clone()
+	if out == nil {
+		out = vs.Clone()
+	}
 	out[si] = Sq
 	a := kernels.Attention{Batch: B, Heads: H, SeqQ: Sq, SeqK: Sk, HeadDim: d, HeadDimV: dv, Scale: scale, Causal: causal == 1}
 	stride := func(seq, hidden int) [2]int {

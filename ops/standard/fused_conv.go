@@ -8,11 +8,11 @@ import (
 
 // FusedConv (com.gocann, 1): Y = act(Conv(X, W) + B + Z), with every
 // attribute of Conv (auto_pad, dilations, group, kernel_shape, pads,
-// strides), the optional bias B ([M]) and residual Z (the shape of Y), and
-// the activation attributes (fused_act.go). Bias, residual and activation
-// are applied in the GEMM's epilogue tile by tile (or to each output plane
-// of a depthwise convolution as it is finished), never as another pass
-// over Y.
+// strides), the optional bias B ([M]) and residual Z (broadcast as Add
+// does, fused_residual.go; usually of Y's shape), and the activation
+// attributes (fused_act.go). Bias, residual and activation are applied in
+// the GEMM's epilogue tile by tile (or to each output plane of a depthwise
+// convolution as it is finished), never as another pass over Y.
 
 // fusedFloatTypes are the element types of the fused operators: float32,
 // and the half types computed through float32.
@@ -40,27 +40,23 @@ func prepareFusedConv(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("bias B must have shape [%d], got %v", p.m, b.Shape)
 		}
 	}
-	if z := n.Input(3); z.Present() {
-		if err := nnStatic(n, 3); err != nil {
-			return nil, err
-		}
-		if !z.Shape.Equal(p.out) {
-			return nil, n.Errorf("residual Z must have the shape of Y %v, got %v", p.out, z.Shape)
-		}
+	res, out, err := fusedResidualPlan(n, 3, p.out)
+	if err != nil {
+		return nil, err
 	}
 	act, err := fusedActivation(n)
 	if err != nil {
 		return nil, err
 	}
 	dt := n.Inputs[0].DType
-	k, err := nnFloat(n, dt, fusedConvKernel(p, act), nil)
+	k, err := nnFloat(n, dt, fusedConvKernel(p, res, out, act), nil)
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k, Overwrites: true}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: k, Overwrites: true}, nil
 }
 
-func fusedConvKernel(p *nnConvPlan, act kernels.Activation) ops.Kernel {
+func fusedConvKernel(p *nnConvPlan, res *fusedResidual, outShape tensor.Shape, act kernels.Activation) ops.Kernel {
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		x, err := tensor.View[float32](in[0])
 		if err != nil {
@@ -78,11 +74,24 @@ func fusedConvKernel(p *nnConvPlan, act kernels.Activation) ops.Kernel {
 		if err != nil {
 			return err
 		}
-		y, err := nnOut[float32](env, out, 0, p.out)
+		y, err := nnOut[float32](env, out, 0, outShape)
 		if err != nil {
 			return err
 		}
-		fusedConvRun(env, p, act, x, w, b, z, y)
+		if z == nil {
+			fusedConvRun(env, p, act, x, w, b, nil, y)
+			return nil
+		}
+		if res.inEpilogue() {
+			zy, release := res.asY(z)
+			defer release()
+			fusedConvRun(env, p, act, x, w, b, zy, y)
+			return nil
+		}
+		prod, release := nnScratch32(p.out.NumElements())
+		defer release()
+		fusedConvRun(env, p, kernels.Activation{}, x, w, b, nil, prod)
+		res.finish(env, act, prod, z, y)
 		return nil
 	}
 }

@@ -12,12 +12,15 @@ import (
 // FusedMatMul(A, B, Bias?, Z?): Y = act(alpha·MatMul(A', B') + Bias + Z),
 // numpy matmul with batch broadcasting; A' and B' are A and B with their
 // last two dimensions swapped when transA / transB is 1 (rank >= 2 only);
-// Bias has shape [N] (the last dimension of Y) and Z the shape of Y.
-// Attributes alpha (1), transA (0), transB (0) and the activation ones.
+// Bias has shape [N] (the last dimension of the product). Attributes alpha
+// (1), transA (0), transB (0) and the activation ones.
 //
 // FusedGemm(A, B, C?, Z?): Y = act(alpha·A'·B' + beta·C + Z), Gemm's
 // semantics (alpha, beta, transA, transB; C broadcast to [M, N]) plus a
-// residual Z of shape [M, N] and the activation attributes.
+// residual Z and the activation attributes.
+//
+// In both, the residual Z broadcasts with the product as Add does
+// (fused_residual.go); of the product's shape it costs nothing extra.
 
 func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 	for i := 0; i < 2; i++ {
@@ -80,27 +83,59 @@ func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 			return nil, n.Errorf("Bias must have shape [%d], got %v", p.n, b.Shape)
 		}
 	}
-	if z := n.Input(3); z.Present() {
-		if err := nnStatic(n, 3); err != nil {
-			return nil, err
-		}
-		if !z.Shape.Equal(p.out) {
-			return nil, n.Errorf("residual Z must have the shape of Y %v, got %v", p.out, z.Shape)
-		}
+	res, outShape, err := fusedResidualPlan(n, 3, p.out)
+	if err != nil {
+		return nil, err
 	}
 	act, err := fusedActivation(n)
 	if err != nil {
 		return nil, err
 	}
 	dt := n.Inputs[0].DType
-	k, err := nnFloat(n, dt, fusedMatMulKernel(p, alpha, transA == 1, transB == 1, act), nil)
+	k, err := nnFloat(n, dt, fusedResidualKernel(res, outShape, act, fusedMatMulKernel(p, alpha, transA == 1, transB == 1)), nil)
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, p.out)}, Kernel: k, Overwrites: true}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, outShape)}, Kernel: k, Overwrites: true}, nil
 }
 
-func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool, act kernels.Activation) ops.Kernel {
+// fusedProduct computes a product into y with the epilogue given (bias
+// and activation set by the caller's kernel; residual and activation added
+// by fusedResidualKernel).
+type fusedProduct func(env *ops.Env, in []*tensor.Tensor, y []float32, z []float32, act kernels.Activation) error
+
+// fusedResidualKernel is the kernel of a product with residual input 3:
+// the residual and activation in the product's epilogue where Z allows,
+// else a broadcast add after the product.
+func fusedResidualKernel(res *fusedResidual, outShape tensor.Shape, act kernels.Activation, prod fusedProduct) ops.Kernel {
+	return func(env *ops.Env, in, out []*tensor.Tensor) error {
+		z, err := nnView[float32](nnAt(in, 3))
+		if err != nil {
+			return err
+		}
+		y, err := nnOut[float32](env, out, 0, outShape)
+		if err != nil {
+			return err
+		}
+		if z == nil {
+			return prod(env, in, y, nil, act)
+		}
+		if res.inEpilogue() {
+			zy, release := res.asY(z)
+			defer release()
+			return prod(env, in, y, zy, act)
+		}
+		p, release := nnScratch32(res.y.NumElements())
+		defer release()
+		if err := prod(env, in, p, nil, kernels.Activation{}); err != nil {
+			return err
+		}
+		res.finish(env, act, p, z, y)
+		return nil
+	}
+}
+
+func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool) fusedProduct {
 	m, n, k := p.m, p.n, p.k
 	lda, ldb := max(k, 1), max(n, 1)
 	if transA {
@@ -109,7 +144,7 @@ func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool, act 
 	if transB {
 		ldb = max(k, 1)
 	}
-	return func(env *ops.Env, in, out []*tensor.Tensor) error {
+	return func(env *ops.Env, in []*tensor.Tensor, c, z []float32, act kernels.Activation) error {
 		a, err := tensor.View[float32](in[0])
 		if err != nil {
 			return err
@@ -119,14 +154,6 @@ func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool, act 
 			return err
 		}
 		bias, err := nnView[float32](nnAt(in, 2))
-		if err != nil {
-			return err
-		}
-		z, err := nnView[float32](nnAt(in, 3))
-		if err != nil {
-			return err
-		}
-		c, err := nnOut[float32](env, out, 0, p.out)
 		if err != nil {
 			return err
 		}
@@ -195,27 +222,23 @@ func prepareFusedGemm(n *ops.Node) (*ops.Plan, error) {
 			}
 		}
 	}
-	if z := n.Input(3); z.Present() {
-		if err := nnStatic(n, 3); err != nil {
-			return nil, err
-		}
-		if !z.Shape.Equal(out) {
-			return nil, n.Errorf("residual Z must have shape %v, got %v", out, z.Shape)
-		}
+	res, outShape, err := fusedResidualPlan(n, 3, out)
+	if err != nil {
+		return nil, err
 	}
 	act, err := fusedActivation(n)
 	if err != nil {
 		return nil, err
 	}
 	dt := n.Inputs[0].DType
-	kern, err := nnFloat(n, dt, fusedGemmKernel(transA, transB, m, nn, k, alpha, beta, cShape, out, act), nil)
+	kern, err := nnFloat(n, dt, fusedResidualKernel(res, outShape, act, fusedGemmKernel(transA, transB, m, nn, k, alpha, beta, cShape, out)), nil)
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, out)}, Kernel: kern, Overwrites: true}, nil
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(dt, outShape)}, Kernel: kern, Overwrites: true}, nil
 }
 
-func fusedGemmKernel(transA, transB bool, m, n, k int, alpha, beta float32, cShape, out tensor.Shape, act kernels.Activation) ops.Kernel {
+func fusedGemmKernel(transA, transB bool, m, n, k int, alpha, beta float32, cShape, out tensor.Shape) fusedProduct {
 	lda, ldb := max(k, 1), max(n, 1)
 	if transA {
 		lda = max(m, 1)
@@ -223,7 +246,7 @@ func fusedGemmKernel(transA, transB bool, m, n, k int, alpha, beta float32, cSha
 	if transB {
 		ldb = max(k, 1)
 	}
-	return func(env *ops.Env, in, outs []*tensor.Tensor) error {
+	return func(env *ops.Env, in []*tensor.Tensor, y, z []float32, act kernels.Activation) error {
 		a, err := tensor.View[float32](in[0])
 		if err != nil {
 			return err
@@ -233,14 +256,6 @@ func fusedGemmKernel(transA, transB bool, m, n, k int, alpha, beta float32, cSha
 			return err
 		}
 		c, err := nnView[float32](nnAt(in, 2))
-		if err != nil {
-			return err
-		}
-		z, err := nnView[float32](nnAt(in, 3))
-		if err != nil {
-			return err
-		}
-		y, err := nnOut[float32](env, outs, 0, out)
 		if err != nil {
 			return err
 		}

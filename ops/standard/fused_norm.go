@@ -15,11 +15,12 @@ import (
 //
 // SkipLayerNormalization(input, skip, gamma, beta?, bias?) normalizes
 // s = input + skip + bias over the last axis: Y = (s - mean)/sqrt(var +
-// epsilon)·gamma + beta. skip has the shape of input or of a suffix of it
-// (broadcast over the leading dimensions); gamma, beta and bias are
-// vectors of the last dimension. Outputs: Y, Mean?, InvStdDev? (the input's
-// shape with a last dimension of 1) and Sum? (s, for a following residual
-// connection). Attribute epsilon (1e-5).
+// epsilon)·gamma + beta. input and skip broadcast as Add does (the output
+// has their broadcast shape; one is usually the other's shape or a suffix
+// of it, which takes the fast path); gamma, beta and bias are vectors of
+// the last dimension. Outputs: Y, Mean?, InvStdDev? (Y's shape with a last
+// dimension of 1) and Sum? (s, for a following residual connection).
+// Attribute epsilon (1e-5).
 
 func prepareFusedLayerNorm(n *ops.Node) (*ops.Plan, error) {
 	plan, err := prepareLayerNorm(n)
@@ -82,6 +83,28 @@ func prepareFusedLayerNorm(n *ops.Node) (*ops.Plan, error) {
 	return plan, nil
 }
 
+// suffixBroadcast reports whether s broadcasts to out by repeating over
+// leading dimensions only: its dimensions past leading 1s are out's last
+// ones (so that row r of out reads row r mod rows(s) of s).
+func suffixBroadcast(s, out tensor.Shape) bool {
+	if len(s) == 0 || len(s) > len(out) {
+		return false
+	}
+	lead := true
+	for i, d := range s {
+		want := out[len(out)-len(s)+i]
+		switch {
+		case d == want && (d != 1 || !lead):
+			lead = false
+		case d == 1 && lead:
+		case d == want:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // fusedVector returns the contents of t (shape s) broadcast to target,
 // nil when t is absent.
 func fusedVector(t *tensor.Tensor, s, target tensor.Shape) ([]float32, error) {
@@ -109,30 +132,23 @@ func prepareSkipLayerNorm(n *ops.Node) (*ops.Plan, error) {
 	if err := n.Attrs.Err(); err != nil {
 		return nil, err
 	}
-	xs := n.Inputs[0].Shape
-	if len(xs) == 0 {
-		return nil, n.Errorf("input must have rank >= 1")
+	xs, ss := n.Inputs[0].Shape, n.Inputs[1].Shape
+	out, err := broadcastShapes(xs, ss)
+	if err != nil {
+		return nil, n.Errorf("input %v and skip %v do not broadcast", xs, ss)
 	}
-	h := xs[len(xs)-1]
-	ss := n.Inputs[1].Shape
-	// skip: the input's shape or a suffix of it, leading 1s allowed.
-	ok := len(ss) >= 1 && len(ss) <= len(xs)
-	lead := true
-	for i := 0; ok && i < len(ss); i++ {
-		d, want := ss[i], xs[len(xs)-len(ss)+i]
-		if d == want {
-			if d != 1 {
-				lead = false
-			}
-			continue
-		}
-		if d == 1 && lead {
-			continue
-		}
-		ok = false
+	if len(out) == 0 {
+		return nil, n.Errorf("input and skip must have rank >= 1")
 	}
-	if !ok {
-		return nil, n.Errorf("skip of shape %v does not match input %v (same shape or a suffix of it)", ss, xs)
+	h := out[len(out)-1]
+	// Which operand is the full one and which repeats over leading rows.
+	swap, general := false, false
+	switch {
+	case xs.Equal(out) && suffixBroadcast(ss, out):
+	case ss.Equal(out) && suffixBroadcast(xs, out):
+		swap = true
+	default:
+		general = true
 	}
 	for i := 2; i < 5; i++ {
 		if t := n.Input(i); t.Present() && (len(t.Shape) != 1 || t.Shape[0] != h) {
@@ -140,6 +156,7 @@ func prepareSkipLayerNorm(n *ops.Node) (*ops.Plan, error) {
 		}
 	}
 	dt := n.Inputs[0].DType
+	xs = out
 	stat := xs.Clone()
 	stat[len(stat)-1] = 1
 	outs := []ops.Type{ops.TensorType(dt, xs.Clone())}
@@ -152,15 +169,32 @@ func prepareSkipLayerNorm(n *ops.Node) (*ops.Plan, error) {
 		}
 	}
 	rows := xs[:len(xs)-1].NumElements()
-	skipRows := max(ss[:len(ss)-1].NumElements(), 1)
+	xi, si, small := 0, 1, ss
+	if swap {
+		xi, si, small = 1, 0, n.Inputs[0].Shape
+	}
+	skipRows := max(small[:max(len(small)-1, 0)].NumElements(), 1)
+	xShape, sShape := n.Inputs[0].Shape.Clone(), n.Inputs[1].Shape.Clone()
 	k := func(env *ops.Env, in, out []*tensor.Tensor) error {
-		x, err := tensor.View[float32](in[0])
+		x, err := tensor.View[float32](in[xi])
 		if err != nil {
 			return err
 		}
-		ln := &kernels.LayerNorm{Rows: rows, N: h, Epsilon: eps, SkipRows: skipRows}
-		if ln.Skip, err = tensor.View[float32](in[1]); err != nil {
+		skip, err := tensor.View[float32](in[si])
+		if err != nil {
 			return err
+		}
+		ln := &kernels.LayerNorm{Rows: rows, N: h, Epsilon: eps, SkipRows: skipRows, Skip: skip}
+		if general {
+			// Materialize the broadcast sum, then normalize it.
+			sum, release := nnScratch32(xs.NumElements())
+			defer release()
+			zb, releaseZ := nnScratch32(xs.NumElements())
+			defer releaseZ()
+			expandInto(sum, x, xs, xShape)
+			expandInto(zb, skip, xs, sShape)
+			fusedAddTo(sum, zb)
+			x, ln.Skip, ln.SkipRows = sum, nil, 0
 		}
 		if ln.Gamma, err = tensor.View[float32](in[2]); err != nil {
 			return err

@@ -205,18 +205,22 @@ func TestFusedConv(t *testing.T) {
 		x, w     []int
 		attrs    nnAttrs
 		bias, z  bool
-		actIndex int // into fusedActs; -1: every activation
+		actIndex int   // into fusedActs; -1: every activation
+		zShape   []int // Z's shape when it broadcasts (nil: Y's)
 	}
 	cases := []conv{
-		{"1x1", []int{1, 8, 5, 6}, []int{12, 8, 1, 1}, nil, true, true, -1},
-		{"3x3 pad", []int{2, 4, 7, 7}, []int{6, 4, 3, 3}, nnAttrs{"pads": nnIs(1, 1, 1, 1)}, false, false, -1},
-		{"3x3 strided dilated grouped", []int{1, 6, 11, 9}, []int{4, 3, 3, 3}, nnAttrs{"strides": nnIs(2, 1), "dilations": nnIs(2, 2), "group": nnI(2), "pads": nnIs(2, 1, 0, 2)}, true, true, -1},
-		{"depthwise strided", []int{2, 5, 9, 10}, []int{5, 1, 3, 3}, nnAttrs{"group": nnI(5), "strides": nnIs(2, 2), "pads": nnIs(1, 1, 1, 1)}, true, true, -1},
-		{"depthwise multiplier dilated", []int{1, 3, 12, 12}, []int{6, 1, 5, 5}, nnAttrs{"group": nnI(3), "dilations": nnIs(2, 1), "auto_pad": nnS("SAME_UPPER")}, false, true, 9},
-		{"1-D same", []int{2, 3, 17}, []int{5, 3, 4}, nnAttrs{"auto_pad": nnS("SAME_LOWER")}, true, false, 10},
-		{"3-D", []int{1, 2, 4, 5, 6}, []int{3, 2, 2, 3, 2}, nnAttrs{"pads": nnIs(1, 0, 1, 0, 1, 1)}, true, true, 11},
-		{"large 1x1", []int{1, 64, 20, 20}, []int{96, 64, 1, 1}, nil, true, true, 2},
-		{"large 3x3", []int{1, 16, 30, 30}, []int{32, 16, 3, 3}, nnAttrs{"pads": nnIs(1, 1, 1, 1)}, true, true, 9},
+		{"1x1", []int{1, 8, 5, 6}, []int{12, 8, 1, 1}, nil, true, true, -1, nil},
+		{"3x3 pad", []int{2, 4, 7, 7}, []int{6, 4, 3, 3}, nnAttrs{"pads": nnIs(1, 1, 1, 1)}, false, false, -1, nil},
+		{"3x3 strided dilated grouped", []int{1, 6, 11, 9}, []int{4, 3, 3, 3}, nnAttrs{"strides": nnIs(2, 1), "dilations": nnIs(2, 2), "group": nnI(2), "pads": nnIs(2, 1, 0, 2)}, true, true, -1, nil},
+		{"depthwise strided", []int{2, 5, 9, 10}, []int{5, 1, 3, 3}, nnAttrs{"group": nnI(5), "strides": nnIs(2, 2), "pads": nnIs(1, 1, 1, 1)}, true, true, -1, nil},
+		{"depthwise multiplier dilated", []int{1, 3, 12, 12}, []int{6, 1, 5, 5}, nnAttrs{"group": nnI(3), "dilations": nnIs(2, 1), "auto_pad": nnS("SAME_UPPER")}, false, true, 9, nil},
+		{"1-D same", []int{2, 3, 17}, []int{5, 3, 4}, nnAttrs{"auto_pad": nnS("SAME_LOWER")}, true, false, 10, nil},
+		{"3-D", []int{1, 2, 4, 5, 6}, []int{3, 2, 2, 3, 2}, nnAttrs{"pads": nnIs(1, 0, 1, 0, 1, 1)}, true, true, 11, nil},
+		{"large 1x1", []int{1, 64, 20, 20}, []int{96, 64, 1, 1}, nil, true, true, 2, nil},
+		{"large 3x3", []int{1, 16, 30, 30}, []int{32, 16, 3, 3}, nnAttrs{"pads": nnIs(1, 1, 1, 1)}, true, true, 9, nil},
+		{"Z per channel", []int{2, 8, 5, 6}, []int{12, 8, 1, 1}, nil, true, true, 1, []int{12, 1, 1}},
+		{"Z larger", []int{1, 4, 5, 5}, []int{6, 4, 3, 3}, nnAttrs{"pads": nnIs(1, 1, 1, 1)}, true, true, 9, []int{3, 6, 5, 5}},
+		{"depthwise Z broadcast", []int{1, 4, 6, 6}, []int{4, 1, 3, 3}, nnAttrs{"group": nnI(4)}, true, true, 2, []int{4, 4}},
 	}
 	for _, c := range cases {
 		idx := []int{c.actIndex}
@@ -253,7 +257,11 @@ func TestFusedConv(t *testing.T) {
 					if err := fusedEval(t, reg, nil, tmp, composed...); err != nil {
 						t.Fatal(err)
 					}
-					env["Z"] = fRand(rng, []int(tmp["C"].Shape())...)
+					zs := []int(tmp["C"].Shape())
+					if c.zShape != nil {
+						zs = c.zShape
+					}
+					env["Z"] = fRand(rng, zs...)
 					fin[3] = "Z"
 					composed = append(composed, fstep{op: "Add", in: []string{"C", "Z"}, out: []string{"CZ"}})
 					pre = "CZ"
@@ -275,15 +283,18 @@ func TestFusedMatMul(t *testing.T) {
 		alpha          float32
 		bias, z        bool
 		act            int
+		zShape         []int
 	}{
-		{"2-D", []int{7, 9}, []int{9, 11}, false, false, 1, true, true, -1},
-		{"batched shared B", []int{2, 3, 5, 8}, []int{8, 6}, false, false, 1, true, false, 10},
-		{"broadcast batch", []int{2, 1, 5, 8}, []int{3, 8, 6}, false, false, 0.5, false, true, 11},
-		{"rank-1 A", []int{8}, []int{2, 8, 5}, false, false, 1, true, false, 1},
-		{"rank-1 B", []int{3, 4, 8}, []int{8}, false, false, 1, false, false, 5},
-		{"transposes", []int{2, 8, 5}, []int{2, 6, 8}, true, true, 2, true, true, 9},
-		{"transA shared B", []int{3, 8, 5}, []int{8, 6}, true, false, 1, true, false, 2},
-		{"large", []int{64, 256}, []int{300, 256}, false, true, 1, true, true, 10},
+		{"2-D", []int{7, 9}, []int{9, 11}, false, false, 1, true, true, -1, nil},
+		{"batched shared B", []int{2, 3, 5, 8}, []int{8, 6}, false, false, 1, true, false, 10, nil},
+		{"broadcast batch", []int{2, 1, 5, 8}, []int{3, 8, 6}, false, false, 0.5, false, true, 11, nil},
+		{"rank-1 A", []int{8}, []int{2, 8, 5}, false, false, 1, true, false, 1, nil},
+		{"rank-1 B", []int{3, 4, 8}, []int{8}, false, false, 1, false, false, 5, nil},
+		{"transposes", []int{2, 8, 5}, []int{2, 6, 8}, true, true, 2, true, true, 9, nil},
+		{"transA shared B", []int{3, 8, 5}, []int{8, 6}, true, false, 1, true, false, 2, nil},
+		{"large", []int{64, 256}, []int{300, 256}, false, true, 1, true, true, 10, nil},
+		{"Z broadcast", []int{2, 5, 8}, []int{8, 6}, false, false, 1, true, true, 9, []int{5, 1}},
+		{"Z larger", []int{5, 8}, []int{8, 6}, false, false, 1, false, true, 11, []int{3, 5, 6}},
 	}
 	for _, c := range cases {
 		idx := []int{c.act}
@@ -340,7 +351,11 @@ func TestFusedMatMul(t *testing.T) {
 					pre = "SB"
 				}
 				if c.z {
-					env["Z"] = fRand(rng, []int(ys)...)
+					zs := []int(ys)
+					if c.zShape != nil {
+						zs = c.zShape
+					}
+					env["Z"] = fRand(rng, zs...)
 					fin[3] = "Z"
 					composed = append(composed, fstep{op: "Add", in: []string{pre, "Z"}, out: []string{"SZ"}})
 					pre = "SZ"
@@ -485,9 +500,12 @@ func TestSkipLayerNorm(t *testing.T) {
 		{[]int{2, 5, 16}, []int{5, 16}, true, false, 1},
 		{[]int{3, 4, 20}, []int{1, 4, 20}, false, true, 2},
 		{[]int{7, 256}, []int{7, 256}, true, true, 3},
+		{[]int{5, 16}, []int{2, 5, 16}, true, false, 4},
+		{[]int{2, 3, 4}, []int{2, 1, 4}, true, true, 2},
+		{[]int{2, 1, 4}, []int{3, 1}, false, false, 1},
 	} {
 		t.Run(fmt.Sprint(c.x, c.skip, c.beta, c.bias, c.nout), func(t *testing.T) {
-			h := c.x[len(c.x)-1]
+			h := max(c.x[len(c.x)-1], c.skip[len(c.skip)-1])
 			env := map[string]*tensor.Tensor{"X": fRand(rng, c.x...), "S": fRand(rng, c.skip...), "G": fRand(rng, h), "Bt": fRand(rng, h), "Bi": fRand(rng, h)}
 			fin := []string{"X", "S", "G", "", ""}
 			composed := []fstep{{op: "Add", in: []string{"X", "S"}, out: []string{"XS"}}}
@@ -608,15 +626,18 @@ func TestFusedAttention(t *testing.T) {
 		mask                []int // composition mask shape ([B,H,Sq,Sk]-broadcastable)
 		merged              bool  // fused op gets the mask as [B*H, Sq|1, Sk]
 		scale               float32
+		split               bool // fused op gets [., ., H, d] tensors
 	}{
-		{1, 8, 8, 2, 4, 4, false, false, nil, false, 0},
-		{2, 16, 16, 4, 8, 8, false, true, nil, false, 0},
-		{2, 7, 9, 3, 5, 6, false, false, []int{2, 1, 1, 9}, false, 0.3},
-		{2, 7, 9, 3, 5, 5, false, false, []int{3, 7, 9}, false, 0},
-		{3, 10, 10, 2, 8, 8, true, false, []int{3, 2, 1, 10}, true, 0.125},
-		{2, 12, 12, 4, 16, 16, true, true, []int{2, 1, 12, 12}, false, 0},
-		{1, 65, 65, 4, 64, 64, false, true, nil, false, 0},
-		{2, 5, 5, 2, 4, 4, false, false, []int{2, 2, 5, 1}, false, 0},
+		{1, 8, 8, 2, 4, 4, false, false, nil, false, 0, false},
+		{2, 16, 16, 4, 8, 8, false, true, nil, false, 0, false},
+		{2, 7, 9, 3, 5, 6, false, false, []int{2, 1, 1, 9}, false, 0.3, false},
+		{2, 7, 9, 3, 5, 5, false, false, []int{3, 7, 9}, false, 0, false},
+		{3, 10, 10, 2, 8, 8, true, false, []int{3, 2, 1, 10}, true, 0.125, false},
+		{2, 12, 12, 4, 16, 16, true, true, []int{2, 1, 12, 12}, false, 0, false},
+		{1, 65, 65, 4, 64, 64, false, true, nil, false, 0, false},
+		{2, 5, 5, 2, 4, 4, false, false, []int{2, 2, 5, 1}, false, 0, false},
+		{2, 6, 6, 4, 8, 8, false, true, nil, false, 0, true},
+		{3, 5, 7, 2, 4, 6, true, false, []int{3, 1, 1, 7}, false, 0.5, true},
 	} {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			shape := func(s, hidden int) []int {
@@ -659,8 +680,36 @@ func TestFusedAttention(t *testing.T) {
 					fin[3] = "mmerged"
 				}
 			}
-			fusedCompare(t, env, []fstep{{op: "Attention", fused: true, attrs: attrs, in: fin, out: []string{"Y"}}},
-				attentionSteps(env, c.b, c.sq, c.sk, c.h, c.d, c.dv, scale, c.seqFirst, c.causal, mask), "Y")
+			composed := attentionSteps(env, c.b, c.sq, c.sk, c.h, c.d, c.dv, scale, c.seqFirst, c.causal, mask)
+			yName := "Y"
+			if c.split {
+				// Q, K, V, Y with the heads split: [., ., H, d].
+				reg, _ := NewRegistry()
+				split := func(name string, s, d int) string {
+					shape := []int64{int64(c.b), int64(s), int64(c.h), int64(d)}
+					if c.seqFirst {
+						shape[0], shape[1] = shape[1], shape[0]
+					}
+					env[name+"_shape4"] = fInts(shape...)
+					return name + "4"
+				}
+				for _, x := range []struct {
+					name string
+					s, d int
+				}{{"Q", c.sq, c.d}, {"K", c.sk, c.d}, {"V", c.sk, c.dv}, {"Y", c.sq, c.dv}} {
+					n4 := split(x.name, x.s, x.d)
+					if x.name != "Y" {
+						if err := fusedEval(t, reg, nil, env, fstep{op: "Reshape", opset: 14, in: []string{x.name, x.name + "_shape4"}, out: []string{n4}, values: []int{1}}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				fin[0], fin[1], fin[2] = "Q4", "K4", "V4"
+				delete(attrs, "num_heads")
+				composed = append(composed, fstep{op: "Reshape", opset: 14, in: []string{"Y", "Y_shape4"}, out: []string{"Y4"}, values: []int{1}})
+				yName = "Y4"
+			}
+			fusedCompare(t, env, []fstep{{op: "Attention", fused: true, attrs: attrs, in: fin, out: []string{yName}}}, composed, yName)
 		})
 	}
 }
@@ -728,10 +777,9 @@ func TestFusedPrepareErrors(t *testing.T) {
 		{"matmul trans value", "FusedMatMul", nnAttrs{"transB": nnI(2)}, 1, []*tensor.Tensor{f(2, 3), f(3, 2)}},
 		{"gemm C", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), f(3, 2)}},
 		{"gemm rank", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3, 1), f(3, 2)}},
-		{"gemm residual", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), nil, f(2)}},
+		{"gemm residual", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), nil, f(3)}},
 		{"layernorm axis", "LayerNormalization", nnAttrs{"axis": nnI(3)}, 1, []*tensor.Tensor{f(2, 3), f(3)}},
 		{"skip shape", "SkipLayerNormalization", nil, 1, []*tensor.Tensor{f(2, 3, 4), f(3, 3, 4), f(4)}},
-		{"skip inner", "SkipLayerNormalization", nil, 1, []*tensor.Tensor{f(2, 3, 4), f(2, 1, 4), f(4)}},
 		{"skip gamma", "SkipLayerNormalization", nil, 1, []*tensor.Tensor{f(2, 3, 4), f(2, 3, 4), f(3)}},
 		{"skip bias", "SkipLayerNormalization", nil, 1, []*tensor.Tensor{f(2, 3, 4), f(2, 3, 4), f(4), nil, f(5)}},
 		{"gelu bias", "BiasGelu", nil, 1, []*tensor.Tensor{f(2, 3), f(2)}},
