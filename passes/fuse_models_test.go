@@ -12,8 +12,8 @@ import (
 
 	"github.com/gocann/gocann/engine"
 	"github.com/gocann/gocann/graph"
-	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/onnx"
+	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/passes"
 	"github.com/gocann/gocann/tensor"
 )
