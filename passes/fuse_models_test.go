@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/passes"
+	"github.com/gocann/gocann/runtime/cpu"
 	"github.com/gocann/gocann/tensor"
 )
 
@@ -30,7 +32,8 @@ func sharedModelsDir() string {
 // TestFusionsOnSharedModels optimizes each shared model at level 2 (with
 // its symbolic dimensions, as a model is loaded by default, and with the
 // test input's shapes fixed), checks the outputs against PyTorch's
-// (atol 1e-4, rtol 1e-3) and logs which fusions fired and how often.
+// (atol 1e-4, rtol 1e-3), the symbolic ones after a round trip through
+// the ONNX writer and reader, and logs which fusions fired and how often.
 func TestFusionsOnSharedModels(t *testing.T) {
 	root := sharedModelsDir()
 	if _, err := os.Stat(root); err != nil {
@@ -69,6 +72,20 @@ func TestFusionsOnSharedModels(t *testing.T) {
 				for _, e := range rep.Entries {
 					if e.Level == 2 {
 						t.Logf("  %s: %s", e.Pass, strings.Join(e.Notes, "; "))
+					}
+				}
+				if !fixed {
+					// The optimized graph is still a model: it survives the
+					// ONNX writer and reader, com.gocann nodes and all.
+					data, err := onnx.EncodeModel(m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if m, err = onnx.DecodeModel(data); err != nil {
+						t.Fatal(err)
+					}
+					if m.Opset(ops.DomainGoCANN) != 1 {
+						t.Fatalf("opsets after the round trip: %v", m.Opsets)
 					}
 				}
 				exe, err := engine.Compile(m, engine.Options{Ops: reg})
@@ -117,4 +134,54 @@ func fusionCounts(nodes []*graph.Node) string {
 	}
 	sort.Strings(s)
 	return strings.Join(s, " ")
+}
+
+// BenchmarkFusionsSharedModels times one inference of each shared model
+// optimized at level 1 (no fusions) and level 2 (fusions), symbolic
+// dimensions kept, on GOMAXPROCS threads: the fusions' effect alone.
+// Interleave runs and compare medians with benchstat.
+func BenchmarkFusionsSharedModels(b *testing.B) {
+	root := sharedModelsDir()
+	if _, err := os.Stat(root); err != nil {
+		b.Skipf("shared models missing at %s", root)
+	}
+	reg := registry(b)
+	w := cpu.NewWorkers(runtime.GOMAXPROCS(0))
+	defer w.Close()
+	for _, name := range []string{"resnet18", "mobilenet_v2", "efficientnet_b0", "bert_mini", "gpt_mini"} {
+		for _, level := range []int{1, 2} {
+			dir := filepath.Join(root, name)
+			m, err := onnx.LoadModel(filepath.Join(dir, "model.onnx"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			feeds := map[string]ops.Value{}
+			for i, in := range m.Graph.Inputs {
+				_, x, err := onnx.ReadTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				feeds[in.Name] = x
+			}
+			if _, err := passes.Optimize(m, passes.Options{Level: level, Ops: reg}); err != nil {
+				b.Fatal(err)
+			}
+			exe, err := engine.Compile(m, engine.Options{Ops: reg, Workers: w})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.Run(fmt.Sprintf("%s/level=%d", name, level), func(b *testing.B) {
+				if _, err := exe.Run(ctx, feeds); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if _, err := exe.Run(ctx, feeds); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
