@@ -138,8 +138,10 @@ func fusionCounts(nodes []*graph.Node) string {
 
 // BenchmarkFusionsSharedModels times one inference of each shared model
 // optimized at level 1 (no fusions) and level 2 (fusions), symbolic
-// dimensions kept, on GOMAXPROCS threads: the fusions' effect alone.
-// Interleave runs and compare medians with benchstat.
+// dimensions kept, on GOMAXPROCS threads: the fusions' effect alone. It
+// also reports the process's CPU time per inference (cpu-ms/op), which a
+// loaded machine disturbs far less than wall time. Interleave runs and
+// compare medians with benchstat.
 func BenchmarkFusionsSharedModels(b *testing.B) {
 	root := sharedModelsDir()
 	if _, err := os.Stat(root); err != nil {
@@ -150,37 +152,39 @@ func BenchmarkFusionsSharedModels(b *testing.B) {
 	defer w.Close()
 	for _, name := range []string{"resnet18", "mobilenet_v2", "efficientnet_b0", "bert_mini", "gpt_mini"} {
 		for _, level := range []int{1, 2} {
-			dir := filepath.Join(root, name)
-			m, err := onnx.LoadModel(filepath.Join(dir, "model.onnx"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			feeds := map[string]ops.Value{}
-			for i, in := range m.Graph.Inputs {
-				_, x, err := onnx.ReadTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
+			b.Run(fmt.Sprintf("%s/level=%d", name, level), func(b *testing.B) {
+				dir := filepath.Join(root, name)
+				m, err := onnx.LoadModel(filepath.Join(dir, "model.onnx"))
 				if err != nil {
 					b.Fatal(err)
 				}
-				feeds[in.Name] = x
-			}
-			if _, err := passes.Optimize(m, passes.Options{Level: level, Ops: reg}); err != nil {
-				b.Fatal(err)
-			}
-			exe, err := engine.Compile(m, engine.Options{Ops: reg, Workers: w})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			b.Run(fmt.Sprintf("%s/level=%d", name, level), func(b *testing.B) {
+				feeds := map[string]ops.Value{}
+				for i, in := range m.Graph.Inputs {
+					_, x, err := onnx.ReadTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
+					if err != nil {
+						b.Fatal(err)
+					}
+					feeds[in.Name] = x
+				}
+				if _, err := passes.Optimize(m, passes.Options{Level: level, Ops: reg}); err != nil {
+					b.Fatal(err)
+				}
+				exe, err := engine.Compile(m, engine.Options{Ops: reg, Workers: w})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx := context.Background()
 				if _, err := exe.Run(ctx, feeds); err != nil {
 					b.Fatal(err)
 				}
 				b.ResetTimer()
+				c0 := processCPU()
 				for i := 0; i < b.N; i++ {
 					if _, err := exe.Run(ctx, feeds); err != nil {
 						b.Fatal(err)
 					}
 				}
+				b.ReportMetric(float64(processCPU()-c0)/1e6/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}
