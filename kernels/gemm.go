@@ -8,7 +8,7 @@
 //
 // Sgemm and SgemmBatched compute
 //
-//	C = act(alpha·op(A)·op(B) + beta·C + rowBias[i] + colBias[j])
+//	C = act(alpha·op(A)·op(B) + beta·C + rowBias[i] + colBias[j] + R[i][j])
 //
 // for row-major matrices, op(X) being X or its transpose. The design follows
 // BLIS and MLAS:
@@ -18,8 +18,10 @@
 //     in place through two strides, so neither orientation of A is copied; B
 //     is packed per task into NR-wide column panels, zero-padded, one block of
 //     KC steps at a time. The epilogue (alpha, accumulation into C, row and
-//     column bias, ReLU) is applied to the tile in registers before the one
-//     store, so bias and activation cost no extra pass over C.
+//     column bias, a residual matrix R, ReLU or Clip) is applied to the tile
+//     in registers before the one store, so they cost no extra pass over C.
+//     Other activations (Activation) are applied by vector kernels to each
+//     stripe of MR rows just after its tiles are stored, while it is in L1.
 //   - Kernel variants: plain Go (2x4, the fallback on every platform and with
 //     the purego build tag), AVX2+FMA (6x16) and AVX-512 (8x32; a 12x32 tile measured
 //     slower). The
@@ -56,13 +58,30 @@ import (
 )
 
 // Epilogue is what Sgemm applies to each element of C after the product:
-// C[i][j] = act(alpha·(AB)[i][j] + beta·C[i][j] + RowBias[i] + ColBias[j]).
+//
+//	C[i][j] = act(alpha·(AB)[i][j] + beta·C[i][j] + RowBias[i] + ColBias[j] + R[i][j])
+//
 // A nil field is skipped. The zero Epilogue (or a nil *Epilogue) is the plain
 // product.
 type Epilogue struct {
 	RowBias []float32 // one value per row of C (len >= m), e.g. convolution bias
 	ColBias []float32 // one value per column of C (len >= n), e.g. Gemm's C vector
-	ReLU    bool      // max(x, 0); NaN stays NaN
+	// Residual is R, a matrix added before the activation (a skip
+	// connection, an attention mask): R[i][j] of matrix t of a batch is
+	// Residual[t·CStride + i·ResidualLD + j]. ResidualLD may be 0 (one row
+	// for every row).
+	Residual   []float32
+	ResidualLD int
+	ReLU       bool // max(x, 0), NaN stays NaN; the same as Act.Kind == ActReLU
+	Act        Activation
+}
+
+// act returns the epilogue's activation, ReLU folded in.
+func (ep *Epilogue) act() Activation {
+	if ep.ReLU && ep.Act.Kind == ActNone {
+		return Activation{Kind: ActReLU}
+	}
+	return ep.Act
 }
 
 // Batch describes SgemmBatched's matrices: product t reads A at
@@ -127,18 +146,21 @@ type problem struct {
 
 // Micro-kernel flags (mirrored in internal/gen).
 const (
-	flagAccumulate = 1 // T += C
-	flagRowBias    = 2 // T += rowBias[r]
-	flagColBias    = 4 // T += colBias[j]
-	flagReLU       = 8 // T = max(T, 0)
+	flagAccumulate = 1  // T += C
+	flagRowBias    = 2  // T += rowBias[r]
+	flagColBias    = 4  // T += colBias[j]
+	flagReLU       = 8  // T = max(T, 0)
+	flagResidual   = 16 // T += res[r*ldr+j]
+	flagClip       = 32 // T = min(max(T, clip[0]), clip[1])
 )
 
 // kernelFunc is a micro-kernel: the MR x NR tile T of k steps, element (r,
 // p) of A at a[r*rs+p*ks], B a packed panel of NR values per step; then
-// T *= alpha, the flagged epilogue steps in the order of the flag values,
-// and C = T with row r at c[r*ldc]. Strides are in elements. The caller
-// guarantees every address it touches is valid (full tiles only).
-type kernelFunc func(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias *float32)
+// T *= alpha, the flagged epilogue steps in the order accumulate, row bias,
+// column bias, residual, ReLU, clip, and C = T with row r at c[r*ldc].
+// Strides are in elements. The caller guarantees every address it touches
+// is valid (full tiles only).
+type kernelFunc func(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32)
 
 // variant is one micro-kernel with its tile shape.
 type variant struct {
@@ -232,6 +254,21 @@ func (g *problem) check() {
 		if ep.ColBias != nil && len(ep.ColBias) < g.n {
 			panic(fmt.Sprintf("kernels: column bias of %d for %d columns", len(ep.ColBias), g.n))
 		}
+		if ep.Residual != nil {
+			if ep.ResidualLD < 0 {
+				panic(fmt.Sprintf("kernels: negative residual stride %d", ep.ResidualLD))
+			}
+			for t := 0; t < g.bt.Count; t++ {
+				if ep.ResidualLD == 0 {
+					checkLen("residual", ep.Residual, t*g.bt.CStride, 1, g.n, g.n)
+				} else {
+					checkLen("residual", ep.Residual, t*g.bt.CStride, g.m, g.n, ep.ResidualLD)
+				}
+			}
+		}
+		if k := ep.Act.Kind; k >= numActKinds {
+			panic(fmt.Sprintf("kernels: unknown activation %d", k))
+		}
 	}
 }
 
@@ -251,7 +288,7 @@ func (v *variant) gemm(w *cpu.Workers, g *problem) {
 			for r := lo; r < hi; r++ {
 				t, i := r/g.m, r%g.m
 				row := g.c[t*g.bt.CStride+i*g.ldc:][:g.n]
-				epilogueRow(row, i, 0, nil, g.beta, ep)
+				epilogueRow(row, t*g.bt.CStride, i, 0, nil, g.beta, ep)
 			}
 		})
 		return
@@ -289,14 +326,19 @@ func parallelFor(w *cpu.Workers, n, grain int, body func(lo, hi int)) {
 	w.ParallelFor(n, grain, body)
 }
 
-// epilogueRow finishes one row i of C from columns j0 on: given the row's
-// products acc (alpha applied; nil when there is none), row = act(acc +
-// beta·row + bias).
-func epilogueRow(row []float32, i, j0 int, acc []float32, beta float32, ep *Epilogue) {
+// epilogueRow finishes one row i of C (matrix at cOff) from columns j0 on:
+// given the row's products acc (alpha applied; nil when there is none),
+// row = act(acc + beta·row + bias + residual).
+func epilogueRow(row []float32, cOff, i, j0 int, acc []float32, beta float32, ep *Epilogue) {
 	var rb float32
 	if ep.RowBias != nil {
 		rb = ep.RowBias[i]
 	}
+	var res []float32
+	if ep.Residual != nil {
+		res = ep.Residual[cOff+i*ep.ResidualLD+j0:][:len(row)]
+	}
+	act := ep.act()
 	for j := range row {
 		var s float32
 		if acc != nil {
@@ -311,11 +353,12 @@ func epilogueRow(row []float32, i, j0 int, acc []float32, beta float32, ep *Epil
 		if ep.ColBias != nil {
 			s += ep.ColBias[j0+j]
 		}
-		if ep.ReLU && s < 0 {
-			s = 0
+		if res != nil {
+			s += res[j]
 		}
 		row[j] = s
 	}
+	act.Apply(row)
 }
 
 // blocked is the packed, cache-blocked, parallel path.
@@ -366,6 +409,21 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	if g.transA {
 		rs, ks = 1, g.lda
 	}
+	// The activation: ReLU and Clip in the micro-kernel, others by vector
+	// kernels on each stripe of rows once its tiles are stored.
+	act := ep.act()
+	var actFlags uint64
+	var clip [2]float32
+	switch act.Kind {
+	case ActNone:
+	case ActReLU:
+		actFlags = flagReLU
+	case ActClip:
+		actFlags, clip = flagClip, [2]float32{act.A, act.B}
+	default:
+		actFlags = 0
+	}
+	stripeAct := act.Kind != ActNone && actFlags == 0
 	parallelFor(w, tasks, 1, func(lo, hi int) {
 		bbuf := getBuf(kc * nc)
 		defer putBuf(bbuf)
@@ -389,16 +447,18 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 				if pc > 0 || g.beta != 0 {
 					flags |= flagAccumulate
 				}
-				if pc+kcur == k {
+				last := pc+kcur == k
+				if last {
 					if ep.RowBias != nil {
 						flags |= flagRowBias
 					}
 					if ep.ColBias != nil {
 						flags |= flagColBias
 					}
-					if ep.ReLU {
-						flags |= flagReLU
+					if ep.Residual != nil {
+						flags |= flagResidual
 					}
+					flags |= actFlags
 				}
 				for i := i0; i < i1; i += mr {
 					var ap *float32
@@ -426,15 +486,23 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 					}
 					for j := j0; j < j1; j += nr {
 						panel := &bp[(j-j0)/nr*kcur*nr]
-						var cb *float32
+						var cb, res *float32
 						if flags&flagColBias != 0 {
 							cb = &ep.ColBias[j]
 						}
+						if flags&flagResidual != 0 {
+							res = &ep.Residual[cOff+i*ep.ResidualLD+j]
+						}
 						if i+mr <= m && j+nr <= n {
-							v.kernel(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb)
+							v.kernel(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
 							continue
 						}
-						v.edgeTile(kcur, ap, ars, aks, panel, g.c[cOff:], g.ldc, i, j, min(mr, m-i), min(nr, n-j), g.alpha, flags, ep)
+						v.edgeTile(kcur, ap, ars, aks, panel, g.c[cOff:], g.ldc, i, j, min(mr, m-i), min(nr, n-j), g.alpha, flags, ep, cOff, &clip)
+					}
+					if last && stripeAct {
+						for r := i; r < min(i+mr, m); r++ {
+							act.Apply(g.c[cOff+r*g.ldc+j0 : cOff+r*g.ldc+j1])
+						}
 					}
 				}
 			}
@@ -444,9 +512,10 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 
 // edgeTile runs the kernel on a tile cut by the end of M or N through a
 // scratch tile: the rows x cols corner of C at (i, j) is copied in when
-// accumulating, the biases are padded, and the corner copied back.
-func (v *variant) edgeTile(k int, a *float32, rs, ks int, panel *float32, c []float32, ldc, i, j, rows, cols int, alpha float32, flags uint64, ep *Epilogue) {
-	var tile [maxMR * maxNR]float32
+// accumulating, the biases and residual are padded, and the corner copied
+// back. cOff is the matrix's offset in the residual.
+func (v *variant) edgeTile(k int, a *float32, rs, ks int, panel *float32, c []float32, ldc, i, j, rows, cols int, alpha float32, flags uint64, ep *Epilogue, cOff int, clip *[2]float32) {
+	var tile, rtile [maxMR * maxNR]float32
 	var rbias [maxMR]float32
 	var cbias [maxNR]float32
 	nr := v.nr
@@ -464,7 +533,14 @@ func (v *variant) edgeTile(k int, a *float32, rs, ks int, panel *float32, c []fl
 		copy(cbias[:cols], ep.ColBias[j:])
 		cb = &cbias[0]
 	}
-	v.kernel(k, a, rs, ks, panel, &tile[0], nr, alpha, flags, rb, cb)
+	var res *float32
+	if flags&flagResidual != 0 {
+		for r := 0; r < rows; r++ {
+			copy(rtile[r*nr:r*nr+cols], ep.Residual[cOff+(i+r)*ep.ResidualLD+j:])
+		}
+		res = &rtile[0]
+	}
+	v.kernel(k, a, rs, ks, panel, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0])
 	for r := 0; r < rows; r++ {
 		copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], tile[r*nr:])
 	}
@@ -546,7 +622,7 @@ func gemv(w *cpu.Workers, g *problem, ep *Epilogue) {
 					}
 				}
 				row := g.c[t*g.bt.CStride+j0 : t*g.bt.CStride+j1]
-				epilogueRow(row, 0, j0, s, g.beta, ep)
+				epilogueRow(row, t*g.bt.CStride, 0, j0, s, g.beta, ep)
 				lo += j1 - j0
 			}
 		})
@@ -585,7 +661,7 @@ func gemv(w *cpu.Workers, g *problem, ep *Epilogue) {
 			}
 			s := [1]float32{g.alpha * dot(x, ar)}
 			ci := t*g.bt.CStride + i*g.ldc
-			epilogueRow(g.c[ci:ci+1], i, 0, s[:], g.beta, ep)
+			epilogueRow(g.c[ci:ci+1], t*g.bt.CStride, i, 0, s[:], g.beta, ep)
 		}
 	})
 }

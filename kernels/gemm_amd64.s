@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)
+// func sgemmKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)
 // Requires: AVX, FMA3
-TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-88
+TEXT ·sgemmKernel6x16AVX2(SB), NOSPLIT, $0-112
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -122,7 +122,7 @@ sgemmKernel6x16AVX2_rowbias:
 
 sgemmKernel6x16AVX2_colbias:
 	TESTQ   $0x00000004, AX
-	JZ      sgemmKernel6x16AVX2_relu
+	JZ      sgemmKernel6x16AVX2_residual
 	MOVQ    colBias+80(FP), SI
 	VMOVUPS (SI), Y12
 	VMOVUPS 32(SI), Y13
@@ -139,9 +139,30 @@ sgemmKernel6x16AVX2_colbias:
 	VADDPS  Y12, Y10, Y10
 	VADDPS  Y13, Y11, Y11
 
+sgemmKernel6x16AVX2_residual:
+	TESTQ  $0x00000010, AX
+	JZ     sgemmKernel6x16AVX2_relu
+	MOVQ   res+88(FP), SI
+	MOVQ   ldr+96(FP), DI
+	SHLQ   $0x02, DI
+	LEAQ   (SI)(DI*2), R8
+	ADDQ   DI, R8
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS (SI)(DI*1), Y2, Y2
+	VADDPS 32(SI)(DI*1), Y3, Y3
+	VADDPS (SI)(DI*2), Y4, Y4
+	VADDPS 32(SI)(DI*2), Y5, Y5
+	VADDPS (R8), Y6, Y6
+	VADDPS 32(R8), Y7, Y7
+	VADDPS (R8)(DI*1), Y8, Y8
+	VADDPS 32(R8)(DI*1), Y9, Y9
+	VADDPS (R8)(DI*2), Y10, Y10
+	VADDPS 32(R8)(DI*2), Y11, Y11
+
 sgemmKernel6x16AVX2_relu:
 	TESTQ  $0x00000008, AX
-	JZ     sgemmKernel6x16AVX2_store
+	JZ     sgemmKernel6x16AVX2_clip
 	VXORPS Y14, Y14, Y14
 	VMAXPS Y0, Y14, Y0
 	VMAXPS Y1, Y14, Y1
@@ -155,6 +176,37 @@ sgemmKernel6x16AVX2_relu:
 	VMAXPS Y9, Y14, Y9
 	VMAXPS Y10, Y14, Y10
 	VMAXPS Y11, Y14, Y11
+
+sgemmKernel6x16AVX2_clip:
+	TESTQ        $0x00000020, AX
+	JZ           sgemmKernel6x16AVX2_store
+	MOVQ         clip+104(FP), AX
+	VBROADCASTSS (AX), Y14
+	VBROADCASTSS 4(AX), Y15
+	VMAXPS       Y0, Y14, Y0
+	VMINPS       Y0, Y15, Y0
+	VMAXPS       Y1, Y14, Y1
+	VMINPS       Y1, Y15, Y1
+	VMAXPS       Y2, Y14, Y2
+	VMINPS       Y2, Y15, Y2
+	VMAXPS       Y3, Y14, Y3
+	VMINPS       Y3, Y15, Y3
+	VMAXPS       Y4, Y14, Y4
+	VMINPS       Y4, Y15, Y4
+	VMAXPS       Y5, Y14, Y5
+	VMINPS       Y5, Y15, Y5
+	VMAXPS       Y6, Y14, Y6
+	VMINPS       Y6, Y15, Y6
+	VMAXPS       Y7, Y14, Y7
+	VMINPS       Y7, Y15, Y7
+	VMAXPS       Y8, Y14, Y8
+	VMINPS       Y8, Y15, Y8
+	VMAXPS       Y9, Y14, Y9
+	VMINPS       Y9, Y15, Y9
+	VMAXPS       Y10, Y14, Y10
+	VMINPS       Y10, Y15, Y10
+	VMAXPS       Y11, Y14, Y11
+	VMINPS       Y11, Y15, Y11
 
 sgemmKernel6x16AVX2_store:
 	VMOVUPS Y0, (CX)
@@ -172,9 +224,9 @@ sgemmKernel6x16AVX2_store:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)
+// func sgemmKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·sgemmKernel8x32AVX512(SB), NOSPLIT, $0-88
+TEXT ·sgemmKernel8x32AVX512(SB), NOSPLIT, $0-112
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -311,7 +363,7 @@ sgemmKernel8x32AVX512_rowbias:
 
 sgemmKernel8x32AVX512_colbias:
 	TESTQ   $0x00000004, AX
-	JZ      sgemmKernel8x32AVX512_relu
+	JZ      sgemmKernel8x32AVX512_residual
 	MOVQ    colBias+80(FP), DI
 	VMOVUPS (DI), Z16
 	VMOVUPS 64(DI), Z17
@@ -332,9 +384,36 @@ sgemmKernel8x32AVX512_colbias:
 	VADDPS  Z16, Z14, Z14
 	VADDPS  Z17, Z15, Z15
 
+sgemmKernel8x32AVX512_residual:
+	TESTQ  $0x00000010, AX
+	JZ     sgemmKernel8x32AVX512_relu
+	MOVQ   res+88(FP), DI
+	MOVQ   ldr+96(FP), R8
+	SHLQ   $0x02, R8
+	LEAQ   (DI)(R8*2), R9
+	ADDQ   R8, R9
+	LEAQ   (R9)(R8*2), R10
+	ADDQ   R8, R10
+	VADDPS (DI), Z0, Z0
+	VADDPS 64(DI), Z1, Z1
+	VADDPS (DI)(R8*1), Z2, Z2
+	VADDPS 64(DI)(R8*1), Z3, Z3
+	VADDPS (DI)(R8*2), Z4, Z4
+	VADDPS 64(DI)(R8*2), Z5, Z5
+	VADDPS (R9), Z6, Z6
+	VADDPS 64(R9), Z7, Z7
+	VADDPS (R9)(R8*1), Z8, Z8
+	VADDPS 64(R9)(R8*1), Z9, Z9
+	VADDPS (R9)(R8*2), Z10, Z10
+	VADDPS 64(R9)(R8*2), Z11, Z11
+	VADDPS (R10), Z12, Z12
+	VADDPS 64(R10), Z13, Z13
+	VADDPS (R10)(R8*1), Z14, Z14
+	VADDPS 64(R10)(R8*1), Z15, Z15
+
 sgemmKernel8x32AVX512_relu:
 	TESTQ  $0x00000008, AX
-	JZ     sgemmKernel8x32AVX512_store
+	JZ     sgemmKernel8x32AVX512_clip
 	VXORPS Z18, Z18, Z18
 	VMAXPS Z0, Z18, Z0
 	VMAXPS Z1, Z18, Z1
@@ -353,6 +432,45 @@ sgemmKernel8x32AVX512_relu:
 	VMAXPS Z14, Z18, Z14
 	VMAXPS Z15, Z18, Z15
 
+sgemmKernel8x32AVX512_clip:
+	TESTQ        $0x00000020, AX
+	JZ           sgemmKernel8x32AVX512_store
+	MOVQ         clip+104(FP), AX
+	VBROADCASTSS (AX), Z18
+	VBROADCASTSS 4(AX), Z19
+	VMAXPS       Z0, Z18, Z0
+	VMINPS       Z0, Z19, Z0
+	VMAXPS       Z1, Z18, Z1
+	VMINPS       Z1, Z19, Z1
+	VMAXPS       Z2, Z18, Z2
+	VMINPS       Z2, Z19, Z2
+	VMAXPS       Z3, Z18, Z3
+	VMINPS       Z3, Z19, Z3
+	VMAXPS       Z4, Z18, Z4
+	VMINPS       Z4, Z19, Z4
+	VMAXPS       Z5, Z18, Z5
+	VMINPS       Z5, Z19, Z5
+	VMAXPS       Z6, Z18, Z6
+	VMINPS       Z6, Z19, Z6
+	VMAXPS       Z7, Z18, Z7
+	VMINPS       Z7, Z19, Z7
+	VMAXPS       Z8, Z18, Z8
+	VMINPS       Z8, Z19, Z8
+	VMAXPS       Z9, Z18, Z9
+	VMINPS       Z9, Z19, Z9
+	VMAXPS       Z10, Z18, Z10
+	VMINPS       Z10, Z19, Z10
+	VMAXPS       Z11, Z18, Z11
+	VMINPS       Z11, Z19, Z11
+	VMAXPS       Z12, Z18, Z12
+	VMINPS       Z12, Z19, Z12
+	VMAXPS       Z13, Z18, Z13
+	VMINPS       Z13, Z19, Z13
+	VMAXPS       Z14, Z18, Z14
+	VMINPS       Z14, Z19, Z14
+	VMAXPS       Z15, Z18, Z15
+	VMINPS       Z15, Z19, Z15
+
 sgemmKernel8x32AVX512_store:
 	VMOVUPS Z0, (CX)
 	VMOVUPS Z1, 64(CX)
@@ -370,5 +488,689 @@ sgemmKernel8x32AVX512_store:
 	VMOVUPS Z13, 64(SI)
 	VMOVUPS Z14, (SI)(DX*1)
 	VMOVUPS Z15, 64(SI)(DX*1)
+	VZEROUPPER
+	RET
+
+DATA actc_one<>+0(SB)/4, $0x3f800000
+DATA actc_one<>+4(SB)/4, $0x3f800000
+DATA actc_one<>+8(SB)/4, $0x3f800000
+DATA actc_one<>+12(SB)/4, $0x3f800000
+DATA actc_one<>+16(SB)/4, $0x3f800000
+DATA actc_one<>+20(SB)/4, $0x3f800000
+DATA actc_one<>+24(SB)/4, $0x3f800000
+DATA actc_one<>+28(SB)/4, $0x3f800000
+GLOBL actc_one<>(SB), RODATA|NOPTR, $32
+
+DATA actc_half<>+0(SB)/4, $0x3f000000
+DATA actc_half<>+4(SB)/4, $0x3f000000
+DATA actc_half<>+8(SB)/4, $0x3f000000
+DATA actc_half<>+12(SB)/4, $0x3f000000
+DATA actc_half<>+16(SB)/4, $0x3f000000
+DATA actc_half<>+20(SB)/4, $0x3f000000
+DATA actc_half<>+24(SB)/4, $0x3f000000
+DATA actc_half<>+28(SB)/4, $0x3f000000
+GLOBL actc_half<>(SB), RODATA|NOPTR, $32
+
+DATA actc_lo<>+0(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+4(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+8(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+12(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+16(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+20(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+24(SB)/4, $0xc2aeac4f
+DATA actc_lo<>+28(SB)/4, $0xc2aeac4f
+GLOBL actc_lo<>(SB), RODATA|NOPTR, $32
+
+DATA actc_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA actc_log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL actc_log2e<>(SB), RODATA|NOPTR, $32
+
+DATA actc_ln2hi<>+0(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+4(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+8(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+12(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+16(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+20(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+24(SB)/4, $0x3f318000
+DATA actc_ln2hi<>+28(SB)/4, $0x3f318000
+GLOBL actc_ln2hi<>(SB), RODATA|NOPTR, $32
+
+DATA actc_ln2lo<>+0(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+4(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+8(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+12(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+16(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+20(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+24(SB)/4, $0xb95e8083
+DATA actc_ln2lo<>+28(SB)/4, $0xb95e8083
+GLOBL actc_ln2lo<>(SB), RODATA|NOPTR, $32
+
+DATA actc_p0<>+0(SB)/4, $0x39506967
+DATA actc_p0<>+4(SB)/4, $0x39506967
+DATA actc_p0<>+8(SB)/4, $0x39506967
+DATA actc_p0<>+12(SB)/4, $0x39506967
+DATA actc_p0<>+16(SB)/4, $0x39506967
+DATA actc_p0<>+20(SB)/4, $0x39506967
+DATA actc_p0<>+24(SB)/4, $0x39506967
+DATA actc_p0<>+28(SB)/4, $0x39506967
+GLOBL actc_p0<>(SB), RODATA|NOPTR, $32
+
+DATA actc_p1<>+0(SB)/4, $0x3ab743ce
+DATA actc_p1<>+4(SB)/4, $0x3ab743ce
+DATA actc_p1<>+8(SB)/4, $0x3ab743ce
+DATA actc_p1<>+12(SB)/4, $0x3ab743ce
+DATA actc_p1<>+16(SB)/4, $0x3ab743ce
+DATA actc_p1<>+20(SB)/4, $0x3ab743ce
+DATA actc_p1<>+24(SB)/4, $0x3ab743ce
+DATA actc_p1<>+28(SB)/4, $0x3ab743ce
+GLOBL actc_p1<>(SB), RODATA|NOPTR, $32
+
+DATA actc_p2<>+0(SB)/4, $0x3c088908
+DATA actc_p2<>+4(SB)/4, $0x3c088908
+DATA actc_p2<>+8(SB)/4, $0x3c088908
+DATA actc_p2<>+12(SB)/4, $0x3c088908
+DATA actc_p2<>+16(SB)/4, $0x3c088908
+DATA actc_p2<>+20(SB)/4, $0x3c088908
+DATA actc_p2<>+24(SB)/4, $0x3c088908
+DATA actc_p2<>+28(SB)/4, $0x3c088908
+GLOBL actc_p2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_p3<>+0(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+4(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+8(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+12(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+16(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+20(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+24(SB)/4, $0x3d2aa9c1
+DATA actc_p3<>+28(SB)/4, $0x3d2aa9c1
+GLOBL actc_p3<>(SB), RODATA|NOPTR, $32
+
+DATA actc_p4<>+0(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+4(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+8(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+12(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+16(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+20(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+24(SB)/4, $0x3e2aaaaa
+DATA actc_p4<>+28(SB)/4, $0x3e2aaaaa
+GLOBL actc_p4<>(SB), RODATA|NOPTR, $32
+
+DATA actc_p5<>+0(SB)/4, $0x3f000000
+DATA actc_p5<>+4(SB)/4, $0x3f000000
+DATA actc_p5<>+8(SB)/4, $0x3f000000
+DATA actc_p5<>+12(SB)/4, $0x3f000000
+DATA actc_p5<>+16(SB)/4, $0x3f000000
+DATA actc_p5<>+20(SB)/4, $0x3f000000
+DATA actc_p5<>+24(SB)/4, $0x3f000000
+DATA actc_p5<>+28(SB)/4, $0x3f000000
+GLOBL actc_p5<>(SB), RODATA|NOPTR, $32
+
+DATA actc_sign<>+0(SB)/4, $0x80000000
+DATA actc_sign<>+4(SB)/4, $0x80000000
+DATA actc_sign<>+8(SB)/4, $0x80000000
+DATA actc_sign<>+12(SB)/4, $0x80000000
+DATA actc_sign<>+16(SB)/4, $0x80000000
+DATA actc_sign<>+20(SB)/4, $0x80000000
+DATA actc_sign<>+24(SB)/4, $0x80000000
+DATA actc_sign<>+28(SB)/4, $0x80000000
+GLOBL actc_sign<>(SB), RODATA|NOPTR, $32
+
+DATA actc_abs<>+0(SB)/4, $0x7fffffff
+DATA actc_abs<>+4(SB)/4, $0x7fffffff
+DATA actc_abs<>+8(SB)/4, $0x7fffffff
+DATA actc_abs<>+12(SB)/4, $0x7fffffff
+DATA actc_abs<>+16(SB)/4, $0x7fffffff
+DATA actc_abs<>+20(SB)/4, $0x7fffffff
+DATA actc_abs<>+24(SB)/4, $0x7fffffff
+DATA actc_abs<>+28(SB)/4, $0x7fffffff
+GLOBL actc_abs<>(SB), RODATA|NOPTR, $32
+
+DATA actc_m2<>+0(SB)/4, $0xc0000000
+DATA actc_m2<>+4(SB)/4, $0xc0000000
+DATA actc_m2<>+8(SB)/4, $0xc0000000
+DATA actc_m2<>+12(SB)/4, $0xc0000000
+DATA actc_m2<>+16(SB)/4, $0xc0000000
+DATA actc_m2<>+20(SB)/4, $0xc0000000
+DATA actc_m2<>+24(SB)/4, $0xc0000000
+DATA actc_m2<>+28(SB)/4, $0xc0000000
+GLOBL actc_m2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_gc1<>+0(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+4(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+8(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+12(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+16(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+20(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+24(SB)/4, $0x3fcc422a
+DATA actc_gc1<>+28(SB)/4, $0x3fcc422a
+GLOBL actc_gc1<>(SB), RODATA|NOPTR, $32
+
+DATA actc_gc2<>+0(SB)/4, $0x3d922279
+DATA actc_gc2<>+4(SB)/4, $0x3d922279
+DATA actc_gc2<>+8(SB)/4, $0x3d922279
+DATA actc_gc2<>+12(SB)/4, $0x3d922279
+DATA actc_gc2<>+16(SB)/4, $0x3d922279
+DATA actc_gc2<>+20(SB)/4, $0x3d922279
+DATA actc_gc2<>+24(SB)/4, $0x3d922279
+DATA actc_gc2<>+28(SB)/4, $0x3d922279
+GLOBL actc_gc2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_tanhlo<>+0(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+4(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+8(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+12(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+16(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+20(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+24(SB)/4, $0x3f200000
+DATA actc_tanhlo<>+28(SB)/4, $0x3f200000
+GLOBL actc_tanhlo<>(SB), RODATA|NOPTR, $32
+
+DATA actc_t0<>+0(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+4(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+8(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+12(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+16(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+20(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+24(SB)/4, $0xbbbaf0ea
+DATA actc_t0<>+28(SB)/4, $0xbbbaf0ea
+GLOBL actc_t0<>(SB), RODATA|NOPTR, $32
+
+DATA actc_t1<>+0(SB)/4, $0x3ca9134e
+DATA actc_t1<>+4(SB)/4, $0x3ca9134e
+DATA actc_t1<>+8(SB)/4, $0x3ca9134e
+DATA actc_t1<>+12(SB)/4, $0x3ca9134e
+DATA actc_t1<>+16(SB)/4, $0x3ca9134e
+DATA actc_t1<>+20(SB)/4, $0x3ca9134e
+DATA actc_t1<>+24(SB)/4, $0x3ca9134e
+DATA actc_t1<>+28(SB)/4, $0x3ca9134e
+GLOBL actc_t1<>(SB), RODATA|NOPTR, $32
+
+DATA actc_t2<>+0(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+4(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+8(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+12(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+16(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+20(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+24(SB)/4, $0xbd5c1e2d
+DATA actc_t2<>+28(SB)/4, $0xbd5c1e2d
+GLOBL actc_t2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_t3<>+0(SB)/4, $0x3e088393
+DATA actc_t3<>+4(SB)/4, $0x3e088393
+DATA actc_t3<>+8(SB)/4, $0x3e088393
+DATA actc_t3<>+12(SB)/4, $0x3e088393
+DATA actc_t3<>+16(SB)/4, $0x3e088393
+DATA actc_t3<>+20(SB)/4, $0x3e088393
+DATA actc_t3<>+24(SB)/4, $0x3e088393
+DATA actc_t3<>+28(SB)/4, $0x3e088393
+GLOBL actc_t3<>(SB), RODATA|NOPTR, $32
+
+DATA actc_t4<>+0(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+4(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+8(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+12(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+16(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+20(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+24(SB)/4, $0xbeaaaa99
+DATA actc_t4<>+28(SB)/4, $0xbeaaaa99
+GLOBL actc_t4<>(SB), RODATA|NOPTR, $32
+
+DATA actc_rsqrt2<>+0(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+4(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+8(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+12(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+16(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+20(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+24(SB)/4, $0x3f3504f3
+DATA actc_rsqrt2<>+28(SB)/4, $0x3f3504f3
+GLOBL actc_rsqrt2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e0<>+0(SB)/4, $0x38a4b519
+DATA actc_e0<>+4(SB)/4, $0x38a4b519
+DATA actc_e0<>+8(SB)/4, $0x38a4b519
+DATA actc_e0<>+12(SB)/4, $0x38a4b519
+DATA actc_e0<>+16(SB)/4, $0x38a4b519
+DATA actc_e0<>+20(SB)/4, $0x38a4b519
+DATA actc_e0<>+24(SB)/4, $0x38a4b519
+DATA actc_e0<>+28(SB)/4, $0x38a4b519
+GLOBL actc_e0<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e1<>+0(SB)/4, $0xba51fb80
+DATA actc_e1<>+4(SB)/4, $0xba51fb80
+DATA actc_e1<>+8(SB)/4, $0xba51fb80
+DATA actc_e1<>+12(SB)/4, $0xba51fb80
+DATA actc_e1<>+16(SB)/4, $0xba51fb80
+DATA actc_e1<>+20(SB)/4, $0xba51fb80
+DATA actc_e1<>+24(SB)/4, $0xba51fb80
+DATA actc_e1<>+28(SB)/4, $0xba51fb80
+GLOBL actc_e1<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e2<>+0(SB)/4, $0x3baa02d9
+DATA actc_e2<>+4(SB)/4, $0x3baa02d9
+DATA actc_e2<>+8(SB)/4, $0x3baa02d9
+DATA actc_e2<>+12(SB)/4, $0x3baa02d9
+DATA actc_e2<>+16(SB)/4, $0x3baa02d9
+DATA actc_e2<>+20(SB)/4, $0x3baa02d9
+DATA actc_e2<>+24(SB)/4, $0x3baa02d9
+DATA actc_e2<>+28(SB)/4, $0x3baa02d9
+GLOBL actc_e2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e3<>+0(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+4(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+8(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+12(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+16(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+20(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+24(SB)/4, $0xbcdbfc87
+DATA actc_e3<>+28(SB)/4, $0xbcdbfc87
+GLOBL actc_e3<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e4<>+0(SB)/4, $0x3de7167c
+DATA actc_e4<>+4(SB)/4, $0x3de7167c
+DATA actc_e4<>+8(SB)/4, $0x3de7167c
+DATA actc_e4<>+12(SB)/4, $0x3de7167c
+DATA actc_e4<>+16(SB)/4, $0x3de7167c
+DATA actc_e4<>+20(SB)/4, $0x3de7167c
+DATA actc_e4<>+24(SB)/4, $0x3de7167c
+DATA actc_e4<>+28(SB)/4, $0x3de7167c
+GLOBL actc_e4<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e5<>+0(SB)/4, $0xbec0939f
+DATA actc_e5<>+4(SB)/4, $0xbec0939f
+DATA actc_e5<>+8(SB)/4, $0xbec0939f
+DATA actc_e5<>+12(SB)/4, $0xbec0939f
+DATA actc_e5<>+16(SB)/4, $0xbec0939f
+DATA actc_e5<>+20(SB)/4, $0xbec0939f
+DATA actc_e5<>+24(SB)/4, $0xbec0939f
+DATA actc_e5<>+28(SB)/4, $0xbec0939f
+GLOBL actc_e5<>(SB), RODATA|NOPTR, $32
+
+DATA actc_e6<>+0(SB)/4, $0x3f906eba
+DATA actc_e6<>+4(SB)/4, $0x3f906eba
+DATA actc_e6<>+8(SB)/4, $0x3f906eba
+DATA actc_e6<>+12(SB)/4, $0x3f906eba
+DATA actc_e6<>+16(SB)/4, $0x3f906eba
+DATA actc_e6<>+20(SB)/4, $0x3f906eba
+DATA actc_e6<>+24(SB)/4, $0x3f906eba
+DATA actc_e6<>+28(SB)/4, $0x3f906eba
+GLOBL actc_e6<>(SB), RODATA|NOPTR, $32
+
+DATA actc_as<>+0(SB)/4, $0x3ea7ba05
+DATA actc_as<>+4(SB)/4, $0x3ea7ba05
+DATA actc_as<>+8(SB)/4, $0x3ea7ba05
+DATA actc_as<>+12(SB)/4, $0x3ea7ba05
+DATA actc_as<>+16(SB)/4, $0x3ea7ba05
+DATA actc_as<>+20(SB)/4, $0x3ea7ba05
+DATA actc_as<>+24(SB)/4, $0x3ea7ba05
+DATA actc_as<>+28(SB)/4, $0x3ea7ba05
+GLOBL actc_as<>(SB), RODATA|NOPTR, $32
+
+DATA actc_a1<>+0(SB)/4, $0x3e827906
+DATA actc_a1<>+4(SB)/4, $0x3e827906
+DATA actc_a1<>+8(SB)/4, $0x3e827906
+DATA actc_a1<>+12(SB)/4, $0x3e827906
+DATA actc_a1<>+16(SB)/4, $0x3e827906
+DATA actc_a1<>+20(SB)/4, $0x3e827906
+DATA actc_a1<>+24(SB)/4, $0x3e827906
+DATA actc_a1<>+28(SB)/4, $0x3e827906
+GLOBL actc_a1<>(SB), RODATA|NOPTR, $32
+
+DATA actc_a2<>+0(SB)/4, $0xbe91a98e
+DATA actc_a2<>+4(SB)/4, $0xbe91a98e
+DATA actc_a2<>+8(SB)/4, $0xbe91a98e
+DATA actc_a2<>+12(SB)/4, $0xbe91a98e
+DATA actc_a2<>+16(SB)/4, $0xbe91a98e
+DATA actc_a2<>+20(SB)/4, $0xbe91a98e
+DATA actc_a2<>+24(SB)/4, $0xbe91a98e
+DATA actc_a2<>+28(SB)/4, $0xbe91a98e
+GLOBL actc_a2<>(SB), RODATA|NOPTR, $32
+
+DATA actc_a3<>+0(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+4(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+8(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+12(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+16(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+20(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+24(SB)/4, $0x3fb5f0e3
+DATA actc_a3<>+28(SB)/4, $0x3fb5f0e3
+GLOBL actc_a3<>(SB), RODATA|NOPTR, $32
+
+DATA actc_a4<>+0(SB)/4, $0xbfba00e3
+DATA actc_a4<>+4(SB)/4, $0xbfba00e3
+DATA actc_a4<>+8(SB)/4, $0xbfba00e3
+DATA actc_a4<>+12(SB)/4, $0xbfba00e3
+DATA actc_a4<>+16(SB)/4, $0xbfba00e3
+DATA actc_a4<>+20(SB)/4, $0xbfba00e3
+DATA actc_a4<>+24(SB)/4, $0xbfba00e3
+DATA actc_a4<>+28(SB)/4, $0xbfba00e3
+GLOBL actc_a4<>(SB), RODATA|NOPTR, $32
+
+DATA actc_a5<>+0(SB)/4, $0x3f87dc22
+DATA actc_a5<>+4(SB)/4, $0x3f87dc22
+DATA actc_a5<>+8(SB)/4, $0x3f87dc22
+DATA actc_a5<>+12(SB)/4, $0x3f87dc22
+DATA actc_a5<>+16(SB)/4, $0x3f87dc22
+DATA actc_a5<>+20(SB)/4, $0x3f87dc22
+DATA actc_a5<>+24(SB)/4, $0x3f87dc22
+DATA actc_a5<>+28(SB)/4, $0x3f87dc22
+GLOBL actc_a5<>(SB), RODATA|NOPTR, $32
+
+// func geluTanhAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS actc_lo<>+0(SB), Y15
+	VMOVUPS actc_sign<>+0(SB), Y14
+	VMOVUPS actc_one<>+0(SB), Y13
+
+geluTanhAVX2_loop:
+	CMPQ         DX, $0x08
+	JL           geluTanhAVX2_done
+	VMOVUPS      (CX), Y0
+	VMULPS       Y0, Y0, Y6
+	VMOVUPS      actc_gc2<>+0(SB), Y7
+	VFMADD213PS  actc_gc1<>+0(SB), Y6, Y7
+	VMULPS       Y0, Y7, Y6
+	VORPS        Y14, Y6, Y1
+	VCMPPS       $0x05, Y15, Y1, Y8
+	VMAXPS       Y1, Y15, Y1
+	VMULPS       actc_log2e<>+0(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VFNMADD231PS actc_ln2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS actc_ln2lo<>+0(SB), Y2, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       actc_one<>+0(SB), Y2, Y2
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      actc_p0<>+0(SB), Y4
+	VFMADD213PS  actc_p1<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p2<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p3<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p4<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p5<>+0(SB), Y1, Y4
+	VADDPS       actc_one<>+0(SB), Y1, Y1
+	VFMADD213PS  Y1, Y3, Y4
+	VMULPS       Y2, Y4, Y4
+	VANDPS       Y8, Y4, Y4
+	VADDPS       Y13, Y4, Y5
+	VDIVPS       Y5, Y13, Y5
+	VMULPS       Y5, Y4, Y4
+	VBLENDVPS    Y6, Y4, Y5, Y5
+	VMULPS       Y0, Y5, Y5
+	VMOVUPS      Y5, (AX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, AX
+	SUBQ         $0x08, DX
+	JMP          geluTanhAVX2_loop
+
+geluTanhAVX2_done:
+	VZEROUPPER
+	RET
+
+// func geluAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ    dst+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    n+16(FP), DX
+	VMOVUPS actc_lo<>+0(SB), Y15
+	VMOVUPS actc_sign<>+0(SB), Y14
+	VMOVUPS actc_one<>+0(SB), Y13
+
+geluAVX2_loop:
+	CMPQ         DX, $0x08
+	JL           geluAVX2_done
+	VMOVUPS      (CX), Y0
+	VMULPS       actc_rsqrt2<>+0(SB), Y0, Y1
+	VANDPS       actc_abs<>+0(SB), Y1, Y2
+	VMOVUPS      actc_as<>+0(SB), Y7
+	VFMADD213PS  Y13, Y2, Y7
+	VDIVPS       Y7, Y13, Y7
+	VMOVUPS      actc_a5<>+0(SB), Y8
+	VFMADD213PS  actc_a4<>+0(SB), Y7, Y8
+	VFMADD213PS  actc_a3<>+0(SB), Y7, Y8
+	VFMADD213PS  actc_a2<>+0(SB), Y7, Y8
+	VFMADD213PS  actc_a1<>+0(SB), Y7, Y8
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y2, Y2, Y3
+	VXORPS       Y14, Y3, Y3
+	VMAXPS       Y3, Y15, Y3
+	VMULPS       actc_log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS actc_ln2hi<>+0(SB), Y4, Y3
+	VFNMADD231PS actc_ln2lo<>+0(SB), Y4, Y3
+	VCVTPS2DQ    Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPADDD       actc_one<>+0(SB), Y4, Y4
+	VMULPS       Y3, Y3, Y5
+	VMOVUPS      actc_p0<>+0(SB), Y6
+	VFMADD213PS  actc_p1<>+0(SB), Y3, Y6
+	VFMADD213PS  actc_p2<>+0(SB), Y3, Y6
+	VFMADD213PS  actc_p3<>+0(SB), Y3, Y6
+	VFMADD213PS  actc_p4<>+0(SB), Y3, Y6
+	VFMADD213PS  actc_p5<>+0(SB), Y3, Y6
+	VADDPS       actc_one<>+0(SB), Y3, Y3
+	VFMADD213PS  Y3, Y5, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y6, Y8, Y8
+	VSUBPS       Y8, Y13, Y8
+	VMULPS       Y1, Y1, Y5
+	VMOVUPS      actc_e0<>+0(SB), Y7
+	VFMADD213PS  actc_e1<>+0(SB), Y5, Y7
+	VFMADD213PS  actc_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  actc_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  actc_e4<>+0(SB), Y5, Y7
+	VFMADD213PS  actc_e5<>+0(SB), Y5, Y7
+	VFMADD213PS  actc_e6<>+0(SB), Y5, Y7
+	VMULPS       Y1, Y7, Y7
+	VANDPS       Y14, Y1, Y9
+	VORPS        Y9, Y8, Y8
+	VCMPPS       $0x01, Y13, Y2, Y9
+	VBLENDVPS    Y9, Y7, Y8, Y8
+	VADDPS       Y13, Y8, Y8
+	VMULPS       actc_half<>+0(SB), Y0, Y7
+	VMULPS       Y7, Y8, Y8
+	VMOVUPS      Y8, (AX)
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, AX
+	SUBQ         $0x08, DX
+	JMP          geluAVX2_loop
+
+geluAVX2_done:
+	VZEROUPPER
+	RET
+
+// func leakyAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX
+TEXT ·leakyAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+leakyAVX2_loop:
+	CMPQ      DX, $0x08
+	JL        leakyAVX2_done
+	VMOVUPS   (CX), Y0
+	VMULPS    Y14, Y0, Y1
+	VBLENDVPS Y0, Y1, Y0, Y0
+	VMOVUPS   Y0, (AX)
+	ADDQ      $0x20, CX
+	ADDQ      $0x20, AX
+	SUBQ      $0x08, DX
+	JMP       leakyAVX2_loop
+
+leakyAVX2_done:
+	VZEROUPPER
+	RET
+
+// func hardSigmoidAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·hardSigmoidAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+hardSigmoidAVX2_loop:
+	CMPQ        DX, $0x08
+	JL          hardSigmoidAVX2_done
+	VMOVUPS     (CX), Y0
+	VFMADD213PS Y15, Y14, Y0
+	VMAXPS      Y0, Y12, Y0
+	VMINPS      Y0, Y13, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, AX
+	SUBQ        $0x08, DX
+	JMP         hardSigmoidAVX2_loop
+
+hardSigmoidAVX2_done:
+	VZEROUPPER
+	RET
+
+// func hardSwishAVX2(dst *float32, src *float32, n int, a float32, b float32)
+// Requires: AVX, FMA3
+TEXT ·hardSwishAVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS a+24(FP), Y14
+	VBROADCASTSS b+28(FP), Y15
+	VMOVUPS      actc_one<>+0(SB), Y13
+	VXORPS       Y12, Y12, Y12
+
+hardSwishAVX2_loop:
+	CMPQ        DX, $0x08
+	JL          hardSwishAVX2_done
+	VMOVUPS     (CX), Y0
+	VMOVAPS     Y0, Y1
+	VFMADD213PS Y15, Y14, Y1
+	VMAXPS      Y1, Y12, Y1
+	VMINPS      Y1, Y13, Y1
+	VMULPS      Y1, Y0, Y0
+	VMOVUPS     Y0, (AX)
+	ADDQ        $0x20, CX
+	ADDQ        $0x20, AX
+	SUBQ        $0x08, DX
+	JMP         hardSwishAVX2_loop
+
+hardSwishAVX2_done:
+	VZEROUPPER
+	RET
+
+// func maxAVX2(src *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    src+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPS (AX), Y0
+	ADDQ    $0x20, AX
+	SUBQ    $0x08, CX
+
+max_loop:
+	CMPQ   CX, $0x08
+	JL     max_done
+	VMAXPS (AX), Y0, Y0
+	ADDQ   $0x20, AX
+	SUBQ   $0x08, CX
+	JMP    max_loop
+
+max_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VMAXSS       X1, X0, X0
+	MOVSS        X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS shift+24(FP), Y12
+	VMOVUPS      actc_lo<>+0(SB), Y15
+	VMOVUPS      actc_sign<>+0(SB), Y14
+	VXORPS       Y0, Y0, Y0
+
+exps_loop:
+	CMPQ         DX, $0x08
+	JL           exps_done
+	VMOVUPS      (CX), Y1
+	VSUBPS       Y12, Y1, Y1
+	VCMPPS       $0x05, Y15, Y1, Y5
+	VMAXPS       Y1, Y15, Y1
+	VMULPS       actc_log2e<>+0(SB), Y1, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VFNMADD231PS actc_ln2hi<>+0(SB), Y2, Y1
+	VFNMADD231PS actc_ln2lo<>+0(SB), Y2, Y1
+	VCVTPS2DQ    Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       actc_one<>+0(SB), Y2, Y2
+	VMULPS       Y1, Y1, Y3
+	VMOVUPS      actc_p0<>+0(SB), Y4
+	VFMADD213PS  actc_p1<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p2<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p3<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p4<>+0(SB), Y1, Y4
+	VFMADD213PS  actc_p5<>+0(SB), Y1, Y4
+	VADDPS       actc_one<>+0(SB), Y1, Y1
+	VFMADD213PS  Y1, Y3, Y4
+	VMULPS       Y2, Y4, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VADDPS       Y4, Y0, Y0
+	ADDQ         $0x20, CX
+	ADDQ         $0x20, AX
+	SUBQ         $0x08, DX
+	JMP          exps_loop
+
+exps_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, s float32)
+// Requires: AVX
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+
+scale_loop:
+	CMPQ    CX, $0x08
+	JL      scale_done
+	VMULPS  (AX), Y1, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x20, AX
+	SUBQ    $0x08, CX
+	JMP     scale_loop
+
+scale_done:
 	VZEROUPPER
 	RET

@@ -35,18 +35,17 @@ func SgemmReference(transA, transB bool, m, n, k int, alpha float32, a []float32
 			if ep.ColBias != nil {
 				v += float64(ep.ColBias[j])
 			}
-			r := float32(v)
-			if ep.ReLU && r < 0 {
-				r = 0
+			if ep.Residual != nil {
+				v += float64(ep.Residual[i*ep.ResidualLD+j])
 			}
-			c[i*ldc+j] = r
+			c[i*ldc+j] = ep.act().Scalar(float32(v))
 		}
 	}
 }
 
 // kernelGo2x4 is the portable micro-kernel: a 2x4 tile, the largest whose
 // 8 accumulators and 6 operands the Go compiler keeps in registers.
-func kernelGo2x4(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias *float32) {
+func kernelGo2x4(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32) {
 	av := unsafe.Slice(a, rs+(k-1)*ks+1)
 	bv := unsafe.Slice(b, 4*k)
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
@@ -81,8 +80,15 @@ func kernelGo2x4(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha fl
 			if flags&flagColBias != 0 {
 				s += unsafe.Slice(colBias, 4)[j]
 			}
+			if flags&flagResidual != 0 {
+				s += unsafe.Slice(res, r*ldr+4)[r*ldr+j]
+			}
 			if flags&flagReLU != 0 && s < 0 {
 				s = 0
+			}
+			if flags&flagClip != 0 {
+				cl := unsafe.Slice(clip, 2)
+				s = min32(max32(s, cl[0]), cl[1])
 			}
 			row[j] = s
 		}

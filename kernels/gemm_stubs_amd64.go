@@ -7,9 +7,49 @@ package kernels
 // sgemmKernel6x16AVX2 is the 6x16 SGEMM micro-kernel for AVX2 (see package gen for the contract).
 //
 //go:noescape
-func sgemmKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)
+func sgemmKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)
 
 // sgemmKernel8x32AVX512 is the 8x32 SGEMM micro-kernel for AVX512 (see package gen for the contract).
 //
 //go:noescape
-func sgemmKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)
+func sgemmKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)
+
+// geluTanhAVX2 is x·sigmoid(2·√(2/π)·(x + 0.044715x³)) on 8 lanes (see package gen).
+//
+//go:noescape
+func geluTanhAVX2(dst *float32, src *float32, n int)
+
+// geluAVX2 is x/2·(1 + erf(x/√2)) on 8 lanes (see package gen).
+//
+//go:noescape
+func geluAVX2(dst *float32, src *float32, n int)
+
+// leakyAVX2 is x < 0 ? a·x : x on 8 lanes (see package gen).
+//
+//go:noescape
+func leakyAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
+// hardSigmoidAVX2 is max(0, min(1, a·x + b)) on 8 lanes (see package gen).
+//
+//go:noescape
+func hardSigmoidAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
+// hardSwishAVX2 is x·max(0, min(1, a·x + b)) on 8 lanes, a = 1/6 and b = 1/2 for HardSwish (see package gen).
+//
+//go:noescape
+func hardSwishAVX2(dst *float32, src *float32, n int, a float32, b float32)
+
+// maxAVX2 returns the largest of n values, n a positive multiple of 8 (see package gen).
+//
+//go:noescape
+func maxAVX2(src *float32, n int) float32
+
+// expShiftSumAVX2 sets dst[i] = exp(src[i]-shift) for n (a multiple of 8) values at most shift, and returns their sum (see package gen).
+//
+//go:noescape
+func expShiftSumAVX2(dst *float32, src *float32, n int, shift float32) float32
+
+// scaleAVX2 multiplies n (a multiple of 8) values by s in place (see package gen).
+//
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)

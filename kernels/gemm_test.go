@@ -18,11 +18,29 @@ type gemmCase struct {
 	rowBias       bool
 	colBias       bool
 	relu          bool
+	residual      bool
+	resLD         int // 0: one row for all
+	act           Activation
 }
 
 func (c gemmCase) String() string {
-	return fmt.Sprintf("ta=%v tb=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g rb=%v cb=%v relu=%v",
-		c.ta, c.tb, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.alpha, c.beta, c.rowBias, c.colBias, c.relu)
+	return fmt.Sprintf("ta=%v tb=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g rb=%v cb=%v relu=%v res=%v/%d act=%v",
+		c.ta, c.tb, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.alpha, c.beta, c.rowBias, c.colBias, c.relu, c.residual, c.resLD, c.act)
+}
+
+// randomAct returns one of the activations with typical parameters.
+func randomAct(rng *rand.Rand) Activation {
+	k := ActKind(rng.Intn(int(numActKinds)))
+	a := Activation{Kind: k}
+	switch k {
+	case ActClip:
+		a.A, a.B = -0.5, 0.75
+	case ActLeakyReLU:
+		a.A = 0.1
+	case ActHardSigmoid:
+		a.A, a.B = 0.2, 0.5
+	}
+	return a
 }
 
 func randomCase(rng *rand.Rand, m, n, k int) gemmCase {
@@ -45,6 +63,13 @@ func randomCase(rng *rand.Rand, m, n, k int) gemmCase {
 	c.rowBias = rng.Intn(3) == 0
 	c.colBias = rng.Intn(3) == 0
 	c.relu = rng.Intn(3) == 0
+	if rng.Intn(3) == 0 {
+		c.residual = true
+		c.resLD = []int{0, n, n + 3}[rng.Intn(3)]
+	}
+	if !c.relu && rng.Intn(2) == 0 {
+		c.act = randomAct(rng)
+	}
 	return c
 }
 
@@ -86,7 +111,14 @@ func check(t *testing.T, v *variant, w *cpu.Workers, c gemmCase, rng *rand.Rand)
 			}
 		}
 	}
-	ep := &Epilogue{ReLU: c.relu}
+	ep := &Epilogue{ReLU: c.relu, Act: c.act}
+	if c.residual {
+		ep.ResidualLD = c.resLD
+		ep.Residual = make([]float32, max(c.m*c.resLD, c.n))
+		for i := range ep.Residual {
+			ep.Residual[i] = rng.Float32()*2 - 1
+		}
+	}
 	if c.rowBias {
 		ep.RowBias = make([]float32, c.m)
 		for i := range ep.RowBias {
@@ -116,9 +148,14 @@ func check(t *testing.T, v *variant, w *cpu.Workers, c gemmCase, rng *rand.Rand)
 		for j := 0; j < c.n; j++ {
 			got, exp := cm[i*c.ldc+j], want[i*c.ldc+j]
 			// Bound: a few ulp per term of the sum.
-			mag := math.Abs(float64(c.beta))*2 + 2 + float64(c.k)*math.Abs(float64(c.alpha))
+			mag := math.Abs(float64(c.beta))*2 + 3 + float64(c.k)*math.Abs(float64(c.alpha))
 			tol := 4 * math.Pow(2, -24) * float64(c.k+4) * mag
-			if !(math.Abs(float64(got-exp)) <= tol) {
+			if c.act.Kind != ActNone {
+				// Activations move an error by at most 1.2 times and add
+				// a few ulp of their own.
+				tol = 1.2*tol + 4e-7*math.Abs(float64(exp)) + 1e-7
+			}
+			if !(math.Abs(float64(got-exp)) <= tol) && !(got != got && exp != exp) {
 				t.Fatalf("%s %v: C[%d][%d] = %g, want %g (tolerance %g)", v.name, c, i, j, got, exp, tol)
 			}
 		}
@@ -178,13 +215,18 @@ func TestSgemmBatched(t *testing.T) {
 			}
 			got := make([]float32, batch*m*n)
 			want := make([]float32, batch*m*n)
-			ep := &Epilogue{ColBias: make([]float32, n)}
+			ep := &Epilogue{ColBias: make([]float32, n), Residual: make([]float32, batch*m*n), ResidualLD: n, Act: Activation{Kind: ActGelu}}
 			for i := range ep.ColBias {
-				ep.ColBias[i] = float32(i)
+				ep.ColBias[i] = float32(i) * 0.01
+			}
+			for i := range ep.Residual {
+				ep.Residual[i] = rng.Float32() - 0.5
 			}
 			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep, nil})
 			for t2 := 0; t2 < batch; t2++ {
-				SgemmReference(false, false, m, n, k, 1, a[aOff[t2]:], max(k, 1), b[t2*k*n:], n, 0, want[t2*m*n:], n, ep)
+				ept := *ep
+				ept.Residual = ep.Residual[t2*m*n:]
+				SgemmReference(false, false, m, n, k, 1, a[aOff[t2]:], max(k, 1), b[t2*k*n:], n, 0, want[t2*m*n:], n, &ept)
 			}
 			for i := range got {
 				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*float64(k+1) {

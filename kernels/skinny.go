@@ -71,7 +71,7 @@ func skinnyGemm(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 						acc[i] *= g.alpha
 					}
 				}
-				epilogueRow(g.c[cOff+r*g.ldc+j:cOff+r*g.ldc+j+cols], r, j, acc, g.beta, ep)
+				epilogueRow(g.c[cOff+r*g.ldc+j:cOff+r*g.ldc+j+cols], cOff, r, j, acc, g.beta, ep)
 			}
 		}
 	})
@@ -121,7 +121,7 @@ func dotGemv(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 				for i, v := range y {
 					ci := cOff + (r0+i)*g.ldc
 					s := [1]float32{g.alpha * v}
-					epilogueRow(g.c[ci:ci+1], r0+i, 0, s[:], g.beta, ep)
+					epilogueRow(g.c[ci:ci+1], cOff, r0+i, 0, s[:], g.beta, ep)
 				}
 			} else {
 				// y = a · Bt[r0:r1]^T, a a row of stored A (or a column
@@ -138,7 +138,7 @@ func dotGemv(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 				for i := range y {
 					y[i] *= g.alpha
 				}
-				epilogueRow(g.c[cOff+r0:cOff+r1], 0, r0, y, g.beta, ep)
+				epilogueRow(g.c[cOff+r0:cOff+r1], cOff, 0, r0, y, g.beta, ep)
 			}
 			lo += r1 - r0
 		}

@@ -1,6 +1,8 @@
 package standard
 
 import (
+	"math"
+
 	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/tensor"
@@ -174,10 +176,10 @@ func nnScratch[T number](n int) ([]T, func()) {
 // nnConvRun computes y = conv(x, w) + b for the plan; b may be nil.
 func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) error {
 	if xf, ok := any(x).([]float32); ok && p.depthwise {
-		return nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
+		return nnDepthwise2D(env, p, xf, any(w).([]float32), any(b).([]float32), nil, any(y).([]float32), kernels.Activation{})
 	}
 	if xf, ok := any(x).([]float32); ok && !p.pointwise && len(p.w.k) == 2 {
-		return nnConv2DPacked(env, p, xf, any(w).([]float32), any(b).([]float32), any(y).([]float32))
+		return nnConv2DPacked(env, p, xf, any(w).([]float32), any(b).([]float32), nil, any(y).([]float32), kernels.Activation{})
 	}
 	cg, mg := p.c/p.g, p.m/p.g
 	kSize := nnProd(p.w.k)
@@ -211,8 +213,10 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) error {
 
 // nnConv2DPacked is a float32 2-D convolution as one GEMM per image and
 // group whose B, the im2col matrix, is packed straight from the image
-// (kernels.SgemmPackedB) instead of being written out and read back.
-func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
+// (kernels.SgemmPackedB) instead of being written out and read back:
+// y = act(conv(x, w) + b + z), with the bias b and the residual z (of y's
+// shape) optional, all applied in the GEMM's epilogue (FusedConv's).
+func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act kernels.Activation) error {
 	cg, mg := p.c/p.g, p.m/p.g
 	win := p.w
 	g := kernels.Im2col2D{
@@ -238,22 +242,47 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
 	for bi := 0; bi < p.batch; bi++ {
 		for gi := 0; gi < p.g; gi++ {
 			xg := x[(bi*p.c+gi*cg)*inS : (bi*p.c+(gi+1)*cg)*inS]
-			yg := y[(bi*p.m+gi*mg)*outS : (bi*p.m+(gi+1)*mg)*outS]
+			yOff := (bi*p.m + gi*mg) * outS
+			yg := y[yOff : yOff+mg*outS]
 			wg := w[gi*mg*kk : (gi+1)*mg*kk]
+			var zg []float32
+			if z != nil {
+				zg = z[yOff : yOff+mg*outS]
+			}
 			var ep *kernels.Epilogue
-			if b != nil {
-				ep = &kernels.Epilogue{RowBias: b[gi*mg : (gi+1)*mg]}
+			if b != nil || act.Kind != kernels.ActNone {
+				ep = &kernels.Epilogue{Act: act}
+				if b != nil {
+					ep.RowBias = b[gi*mg : (gi+1)*mg]
+				}
 			}
 			if grid {
 				g.FillPadded(xp, xg, hp, wp)
 				np := g.OH * wp
+				if zg != nil && ep != nil {
+					// The residual is laid out as y, not as the wide
+					// grid: it is added as the rows are copied out, and
+					// the activation after it.
+					ep = &kernels.Epilogue{RowBias: ep.RowBias}
+				}
 				kernels.SgemmPackedB(nnWorkers(env), mg, np, kk, 1, wg, kk, kernels.RowsPacker(xp, offs, np), 0, wide, np, ep)
 				env.ParallelFor(mg*g.OH, max(1, 4096/g.OW), func(lo, hi int) {
 					for r := lo; r < hi; r++ {
-						copy(yg[r*g.OW:(r+1)*g.OW], wide[r*wp:])
+						row := yg[r*g.OW : (r+1)*g.OW]
+						copy(row, wide[r*wp:])
+						if zg != nil {
+							fusedAddTo(row, zg[r*g.OW:])
+							act.Apply(row)
+						}
 					}
 				})
 				continue
+			}
+			if zg != nil {
+				if ep == nil {
+					ep = &kernels.Epilogue{}
+				}
+				ep.Residual, ep.ResidualLD = zg, outS
 			}
 			pack, err := g.Packer(xg)
 			if err != nil {
@@ -266,8 +295,11 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
 }
 
 // nnDepthwise2D is the direct 2-D convolution with one input channel per
-// group (and any channel multiplier): kernels.DepthwiseConv2D.
-func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
+// group (and any channel multiplier): kernels.DepthwiseConv2D, then
+// y = act(y + z) for FusedConv (z, the residual of y's shape, may be nil).
+// ReLU and Clip without a residual are applied by the kernel itself, in
+// registers; anything else takes one more pass over each output plane.
+func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act kernels.Activation) error {
 	win := p.w
 	d := kernels.Depthwise2D{
 		Batch: p.batch, C: p.c, H: win.in[0], W: win.in[1], Mult: p.m / p.g,
@@ -275,7 +307,33 @@ func nnDepthwise2D(env *ops.Env, p *nnConvPlan, x, w, b, y []float32) error {
 		DilH: win.d[0], DilW: win.d[1], PadTop: win.pb[0], PadLeft: win.pb[1],
 		OH: win.out[0], OW: win.out[1],
 	}
-	return kernels.DepthwiseConv2D(nnWorkers(env), &d, x, w, b, y)
+	if z == nil {
+		switch act.Kind {
+		case kernels.ActReLU:
+			d.Clip, d.Lo, d.Hi = true, 0, float32(math.Inf(1))
+			act = kernels.Activation{}
+		case kernels.ActClip:
+			d.Clip, d.Lo, d.Hi = true, act.A, act.B
+			act = kernels.Activation{}
+		}
+	}
+	if err := kernels.DepthwiseConv2D(nnWorkers(env), &d, x, w, b, y); err != nil {
+		return err
+	}
+	if z == nil && act.Kind == kernels.ActNone {
+		return nil
+	}
+	plane := win.out[0] * win.out[1]
+	env.ParallelFor(p.batch*p.m, max(1, 16384/max(plane, 1)), func(lo, hi int) {
+		for bc := lo; bc < hi; bc++ {
+			yc := y[bc*plane : (bc+1)*plane]
+			if z != nil {
+				fusedAddTo(yc, z[bc*plane:])
+			}
+			act.Apply(yc)
+		}
+	})
+	return nil
 }
 
 // nnFloorDiv is division rounding toward negative infinity.

@@ -20,6 +20,7 @@ func families() [][]def {
 		controlOps(),     // control.go: If, Loop, Scan, sequences, optionals
 		trainingOps(),    // reduce_train.go: ai.onnx.preview.training optimizers
 		extraOps(),       // extra.go: opset 18-20 additions (Col2Im, DeformConv, AffineGrid, strings, ImageDecoder), LpNormalization, MaxRoiPool
+		fusedOps(),       // fused.go: com.gocann fused operators (FusedConv, FusedMatMul, Attention, ...)
 	}
 }
 

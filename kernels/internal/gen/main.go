@@ -6,14 +6,16 @@
 // Every micro-kernel has the same contract (see kernelFunc in kernels):
 //
 //	func(k int, a *float32, rs, ks int, b, c *float32, ldc int,
-//	     alpha float32, flags uint64, rowBias, colBias *float32)
+//	     alpha float32, flags uint64, rowBias, colBias, res *float32,
+//	     ldr int, clip *float32)
 //
 // It computes the MR x NR tile T = A·B over k steps, where element (r, p)
 // of A is at a[r*rs + p*ks] (so A is read in place, transposed or not) and
 // B is a packed panel holding NR values per step. Then, in this order:
 // T *= alpha; T += C if flags&1; T += rowBias[r] if flags&2; T += colBias[j]
-// if flags&4; T = max(T, 0) if flags&8 (NaN stays NaN); and C = T, row r of
-// C at c[r*ldc]. Strides are in elements.
+// if flags&4; T += res[r*ldr + j] if flags&16 (a residual); T = max(T, 0)
+// if flags&8; T = min(max(T, clip[0]), clip[1]) if flags&32 (NaN stays NaN
+// in both); and C = T, row r of C at c[r*ldc]. Strides are in elements.
 package main
 
 import (
@@ -26,7 +28,7 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-const signature = "func(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32)"
+const signature = "func(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)"
 
 // Flag bits, mirrored in kernels/gemm.go.
 const (
@@ -34,6 +36,8 @@ const (
 	flagRowBias    = 2
 	flagColBias    = 4
 	flagReLU       = 8
+	flagResidual   = 16
+	flagClip       = 32
 )
 
 // isa describes one vector instruction set.
@@ -184,7 +188,7 @@ func kernel(s isa, mr, nv int) {
 
 	Label(name + "_colbias")
 	TESTQ(U32(flagColBias), flags)
-	JZ(LabelRef(name + "_relu"))
+	JZ(LabelRef(name + "_residual"))
 	cb := Load(Param("colBias"), GP64())
 	for v := 0; v < nv; v++ {
 		VMOVUPS(Mem{Base: cb, Disp: v * vb}, bv(v))
@@ -195,13 +199,37 @@ func kernel(s isa, mr, nv int) {
 		}
 	}
 
+	Label(name + "_residual")
+	TESTQ(U32(flagResidual), flags)
+	JZ(LabelRef(name + "_relu"))
+	res := Load(Param("res"), GP64())
+	ldr := Load(Param("ldr"), GP64())
+	SHLQ(Imm(2), ldr)
+	rr := newRows(res, ldr, mr)
+	for r := 0; r < mr; r++ {
+		for v := 0; v < nv; v++ {
+			VADDPS(rr.at(r, v*vb), acc(r, v), acc(r, v))
+		}
+	}
+
 	Label(name + "_relu")
 	TESTQ(U32(flagReLU), flags)
-	JZ(LabelRef(name + "_store"))
+	JZ(LabelRef(name + "_clip"))
 	VXORPS(tmp, tmp, tmp)
 	for i := 0; i < nacc; i++ {
 		// Intel operand order max(0, x): x is returned when it is NaN.
 		VMAXPS(s.vec(i), tmp, s.vec(i))
+	}
+
+	Label(name + "_clip")
+	TESTQ(U32(flagClip), flags)
+	JZ(LabelRef(name + "_store"))
+	cl := Load(Param("clip"), GP64())
+	VBROADCASTSS(Mem{Base: cl}, tmp)
+	VBROADCASTSS(Mem{Base: cl, Disp: 4}, tmp2)
+	for i := 0; i < nacc; i++ {
+		VMAXPS(s.vec(i), tmp, s.vec(i)) // max(lo, x), x when NaN
+		VMINPS(s.vec(i), tmp2, s.vec(i))
 	}
 
 	Label(name + "_store")
@@ -229,6 +257,7 @@ func main() {
 	case "gemm":
 		kernel(avx2, 6, 2)
 		kernel(avx512, 8, 2)
+		activations()
 	case "simd":
 		simd()
 	default:
