@@ -28,10 +28,15 @@ type Options struct {
 // Backend is the OpenCL backend: every device of every OpenCL platform,
 // numbered opencl:0, opencl:1… in platform order.
 type Backend struct {
+	library  string // from Options, resolved on first use
+	cacheDir string // "" when the disk cache is off
+
+	// The library is opened and the devices listed on first use, so that a
+	// program that only uses the CPU never pays the OpenCL driver's start-up.
+	loadOnce sync.Once
 	lib      *lib
 	devices  []*Device
-	cacheDir string // "" when the disk cache is off
-	reason   error  // why there are no devices; nil when there are
+	reason   error // why there are no devices; nil when there are
 
 	// ctx is cancelled by Close, to release stream goroutines blocked on
 	// events that will never complete.
@@ -43,7 +48,8 @@ type Backend struct {
 	streams map[*Stream]struct{}
 }
 
-// New opens the OpenCL library and lists the devices of every platform.
+// New returns the OpenCL backend. The library is opened, and the devices of
+// every platform listed, when the devices are first asked for.
 //
 // A machine without an OpenCL library, or whose library finds no platform
 // or device, is not an error: the backend has no devices, and [Backend.Err]
@@ -55,23 +61,28 @@ func New(opts Options) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Backend{cacheDir: cacheDir, streams: map[*Stream]struct{}{}}
+	b := &Backend{library: opts.Library, cacheDir: cacheDir, streams: map[*Stream]struct{}{}}
+	if b.library == "" {
+		b.library = libraryFromEnv()
+	}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	path := opts.Library
-	if path == "" {
-		path = libraryFromEnv()
-	}
-	l, err := openLib(path)
-	if err != nil {
-		b.reason = err
-		return b, nil
-	}
-	b.lib = l
-	if err := b.discover(); err != nil {
-		b.reason = err
-		b.devices = nil
-	}
 	return b, nil
+}
+
+// load opens the library and lists the devices, once.
+func (b *Backend) load() {
+	b.loadOnce.Do(func() {
+		l, err := openLib(b.library)
+		if err != nil {
+			b.reason = err
+			return
+		}
+		b.lib = l
+		if err := b.discover(); err != nil {
+			b.reason = err
+			b.devices = nil
+		}
+	})
 }
 
 // resolveCacheDir applies the defaults of Options.CacheDir.
@@ -144,6 +155,7 @@ func (b *Backend) Devices() ([]runtime.Device, error) {
 	if b.closed.Load() {
 		return nil, fmt.Errorf("opencl: devices: %w", runtime.ErrClosed)
 	}
+	b.load()
 	out := make([]runtime.Device, len(b.devices))
 	for i, d := range b.devices {
 		out[i] = d
@@ -156,6 +168,7 @@ func (b *Backend) Device(i int) (*Device, error) {
 	if b.closed.Load() {
 		return nil, fmt.Errorf("opencl: device %d: %w", i, runtime.ErrClosed)
 	}
+	b.load()
 	if i < 0 || i >= len(b.devices) {
 		reason := ""
 		if b.reason != nil {
@@ -169,7 +182,10 @@ func (b *Backend) Device(i int) (*Device, error) {
 // Err says why the backend has no devices: the library is missing (an
 // error wrapping runtime.ErrNotFound), too old (ErrUnsupported), or has no
 // platform or device (ErrNotFound). It is nil when there are devices.
-func (b *Backend) Err() error { return b.reason }
+func (b *Backend) Err() error {
+	b.load()
+	return b.reason
+}
 
 // CacheDir is the directory of the program binary cache, "" when off.
 func (b *Backend) CacheDir() string { return b.cacheDir }
@@ -182,6 +198,8 @@ func (b *Backend) Close() error {
 		return fmt.Errorf("opencl: close backend: %w", runtime.ErrClosed)
 	}
 	b.cancel()
+	// A backend never used loads nothing now; one being loaded is waited for.
+	b.loadOnce.Do(func() {})
 	b.mu.Lock()
 	streams := make([]*Stream, 0, len(b.streams))
 	for s := range b.streams {
