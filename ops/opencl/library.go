@@ -361,7 +361,8 @@ type kernelFunc func(s runtime.Stream, in, out []*tensor.Tensor) error
 // guard wraps a kernel with the checks that keep a device kernel from
 // reading or writing outside its tensors: every input and output must have
 // the type and shape the node was prepared for, and live on the stream's
-// device. skip lists inputs the kernel does not read (value inputs).
+// device. skip lists inputs the kernel does not read (value inputs, whose
+// contents it took when prepared), which may be anywhere.
 func guard(n *ops.Node, plan *ops.Plan, k kernelFunc, skip ...int) ops.DeviceKernel {
 	inputs := make([]ops.Type, len(n.Inputs))
 	for i, t := range n.Inputs {
@@ -418,7 +419,11 @@ func guard(n *ops.Node, plan *ops.Plan, k kernelFunc, skip ...int) ops.DeviceKer
 
 // viewGuard is guard for View plans: outputs are nil on entry.
 func viewGuard(n *ops.Node, plan *ops.Plan, k kernelFunc) ops.DeviceKernel {
-	g := guard(n, &ops.Plan{}, func(s runtime.Stream, in, _ []*tensor.Tensor) error { return nil }, valueInputs(n)...)
+	unread := make([]int, 0, len(n.Inputs))
+	for i := 1; i < len(n.Inputs); i++ {
+		unread = append(unread, i)
+	}
+	g := guard(n, &ops.Plan{}, func(s runtime.Stream, in, _ []*tensor.Tensor) error { return nil }, unread...)
 	want := len(plan.Outputs)
 	return func(ctx context.Context, s runtime.Stream, in, out []*tensor.Tensor) error {
 		if err := g(ctx, s, in, nil); err != nil {
@@ -429,18 +434,6 @@ func viewGuard(n *ops.Node, plan *ops.Plan, k kernelFunc) ops.DeviceKernel {
 		}
 		return k(s, in, out)
 	}
-}
-
-// valueInputs lists the inputs whose contents were known when preparing:
-// the kernel does not read them, so they may stay on the host.
-func valueInputs(n *ops.Node) []int {
-	var v []int
-	for i, t := range n.Inputs {
-		if t.Value != nil {
-			v = append(v, i)
-		}
-	}
-	return v
 }
 
 func contains(s []int, v int) bool {

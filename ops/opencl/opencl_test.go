@@ -181,16 +181,22 @@ func (e *env) devRun(t *testing.T, c kcase) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Value inputs (Reshape's shape…) may stay on the host, as an engine
+	// leaves them; every other input goes to the device.
+	op, err := e.reg.Lookup("", c.op, c.opset)
+	if err != nil {
+		t.Fatal(err)
+	}
 	in := make([]*tensor.Tensor, len(c.in))
 	for i, x := range c.in {
 		if x == nil {
 			continue
 		}
-		isConst := false
-		for _, k := range c.consts {
-			isConst = isConst || k == i
+		isValue := false
+		for _, k := range op.ValueInputs {
+			isValue = isValue || k == i
 		}
-		if isConst {
+		if isValue {
 			in[i] = x
 			continue
 		}

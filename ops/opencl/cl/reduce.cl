@@ -1,4 +1,5 @@
-// Reductions. One work group of RED_WG items per output element: the items
+// Reductions. One work group of RED_WG items per output element (launched
+// for exactly the outputs: no item may leave before a barrier): the items
 // stride over the reduced elements, then combine through local memory.
 // kept describes the output's index space with the input strides of the
 // kept axes (dims, s0); red the reduced axes (dims, s0). op selects the
@@ -53,7 +54,6 @@ KERNEL void reduce(GLOBAL const T* X, i64 xo, GLOBAL T* Y, i64 yo, i64 nout, i64
 	LOCAL_MEM ACC part[RED_WG];
 	i64 o = GROUP_ID(0);
 	int l = LOCAL_ID(0);
-	if (o >= nout) return; // the whole group returns: barriers stay uniform
 	i64 base = xo + offset_of(kept, o);
 	ACC shift = (ACC)0;
 	if (op == R_LOGSUMEXP) {

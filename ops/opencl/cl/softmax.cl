@@ -1,6 +1,8 @@
 // Softmax, LogSoftmax and layer normalization over rows: the data is
 // [outer, L, inner] and a row is the L elements at one (outer, inner),
-// inner apart. One work group of RED_WG items per row.
+// inner apart. One work group of RED_WG items per row, launched for exactly
+// the rows: no item may leave before a barrier (PoCL, among others, cannot
+// compile an early return ahead of a barrier, even a uniform one).
 #define RED_WG 64
 
 DEVICE_FN float group_max(LOCAL_MEM float* part, int l, float v) {
@@ -32,20 +34,20 @@ KERNEL void softmax(GLOBAL const float* X, i64 xo, GLOBAL float* Y, i64 yo, i64 
 	LOCAL_MEM float part[RED_WG];
 	i64 row = GROUP_ID(0);
 	int l = LOCAL_ID(0);
-	if (row >= rows) return;
-	i64 base = (row / inner) * L * inner + row % inner;
+	i64 base = xo + (row / inner) * L * inner + row % inner;
+	i64 ybase = yo + (row / inner) * L * inner + row % inner;
 	float m = -INFINITY;
-	for (i64 k = l; k < L; k += RED_WG) m = fmax(m, X[xo + base + k * inner]);
+	for (i64 k = l; k < L; k += RED_WG) m = fmax(m, X[base + k * inner]);
 	m = group_max(part, l, m);
 	float s = 0.0f;
-	for (i64 k = l; k < L; k += RED_WG) s += exp(X[xo + base + k * inner] - m);
+	for (i64 k = l; k < L; k += RED_WG) s += exp(X[base + k * inner] - m);
 	s = group_sum(part, l, s);
 	if (log_) {
 		float ls = log(s);
-		for (i64 k = l; k < L; k += RED_WG) Y[yo + base + k * inner] = X[xo + base + k * inner] - m - ls;
+		for (i64 k = l; k < L; k += RED_WG) Y[ybase + k * inner] = X[base + k * inner] - m - ls;
 	} else {
 		float r = 1.0f / s;
-		for (i64 k = l; k < L; k += RED_WG) Y[yo + base + k * inner] = exp(X[xo + base + k * inner] - m) * r;
+		for (i64 k = l; k < L; k += RED_WG) Y[ybase + k * inner] = exp(X[base + k * inner] - m) * r;
 	}
 }
 
@@ -60,7 +62,6 @@ KERNEL void layer_norm(GLOBAL const float* X, i64 xo, GLOBAL float* Y, i64 yo,
 	LOCAL_MEM float part[RED_WG];
 	i64 row = GROUP_ID(0);
 	int l = LOCAL_ID(0);
-	if (row >= rows) return;
 	i64 base = row * L;
 	float s = 0.0f;
 	for (i64 k = l; k < L; k += RED_WG) s += X[xo + base + k];
