@@ -39,6 +39,7 @@ var errUsage = errors.New("usage")
 func commands() []*command {
 	return []*command{
 		runCommand(),
+		benchCommand(),
 		devicesCommand(),
 		versionCommand(),
 		launchCommand(),
