@@ -36,6 +36,16 @@ type hetero struct {
 	pool    *runtime.Pool
 	reg     *ops.Registry
 	workers *cpu.Workers
+	// plans keeps each node's preparation between runs when it depends on
+	// nothing but types and constants (the inputs' shapes are fixed).
+	plans map[*graph.Node]*prepared
+	owned []*tensor.Tensor // device tensors of this run, freed at its end
+}
+
+type prepared struct {
+	dp   *ops.DevicePlan
+	plan *ops.Plan
+	err  error
 }
 
 // value is where a value lives: on the host, the device, or both.
@@ -62,8 +72,20 @@ func (h *hetero) toDevice(ctx context.Context, v *value) (*tensor.Tensor, error)
 			return nil, err
 		}
 		v.dev = t
+		h.owned = append(h.owned, t)
 	}
 	return v.dev, nil
+}
+
+// release waits for the run's work and gives its device memory back to
+// the pool.
+func (h *hetero) release(ctx context.Context) error {
+	err := h.s.Synchronize(ctx)
+	for _, t := range h.owned {
+		t.Free()
+	}
+	h.owned = h.owned[:0]
+	return err
 }
 
 // run executes the graph and returns its outputs on the host, with the
@@ -87,6 +109,7 @@ func (h *hetero) run(ctx context.Context, m *graph.Model, feeds map[string]*tens
 		}
 		ins := make([]*value, len(nd.Inputs))
 		node.Inputs = make([]ops.Type, len(nd.Inputs))
+		static := true
 		for i, name := range nd.Inputs {
 			if name == "" {
 				continue
@@ -101,6 +124,9 @@ func (h *hetero) run(ctx context.Context, m *graph.Model, feeds map[string]*tens
 				t = v.dev
 			}
 			node.Inputs[i] = ops.TensorType(t.DType(), t.Shape())
+			if slices.Contains(op.ValueInputs, i) && !v.constant {
+				static = false
+			}
 			if v.constant || slices.Contains(op.ValueInputs, i) {
 				ht, err := h.toHost(ctx, v)
 				if err != nil {
@@ -109,7 +135,18 @@ func (h *hetero) run(ctx context.Context, m *graph.Model, feeds map[string]*tens
 				node.Inputs[i].Value = ht
 			}
 		}
-		dp, plan, err := h.reg.PrepareDevice(h.dev, node)
+		p := h.plans[nd]
+		if p == nil {
+			p = &prepared{}
+			p.dp, p.plan, p.err = h.reg.PrepareDevice(h.dev, node)
+			if static {
+				if h.plans == nil {
+					h.plans = map[*graph.Node]*prepared{}
+				}
+				h.plans[nd] = p
+			}
+		}
+		dp, plan, err := p.dp, p.plan, p.err
 		var outs []*tensor.Tensor
 		switch {
 		case err == nil:
@@ -128,6 +165,9 @@ func (h *hetero) run(ctx context.Context, m *graph.Model, feeds map[string]*tens
 				return nil, 0, nil, fmt.Errorf("node %s on the device: %w", nd, err)
 			}
 			onDevice++
+			if !dp.View {
+				h.owned = append(h.owned, outs...)
+			}
 			for i, name := range nd.Outputs {
 				if name != "" {
 					vals[name] = &value{dev: outs[i]}
@@ -177,37 +217,74 @@ func (h *hetero) run(ctx context.Context, m *graph.Model, feeds map[string]*tens
 	return res, onDevice, fallbacks, nil
 }
 
-func TestSharedModelsOpenCL(t *testing.T) {
+// openclEnv opens the first OpenCL device with a private program cache
+// and a registry holding the OpenCL kernels; it skips without a device.
+func openclEnv(tb testing.TB) (*clrt.Device, runtime.Stream, *ops.Registry, *cpu.Workers) {
+	tb.Helper()
 	root := sharedModels()
 	if _, err := os.Stat(root); err != nil {
-		t.Skipf("shared models missing at %s", root)
+		tb.Skipf("shared models missing at %s", root)
 	}
-	b, err := clrt.New(clrt.Options{CacheDir: t.TempDir()})
+	b, err := clrt.New(clrt.Options{CacheDir: tb.TempDir()})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer b.Close()
+	tb.Cleanup(func() { b.Close() })
 	dev, err := b.Device(0)
 	if err != nil {
 		if os.Getenv("GOCANN_REQUIRE_OPENCL") != "" {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
-		t.Skip(err)
+		tb.Skip(err)
 	}
 	s, err := dev.NewStream()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer s.Close()
+	tb.Cleanup(func() { s.Close() })
 	reg, err := standard.NewRegistry()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := clops.Register(reg); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	workers := cpu.NewWorkers(2)
-	defer workers.Close()
+	tb.Cleanup(workers.Close)
+	return dev, s, reg, workers
+}
+
+// loadOptimized loads a shared model with its input shapes fixed to those
+// of its test data and the basic passes applied (constant folding leaves
+// the model's real work, every shape known), and its test inputs.
+func loadOptimized(tb testing.TB, reg *ops.Registry, name string) (*graph.Model, map[string]*tensor.Tensor) {
+	tb.Helper()
+	dir := filepath.Join(sharedModels(), name)
+	m, err := onnx.LoadModel(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	feeds := map[string]*tensor.Tensor{}
+	shapes := map[string][]int64{}
+	for i, in := range m.Graph.Inputs {
+		if _, isInit := m.Graph.Initializers[in.Name]; isInit {
+			continue
+		}
+		_, x, err := onnx.ReadTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		feeds[in.Name] = x
+		shapes[in.Name] = dims(x.Shape())
+	}
+	if _, err := passes.Optimize(m, passes.Options{Level: 1, Ops: reg, Shapes: shapes}); err != nil {
+		tb.Fatal(err)
+	}
+	return m, feeds
+}
+
+func TestSharedModelsOpenCL(t *testing.T) {
+	dev, s, reg, workers := openclEnv(t)
 	for _, name := range modelNames {
 		t.Run(name, func(t *testing.T) {
 			pool, err := runtime.NewPool(dev, runtime.PoolOptions{})
@@ -216,29 +293,7 @@ func TestSharedModelsOpenCL(t *testing.T) {
 			}
 			defer pool.Close()
 			h := &hetero{dev: dev, s: s, pool: pool, reg: reg, workers: workers}
-			dir := filepath.Join(root, name)
-			m, err := onnx.LoadModel(filepath.Join(dir, "model.onnx"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			feeds := map[string]*tensor.Tensor{}
-			shapes := map[string][]int64{}
-			for i, in := range m.Graph.Inputs {
-				if _, isInit := m.Graph.Initializers[in.Name]; isInit {
-					continue
-				}
-				_, x, err := onnx.ReadTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", i)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				feeds[in.Name] = x
-				shapes[in.Name] = dims(x.Shape())
-			}
-			// Fixed input shapes and constant folding: what is left is the
-			// model's real work, every shape known.
-			if _, err := passes.Optimize(m, passes.Options{Level: 1, Ops: reg, Shapes: shapes}); err != nil {
-				t.Fatal(err)
-			}
+			m, feeds := loadOptimized(t, reg, name)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			start := time.Now()
@@ -246,17 +301,54 @@ func TestSharedModelsOpenCL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d nodes on %s, %d on the CPU (%v)", onDev, dev.Properties().ID(), len(fallbacks), time.Since(start).Round(time.Millisecond))
+			if err := h.release(ctx); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d nodes on %s, %d on the CPU (%v, kernels compiled included)", onDev, dev.Properties().ID(), len(fallbacks), time.Since(start).Round(time.Millisecond))
 			if len(fallbacks) > 0 {
 				t.Errorf("fell back to the CPU:\n%s", strings.Join(fallbacks, "\n"))
 			}
 			for i, got := range outs {
-				_, want, err := onnx.ReadTensorFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("output_%d.pb", i)))
+				_, want, err := onnx.ReadTensorFile(filepath.Join(sharedModels(), name, "test_data_set_0", fmt.Sprintf("output_%d.pb", i)))
 				if err != nil {
 					t.Fatal(err)
 				}
 				if err := Compare(got, want, modelTolerance); err != nil {
 					t.Errorf("output %d: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSharedModelsOpenCL times one inference of each shared model on
+// the OpenCL device, kernels compiled and nodes prepared beforehand; the
+// outputs are read back to the host as in a real run.
+func BenchmarkSharedModelsOpenCL(b *testing.B) {
+	dev, s, reg, workers := openclEnv(b)
+	for _, name := range modelNames {
+		b.Run(name, func(b *testing.B) {
+			pool, err := runtime.NewPool(dev, runtime.PoolOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
+			h := &hetero{dev: dev, s: s, pool: pool, reg: reg, workers: workers}
+			m, feeds := loadOptimized(b, reg, name)
+			ctx := context.Background()
+			// One run first: kernels compile and nodes prepare on first use.
+			if _, _, _, err := h.run(ctx, m, feeds); err != nil {
+				b.Fatal(err)
+			}
+			if err := h.release(ctx); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, _, _, err := h.run(ctx, m, feeds); err != nil {
+					b.Fatal(err)
+				}
+				if err := h.release(ctx); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -1,6 +1,7 @@
 package opencl
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/gocann/gocann/ops"
@@ -59,6 +60,7 @@ type gemmCall struct {
 	hasBias            bool
 	batch              *shapeT
 	batches            int64
+	small              *clrt.Kernel // untiled kernel for few rows, or nil
 }
 
 func (c *gemmCall) launch(s runtime.Stream, k *clrt.Kernel, t tiling, dt tensor.DType, a, b, bias, y *tensor.Tensor) error {
@@ -85,14 +87,34 @@ func (c *gemmCall) launch(s runtime.Stream, k *clrt.Kernel, t tiling, dt tensor.
 		}
 		has = 1
 	}
+	kargs := []any{ab, ao, c.ars, c.acs, bb, bo, c.brs, c.bcs, yb, yo, biasBuf, biasOff, c.crs, c.ccs,
+		c.m, c.n, c.k, scalar(dt, c.alpha), scalar(dt, c.beta), has, int32(0), c.batch.bytes()}
+	if c.small != nil {
+		return s.Launch(clrt.Launch{Kernel: c.small, Global: []int{int(c.n), int(c.m), int(c.batches)}, Args: kargs})
+	}
 	rts := t.rts()
 	return s.Launch(clrt.Launch{
 		Kernel: k,
 		Global: []int{int(ceilDiv(c.n, int64(t.ts))) * rts, int(ceilDiv(c.m, int64(t.ts))) * rts, int(c.batches)},
 		Local:  []int{rts, rts, 1},
-		Args: []any{ab, ao, c.ars, c.acs, bb, bo, c.brs, c.bcs, yb, yo, biasBuf, biasOff, c.crs, c.ccs,
-			c.m, c.n, c.k, scalar(dt, c.alpha), scalar(dt, c.beta), has, int32(0), c.batch.bytes()},
+		Args:   kargs,
 	})
+}
+
+// smallRows is the row count below which a product runs without tiles.
+const smallRows = 8
+
+// pickSmall sets the untiled kernel for products of few rows.
+func (c *gemmCall) pickSmall(dev *clrt.Device, dt tensor.DType) error {
+	if c.m >= smallRows {
+		return nil
+	}
+	defs, err := typeDefines(dev, dt)
+	if err != nil {
+		return err
+	}
+	c.small, err = kernelOf(dev, "gemm.cl", defs, "gemm_small")
+	return err
 }
 
 // prepareMatMul multiplies matrices with NumPy's rules: 1-D operands gain
@@ -140,7 +162,13 @@ func prepareMatMul(rd runtime.Device, n *ops.Node, plan *ops.Plan) (*ops.DeviceP
 		sa[i] *= m * kk
 		sb[i] *= kk * nn
 	}
-	st, err := newShapeT(dims64(batch), sa, sb, make([]int64, rank))
+	if len(bb) == 0 || batch.NumElements() == 0 || slices.Equal(sb, make([]int64, len(sb))) && slices.Equal(ab, batch) {
+		// B is one matrix for every batch and A's batches are contiguous
+		// (so is the output): one product of batches·M rows, not many of M.
+		m *= int64(batch.NumElements())
+		batch, sa, sb = nil, nil, nil
+	}
+	st, err := newShapeT(dims64(batch), sa, sb, make([]int64, len(batch)))
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +177,9 @@ func prepareMatMul(rd runtime.Device, n *ops.Node, plan *ops.Plan) (*ops.DeviceP
 		return nil, err
 	}
 	call := &gemmCall{ars: kk, acs: 1, brs: nn, bcs: 1, m: m, n: nn, k: kk, alpha: 1, batch: st, batches: int64(batch.NumElements())}
+	if err := call.pickSmall(dev, dt); err != nil {
+		return nil, err
+	}
 	return &ops.DevicePlan{Kernel: guard(n, plan, func(s runtime.Stream, in, out []*tensor.Tensor) error {
 		return call.launch(s, k, t, dt, in[0], in[1], nil, out[0])
 	})}, nil
@@ -193,6 +224,9 @@ func prepareGemm(rd runtime.Device, n *ops.Node, plan *ops.Plan) (*ops.DevicePla
 	}
 	k, t, err := gemmKernel(dev, dt, "gemm")
 	if err != nil {
+		return nil, err
+	}
+	if err := call.pickSmall(dev, dt); err != nil {
 		return nil, err
 	}
 	return &ops.DevicePlan{Kernel: guard(n, plan, func(s runtime.Stream, in, out []*tensor.Tensor) error {

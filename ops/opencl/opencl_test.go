@@ -55,55 +55,57 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func setup(t *testing.T) *env {
-	t.Helper()
+func setup(tb testing.TB) *env {
+	tb.Helper()
 	if testEnv.e == nil && testEnv.err == nil {
-		testEnv.err = func() error {
-			dir := ""
-			if os.Getenv("GOCANN_CACHE_DIR") == "" {
-				d, err := os.MkdirTemp("", "gocann-opencl-test")
-				if err != nil {
-					return err
-				}
-				testEnv.dir, dir = d, d
-			}
-			b, err := clrt.New(clrt.Options{CacheDir: dir})
-			if err != nil {
-				return err
-			}
-			dev, err := b.Device(0)
-			if err != nil {
-				b.Close()
-				return err
-			}
-			s, err := dev.NewStream()
-			if err != nil {
-				b.Close()
-				return err
-			}
-			pool, err := runtime.NewPool(dev, runtime.PoolOptions{})
-			if err != nil {
-				b.Close()
-				return err
-			}
-			reg, err := standard.NewRegistry()
-			if err != nil {
-				return err
-			}
-			if err := clops.Register(reg); err != nil {
-				return err
-			}
-			testEnv.e = &env{dev: dev, s: s, pool: pool, reg: reg, workers: cpu.NewWorkers(2)}
-			return nil
-		}()
+		testEnv.err = openEnv()
 	}
 	if testEnv.err != nil {
 		if errors.Is(testEnv.err, runtime.ErrNotFound) && os.Getenv("GOCANN_REQUIRE_OPENCL") == "" {
-			t.Skipf("no OpenCL device: %v", testEnv.err)
+			tb.Skipf("no OpenCL device: %v", testEnv.err)
 		}
-		t.Fatal(testEnv.err)
+		tb.Fatal(testEnv.err)
 	}
 	return testEnv.e
+}
+
+func openEnv() error {
+	dir := ""
+	if os.Getenv("GOCANN_CACHE_DIR") == "" {
+		d, err := os.MkdirTemp("", "gocann-opencl-test")
+		if err != nil {
+			return err
+		}
+		testEnv.dir, dir = d, d
+	}
+	b, err := clrt.New(clrt.Options{CacheDir: dir})
+	if err != nil {
+		return err
+	}
+	dev, err := b.Device(0)
+	if err != nil {
+		b.Close()
+		return err
+	}
+	s, err := dev.NewStream()
+	if err != nil {
+		b.Close()
+		return err
+	}
+	pool, err := runtime.NewPool(dev, runtime.PoolOptions{})
+	if err != nil {
+		b.Close()
+		return err
+	}
+	reg, err := standard.NewRegistry()
+	if err != nil {
+		return err
+	}
+	if err := clops.Register(reg); err != nil {
+		return err
+	}
+	testEnv.e = &env{dev: dev, s: s, pool: pool, reg: reg, workers: cpu.NewWorkers(2)}
+	return nil
 }
 
 type attrs = map[string]ops.Attr
@@ -322,7 +324,7 @@ func compare(t *testing.T, what string, got, want *tensor.Tensor, rtol float64) 
 }
 
 // rng is seeded per test so failures reproduce.
-func rng(t *testing.T) *rand.Rand {
+func rng(t testing.TB) *rand.Rand {
 	var h uint64
 	for _, c := range t.Name() {
 		h = h*31 + uint64(c)

@@ -189,3 +189,23 @@ KERNEL void conv_direct(GLOBAL const T* X, i64 xo, GLOBAL const T* Wt, i64 wo, G
 	if (relu && acc < (T)0) acc = (T)0;
 	Y[yo + i] = acc;
 }
+
+// gemm_small is gemm for products with few rows (a classifier's single
+// row, a decoder's one token), where tiles would be mostly empty: one work
+// item per element of C, reading A and B straight from global memory.
+// Global size: (N, M, batches), any local size.
+KERNEL void gemm_small(GLOBAL const T* A, i64 ao, i64 ars, i64 acs,
+                       GLOBAL const T* B, i64 bo, i64 brs, i64 bcs,
+                       GLOBAL T* C, i64 yo,
+                       GLOBAL const T* bias, i64 co, i64 crs, i64 ccs,
+                       i64 M, i64 N, i64 K, T alpha, T beta, int has_bias, int relu, shape_t batch) {
+	i64 j = GLOBAL_ID(0), i = GLOBAL_ID(1), bz = GLOBAL_ID(2);
+	if (i >= M || j >= N) return;
+	batch_offsets(batch, bz, &ao, &bo, &co);
+	T acc = (T)0;
+	for (i64 k = 0; k < K; k++) acc += A[ao + i * ars + k * acs] * B[bo + k * brs + j * bcs];
+	T v = alpha * acc;
+	if (has_bias) v += beta * bias[co + i * crs + j * ccs];
+	if (relu && v < (T)0) v = (T)0;
+	C[yo + bz * M * N + i * N + j] = v;
+}
