@@ -46,6 +46,9 @@ type Backend struct {
 	closed  atomic.Bool
 	mu      sync.Mutex
 	streams map[*Stream]struct{}
+	// life is held for reading by calls that use a device's context, and
+	// for writing by Close while it releases the contexts.
+	life sync.RWMutex
 }
 
 // New returns the OpenCL backend. The library is opened, and the devices of
@@ -209,6 +212,8 @@ func (b *Backend) Close() error {
 	for _, s := range streams {
 		_ = s.Close() // unreported stream errors are the owner's to have read
 	}
+	b.life.Lock()
+	defer b.life.Unlock()
 	var errs []error
 	for _, d := range b.devices {
 		if err := d.close(); err != nil {

@@ -244,6 +244,19 @@ func (d *Device) usable(what string) error {
 	return d.init()
 }
 
+// enter holds the device's context alive for an OpenCL call that uses it
+// (Close releases contexts only once no such call is under way); the
+// caller calls leave when done.
+func (d *Device) enter(what string) (leave func(), err error) {
+	b := d.backend
+	b.life.RLock()
+	if err := d.usable(what); err != nil {
+		b.life.RUnlock()
+		return nil, err
+	}
+	return b.life.RUnlock, nil
+}
+
 // close releases the device's programs and context.
 func (d *Device) close() error {
 	d.progs.release(d.lib)
@@ -260,9 +273,11 @@ func (d *Device) Alloc(n int64) (runtime.Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("opencl: alloc %d bytes: negative size: %w", n, runtime.ErrInvalidArgument)
 	}
-	if err := d.usable(fmt.Sprintf("alloc %d bytes", n)); err != nil {
+	leave, err := d.enter(fmt.Sprintf("alloc %d bytes", n))
+	if err != nil {
 		return nil, err
 	}
+	defer leave()
 	if n > d.info.MaxAllocSize && d.info.MaxAllocSize > 0 {
 		return nil, fmt.Errorf("opencl: %s: alloc %d bytes: past the largest allocation of %d: %w", d.props.ID(), n, d.info.MaxAllocSize, runtime.ErrOutOfMemory)
 	}

@@ -83,9 +83,11 @@ const buildOptionsArgInfo = "-cl-kernel-arg-info"
 // program is compiled once per device and driver, not once per run.
 // A compile error is ErrInvalidArgument, with the build log.
 func (d *Device) BuildProgram(source, options string) (*Program, error) {
-	if err := d.usable("build program"); err != nil {
+	leave, err := d.enter("build program")
+	if err != nil {
 		return nil, err
 	}
+	defer leave()
 	options = strings.TrimSpace(options + " " + buildOptionsArgInfo)
 	key := sha256.Sum256([]byte(source + "\x00" + options))
 	c := &d.progs
@@ -192,9 +194,11 @@ func (p *Program) Kernel(name string) (*Kernel, error) {
 	if p == nil {
 		return nil, fmt.Errorf("opencl: kernel %q: nil program: %w", name, runtime.ErrInvalidArgument)
 	}
-	if p.dev.backend.closed.Load() {
-		return nil, fmt.Errorf("opencl: kernel %q: %w", name, runtime.ErrClosed)
+	leave, err := p.dev.enter(fmt.Sprintf("kernel %q", name))
+	if err != nil {
+		return nil, err
 	}
+	defer leave()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.kernels == nil {

@@ -107,9 +107,11 @@ type Stream struct {
 const maxInflight = 512
 
 func (d *Device) newStream() (*Stream, error) {
-	if err := d.usable("new stream"); err != nil {
+	leave, err := d.enter("new stream")
+	if err != nil {
 		return nil, err
 	}
+	defer leave()
 	b := d.backend
 	b.mu.Lock()
 	defer b.mu.Unlock()
