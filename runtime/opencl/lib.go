@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -132,21 +133,26 @@ type lib struct {
 
 // libraryNames are tried in order when no path is given: the ICD loader's
 // versioned name (what distributions install at run time), then the
-// development symlink.
-var libraryNames = []string{"libOpenCL.so.1", "libOpenCL.so"}
+// development symlink; macOS has a framework instead.
+func libraryNames() []string {
+	if goruntime.GOOS == "darwin" {
+		return []string{"/System/Library/Frameworks/OpenCL.framework/OpenCL"}
+	}
+	return []string{"libOpenCL.so.1", "libOpenCL.so"}
+}
 
 // openLib loads the OpenCL library at path, or the first of libraryNames
 // that loads. A missing library is an error wrapping ErrNotFound; one that
 // lacks an OpenCL 1.2 entry point, ErrUnsupported.
 func openLib(path string) (*lib, error) {
-	names := libraryNames
+	names := libraryNames()
 	if path != "" {
 		names = []string{path}
 	}
 	var handle uintptr
 	var errs []error
 	for _, name := range names {
-		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
+		h, err := dlopen(name)
 		if err == nil {
 			handle, path = h, name
 			break
@@ -159,7 +165,7 @@ func openLib(path string) (*lib, error) {
 	l := &lib{path: path}
 	var missing []string
 	sym := func(dst *uintptr, name string, required bool) {
-		addr, err := purego.Dlsym(handle, name)
+		addr, err := dlsym(handle, name)
 		if err != nil || addr == 0 {
 			if required {
 				missing = append(missing, name)
