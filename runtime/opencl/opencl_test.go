@@ -3,6 +3,8 @@ package opencl_test
 import (
 	"errors"
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/gocann/gocann/runtime"
@@ -90,5 +92,37 @@ func TestMissingLibrary(t *testing.T) {
 	}
 	if _, err := b.Device(0); !errors.Is(err, runtime.ErrNotFound) {
 		t.Errorf("Device(0) = %v, want ErrNotFound", err)
+	}
+}
+
+// TestNoPlatform runs itself in a child process whose ICD loader finds no
+// platform (an empty OCL_ICD_VENDORS): the library loads, and the backend
+// has no devices and says why. A child, because the loader reads its
+// configuration once per process.
+func TestNoPlatform(t *testing.T) {
+	if os.Getenv("GOCANN_TEST_NO_PLATFORM_CHILD") != "" {
+		b, err := opencl.New(opencl.Options{CacheDir: "off"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		devs, err := b.Devices()
+		if err != nil || len(devs) != 0 || !errors.Is(b.Err(), runtime.ErrNotFound) {
+			t.Fatalf("Devices = %v, %v; Err = %v; want none and ErrNotFound", devs, err, b.Err())
+		}
+		t.Logf("reason: %v", b.Err())
+		return
+	}
+	if _, err := os.Stat("/etc/OpenCL/vendors"); err != nil {
+		t.Skip("no ICD loader configuration to override here")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoPlatform$", "-test.v")
+	cmd.Env = append(os.Environ(), "GOCANN_TEST_NO_PLATFORM_CHILD=1", "OCL_ICD_VENDORS="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "reason:") {
+		t.Errorf("child did not check: %s", out)
 	}
 }
