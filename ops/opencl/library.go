@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/runtime"
@@ -473,6 +472,3 @@ func normAxis(axis int64, rank int) (int, error) {
 	}
 	return int(axis), nil
 }
-
-// joinDefines joins non-empty -D options.
-func joinDefines(d ...string) string { return strings.Join(d, " ") }

@@ -15,12 +15,9 @@ var (
 
 // OpenCL error codes referred to by the code (the full table is clErrorNames).
 const (
-	errDeviceNotFound    = -1
-	errBuildFailure      = -11
-	errProfilingNotAvail = -7
-	errArgInfoNotAvail   = -19
-	errInvalidBinary     = -42
-	errPlatformNotFound  = -1001 // CL_PLATFORM_NOT_FOUND_KHR, from the ICD loader
+	errDeviceNotFound   = -1
+	errInvalidBinary    = -42
+	errPlatformNotFound = -1001 // CL_PLATFORM_NOT_FOUND_KHR, from the ICD loader
 )
 
 // Error is a failed OpenCL call: the function, and the error code it

@@ -58,8 +58,6 @@ const (
 	clDeviceGlobalMemSize          = 0x101F
 	clDeviceLocalMemSize           = 0x1023
 	clDeviceAvailable              = 0x1027
-	clDeviceCompilerAvailable      = 0x1028
-	clDeviceQueueProperties        = 0x102A
 	clDeviceName                   = 0x102B
 	clDeviceVendor                 = 0x102C
 	clDriverVersion                = 0x102D
@@ -107,7 +105,6 @@ type lib struct {
 	clEnqueueWriteBuffer               uintptr
 	clEnqueueReadBuffer                uintptr
 	clEnqueueCopyBuffer                uintptr
-	clEnqueueFillBuffer                uintptr
 	clEnqueueMarkerWithWaitList        uintptr
 	clEnqueueBarrierWithWaitList       uintptr
 	clEnqueueNDRangeKernel             uintptr
@@ -194,7 +191,6 @@ func openLib(path string) (*lib, error) {
 		{&l.clEnqueueWriteBuffer, "clEnqueueWriteBuffer"},
 		{&l.clEnqueueReadBuffer, "clEnqueueReadBuffer"},
 		{&l.clEnqueueCopyBuffer, "clEnqueueCopyBuffer"},
-		{&l.clEnqueueFillBuffer, "clEnqueueFillBuffer"},
 		{&l.clEnqueueMarkerWithWaitList, "clEnqueueMarkerWithWaitList"},
 		{&l.clEnqueueBarrierWithWaitList, "clEnqueueBarrierWithWaitList"},
 		{&l.clEnqueueNDRangeKernel, "clEnqueueNDRangeKernel"},
@@ -372,14 +368,6 @@ func (l *lib) enqueueCopy(q clQueue, src, dst clMem, srcOff, dstOff, n int64, ev
 	r, _, _ := purego.SyscallN(l.clEnqueueCopyBuffer, uintptr(q), uintptr(src), uintptr(dst), uintptr(srcOff), uintptr(dstOff), uintptr(n), 0, 0, uintptr(unsafe.Pointer(ev)))
 	if code := int32(r); code != clSuccess {
 		return clError("clEnqueueCopyBuffer", code)
-	}
-	return nil
-}
-
-func (l *lib) enqueueFill(q clQueue, mem clMem, pattern []byte, off, n int64, ev *clEvent) error {
-	r, _, _ := purego.SyscallN(l.clEnqueueFillBuffer, uintptr(q), uintptr(mem), uintptr(unsafe.Pointer(&pattern[0])), uintptr(len(pattern)), uintptr(off), uintptr(n), 0, 0, uintptr(unsafe.Pointer(ev)))
-	if code := int32(r); code != clSuccess {
-		return clError("clEnqueueFillBuffer", code)
 	}
 	return nil
 }
