@@ -3,6 +3,7 @@ module github.com/gocann/gocann
 go 1.26.0
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/mmcloughlin/avo v0.6.0
 	golang.org/x/image v0.47.0
 	golang.org/x/sys v0.50.0

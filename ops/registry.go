@@ -12,8 +12,9 @@ type opKey struct{ domain, name string }
 // builds one (the standard set's constructor fills one) and adds its own
 // custom operators; there is no global registry.
 type Registry struct {
-	mu  sync.RWMutex
-	ops map[opKey][]*Op // sorted by Since
+	mu     sync.RWMutex
+	ops    map[opKey][]*Op // sorted by Since
+	device map[deviceKey][]*DeviceOp
 }
 
 // NewRegistry returns an empty registry.

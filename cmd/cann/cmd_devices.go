@@ -41,6 +41,13 @@ others.`,
 					// Partial failure: show what was found, say what was not.
 					fmt.Fprintf(ios.stderr, "cann devices: %v\n", listErr)
 				}
+				// An optional backend that found nothing to run on (OpenCL
+				// without its library) says why, without failing.
+				for _, b := range reg.Backends() {
+					if u, ok := b.(interface{ Err() error }); ok && u.Err() != nil {
+						fmt.Fprintf(ios.stderr, "cann devices: %s: no devices: %v\n", b.Name(), u.Err())
+					}
+				}
 				if len(devs) == 0 {
 					return fmt.Errorf("no devices found")
 				}

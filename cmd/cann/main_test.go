@@ -143,3 +143,29 @@ func TestParseInterspersed(t *testing.T) {
 		}
 	}
 }
+
+// OpenCL devices are listed when the library and a platform are present
+// (PoCL in CI); without them the backend reports why on stderr and the
+// command still succeeds.
+func TestDevicesShowsOpenCL(t *testing.T) {
+	code, out, errOut := cann(t, "devices", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var devs []deviceJSON
+	if err := json.Unmarshal([]byte(out), &devs); err != nil {
+		t.Fatalf("bad JSON %q: %v", out, err)
+	}
+	i := slices.IndexFunc(devs, func(d deviceJSON) bool { return d.ID == "opencl:0" })
+	if i < 0 {
+		if !strings.Contains(errOut, "opencl: no devices") {
+			t.Errorf("no opencl:0 and no reason on stderr: %q", errOut)
+		}
+		t.Skipf("no OpenCL device: %s", errOut)
+	}
+	d := devs[i]
+	if d.Backend != "opencl" || d.Name == "" || d.Driver == "" || d.ComputeUnits < 1 || d.MemoryBytes <= 0 ||
+		!slices.ContainsFunc(d.Features, func(f string) bool { return strings.HasPrefix(f, "opencl-") }) {
+		t.Errorf("opencl:0 = %+v", d)
+	}
+}

@@ -6,12 +6,15 @@ package backends
 import (
 	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/runtime/cpu"
+	"github.com/gocann/gocann/runtime/opencl"
 )
 
 // Options configure the built-in backends.
 type Options struct {
 	// Threads is the CPU backend's worker count; 0 means one per core.
 	Threads int
+	// OpenCL configures the OpenCL backend (library, program cache).
+	OpenCL opencl.Options
 }
 
 // Registry returns a new registry with every built-in backend registered.
@@ -21,9 +24,17 @@ func Registry(opts Options) (*runtime.Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := runtime.NewRegistry(c)
+	// OpenCL is optional: without the library or a device the backend is
+	// registered with no devices (opencl.Backend.Err says why).
+	cl, err := opencl.New(opts.OpenCL)
 	if err != nil {
 		c.Close()
+		return nil, err
+	}
+	reg, err := runtime.NewRegistry(c, cl)
+	if err != nil {
+		c.Close()
+		cl.Close()
 		return nil, err
 	}
 	return reg, nil
