@@ -1,5 +1,7 @@
 package comm
 
+import "unsafe"
+
 // Ring algorithms. Data moves around the ring r → r+1, in steps; each step
 // is cut into chunks so that a rank forwards chunk j of step s as soon as
 // it has received (and reduced) chunk j of step s-1, while chunk j+1 is
@@ -14,6 +16,9 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 		return nil
 	}
 	right, left := mod(x.rank+1, x.size), mod(x.rank-1, x.size)
+	if e, ok := x.c.tr.(exchanger); ok && e.exchanges(right, left) {
+		return x.ringExchange(steps, chunks, piece, reduceAt, red, left, right)
+	}
 	if x.allEager(right, steps, chunks, piece) {
 		return x.ringInline(steps, chunks, piece, reduceAt, red, left, right)
 	}
@@ -55,19 +60,51 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 		})
 }
 
-// allEager reports whether every send of a pipeline is eager.
+// allEager reports whether every send of a pipeline is eager, with a
+// step's chunks all unread at once: a rank sends a chunk for each one it
+// receives, so no more than that are ever in flight on one link.
 func (x *call) allEager(peer, steps, chunks int, piece func(s, j int, sending bool) []byte) bool {
 	if _, ok := x.c.tr.(eagerer); !ok {
 		return false
 	}
 	for s := range steps {
 		for j := range chunks {
-			if !x.eager(peer, len(piece(s, j, true))) {
+			if !x.eagerN(peer, len(piece(s, j, true)), chunks) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// ringExchange is ringPipeline on a transport that sends and receives in
+// one operation: each chunk goes out as the next comes in. Where only one
+// of the two has bytes, the other rank of that link has the matching one
+// with bytes on its side, so a lone send or receive cannot wait on a
+// peer that waits on it.
+func (x *call) ringExchange(steps, chunks int, piece func(s, j int, sending bool) []byte, reduceAt func(s int) bool, red reducer, left, right int) error {
+	for s := range steps {
+		var rd reducer
+		if reduceAt(s) {
+			rd = red
+		}
+		for j := range chunks {
+			out, in := piece(s, j, true), piece(s, j, false)
+			var err error
+			switch {
+			case len(out) > 0 && len(in) > 0:
+				err = x.sendRecv(right, out, left, in, rd)
+			case len(out) > 0:
+				err = x.send(right, out)
+			case len(in) > 0:
+				err = x.recv(left, in, rd)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // ringInline is ringPipeline in one goroutine, for eager sends: chunk j
@@ -106,12 +143,18 @@ func (x *call) ringInline(steps, chunks int, piece func(s, j int, sending bool) 
 }
 
 // ringAllReduce is a reduce-scatter then an all-gather around the ring, on
-// p segments of buf, each cut into chunks.
-func (x *call) ringAllReduce(buf []byte, es int, red reducer) error {
+// p segments of buf, each cut into chunks. This rank's data is in src,
+// which buf (the result) may alias. When it does not, no copy is made:
+// the first step sends from src, and each reduce-scatter step, which
+// writes a segment of buf for the first time, reduces into it from src.
+func (x *call) ringAllReduce(buf, src []byte, es int, red reducer) error {
 	p, r := x.size, x.rank
 	seg := segments(len(buf)/es, p)
 	ce, chunks := chunking(seg, es, x.chunk)
 	piece := func(s, j int, sending bool) []byte {
+		if s == 0 && sending {
+			return chunkOf(src, seg, r, j, ce, es)
+		}
 		var k int
 		if s < p-1 { // reduce-scatter: after it, rank r owns segment r+1
 			k = r - s
@@ -127,7 +170,22 @@ func (x *call) ringAllReduce(buf []byte, es int, red reducer) error {
 		}
 		return chunkOf(buf, seg, mod(k, p), j, ce, es)
 	}
-	return x.ringPipeline(2*(p-1), chunks, piece, func(s int) bool { return s < p-1 }, red)
+	return x.ringPipeline(2*(p-1), chunks, piece, func(s int) bool { return s < p-1 }, touching(buf, src, red))
+}
+
+// touching returns red for regions of work not written yet: it first
+// copies into them the caller's data, from src at the same offset. When
+// src is work, that is red itself.
+func touching(work, src []byte, red reducer) reducer {
+	if red == nil || sameBytes(work, src) {
+		return red
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(work)))
+	return func(d, s []byte) {
+		off := int(uintptr(unsafe.Pointer(unsafe.SliceData(d))) - base)
+		copy(d, src[off:off+len(d)])
+		red(d, s)
+	}
 }
 
 // ringReduceScatter leaves block r of the reduced work (p blocks) in rank
@@ -281,7 +339,7 @@ func (x *call) chainReduce(work []byte, es, root int, red reducer) error {
 // chainEager reports whether every chunk's send to peer is eager.
 func (x *call) chainEager(peer, chunks int, part func(j int) []byte) bool {
 	for j := range chunks {
-		if !x.eager(peer, len(part(j))) {
+		if !x.eagerN(peer, len(part(j)), chunks) {
 			return false
 		}
 	}

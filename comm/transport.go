@@ -55,6 +55,19 @@ type diagnoser interface {
 // peer's Recv: then an algorithm may send and receive in one goroutine,
 // saving the hand-offs between goroutines that parallel branches cost (a
 // thread wake-up each, on a busy host tens of microseconds or more).
+// eager(peer, n, msgs) reports whether msgs messages of up to n bytes each
+// may be sent to peer, unread, without a Send waiting for the peer.
 type eagerer interface {
-	eager(peer, n int) bool
+	eager(peer, n, msgs int) bool
+}
+
+// exchanger is a transport that can send to one peer and receive from
+// another (or the same) in one operation that moves both forward
+// together: no goroutine per direction, and no deadlock between two ranks
+// sending each other more than the link buffers. exchanges says whether
+// sendRecv applies to the pair; the headers and payloads are as Send's and
+// Recv's.
+type exchanger interface {
+	exchanges(to, from int) bool
+	sendRecv(ctx context.Context, to int, hOut Header, out []byte, from int, hIn Header, in []byte, reduce func(dst, src []byte)) error
 }
