@@ -188,10 +188,11 @@ func (c *Communicator) allReduceSpec(send, recv *tensor.Tensor, op ReduceOp) (sp
 					work = wideCopy(dt, v[1], v[0])
 					src = work
 				}
+				first := touching(work, src, red, sumOfFor(wt, op))
 				if x.h.Algo == Ring {
-					err = x.ringAllReduce(work, src, wt.Size(), red)
+					err = x.ringAllReduce(work, src, wt.Size(), first)
 				} else {
-					err = x.rhdAllReduce(work, src, wt.Size(), red)
+					err = x.rhdAllReduce(work, src, wt.Size(), red, first)
 				}
 				if err == nil {
 					finish(dt, op, v[1], work, x.size)

@@ -19,13 +19,13 @@ func (x *call) exchange(peer int, out, in []byte, red reducer) error {
 // of two first folds its 2·rem lowest ranks in pairs (even into odd), runs
 // on the remaining power of two, and unfolds at the end. This rank's data
 // is in src, which buf (the result) may alias; when it does not, the
-// first reduction into a region of buf reads src instead of a copy.
-func (x *call) rhdAllReduce(buf, src []byte, es int, red reducer) error {
+// first reduction into a region of buf is first (see touching), and red
+// the later ones.
+func (x *call) rhdAllReduce(buf, src []byte, es int, red, first reducer) error {
 	p, r := x.size, x.rank
 	pp := 1 << (bits.Len(uint(p)) - 1) // largest power of two ≤ p
 	rem := p - pp
 	nr := r - rem // rank among the power of two; -1 when folded out
-	first := touching(buf, src, red)
 	if r < 2*rem {
 		if r%2 == 0 {
 			if err := x.send(r+1, src); err != nil {

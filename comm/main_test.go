@@ -24,6 +24,9 @@ import (
 // (FromEnv, Init, collectives), prints its outcome and exits.
 const envWorker = "GOCANN_COMM_TEST_WORKER"
 
+// envBig makes the collectives scenario's large case 4 MiB.
+const envBig = "GOCANN_COMM_TEST_BIG"
+
 func TestMain(m *testing.M) {
 	if role := os.Getenv(envWorker); role != "" {
 		os.Exit(worker(role))
@@ -78,9 +81,14 @@ func scenario(ctx context.Context, role string, c *Communicator) error {
 				return err
 			}
 		}
-		// A large message, striped over the connections and pipelined.
-		for _, coll := range []Collective{CollAllReduce, CollAllGather, CollBroadcast} {
-			if err := runCase(ctx, c, collectiveCase{coll: coll, dt: tensor.Float32, op: Sum, n: 300007, root: p - 1}, nil); err != nil {
+		// A large message, striped over the connections and pipelined;
+		// with big chunks, messages larger than a shared-memory ring.
+		n := 300007
+		if os.Getenv(envBig) != "" {
+			n = 1<<20 + 7
+		}
+		for _, coll := range []Collective{CollAllReduce, CollAllGather, CollBroadcast, CollReduce, CollSendRecv, CollAllToAll} {
+			if err := runCase(ctx, c, collectiveCase{coll: coll, dt: tensor.Float32, op: Sum, n: n, root: p - 1}, nil); err != nil {
 				return err
 			}
 		}
@@ -323,6 +331,13 @@ func TestCollectivesProcesses(t *testing.T) {
 	t.Run("p4/shm-no-cma", func(t *testing.T) {
 		run(t, 4, "shm=3 cma=0 tcp=0", EnvCMA+"=0")
 	})
+	// Messages of 2 and 4 MiB, more than a shared-memory ring holds: sends
+	// wait for slots, and exchanges interleave both directions.
+	for _, algo := range []string{"ring", "tree", "rhd"} {
+		t.Run("p2/shm-big/"+algo, func(t *testing.T) {
+			run(t, 2, "shm=1", EnvAlgo+"="+algo, EnvChunk+"=16777216", envBig+"=1")
+		})
+	}
 	// Every byte over TCP, with small chunks and three data connections,
 	// so that large messages are striped.
 	t.Run("p4/tcp-only", func(t *testing.T) {

@@ -146,6 +146,37 @@ func ordered[T realNumber](op ReduceOp) reducer {
 	panic("comm: unreachable reduction")
 }
 
+// sumOfFor returns dst = a ⊕ b for op on dt when there is such a kernel
+// (Sum and Avg on real numbers), else nil. An all-reduce uses it where it
+// first writes a region of its result, saving the copy of a into dst.
+func sumOfFor(dt tensor.DType, op ReduceOp) func(dst, a, b []byte) {
+	if op != Sum && op != Avg {
+		return nil
+	}
+	switch dt {
+	case tensor.Float32:
+		return func(d, a, b []byte) { sumOf(as[float32](d), as[float32](a), as[float32](b)) }
+	case tensor.Float64:
+		return func(d, a, b []byte) { sumOf(as[float64](d), as[float64](a), as[float64](b)) }
+	case tensor.Int32:
+		return func(d, a, b []byte) { sumOf(as[int32](d), as[int32](a), as[int32](b)) }
+	case tensor.Int64:
+		return func(d, a, b []byte) { sumOf(as[int64](d), as[int64](a), as[int64](b)) }
+	}
+	return nil
+}
+
+func sumOf[T realNumber](d, a, b []T) {
+	a, b = a[:len(d)], b[:len(d)]
+	i := 0
+	for ; i+4 <= len(d); i += 4 {
+		d[i], d[i+1], d[i+2], d[i+3] = a[i]+b[i], a[i+1]+b[i+1], a[i+2]+b[i+2], a[i+3]+b[i+3]
+	}
+	for ; i < len(d); i++ {
+		d[i] = a[i] + b[i]
+	}
+}
+
 // sumInto is the hot loop of every all-reduce; unrolled by four, which
 // the Go compiler does not do by itself.
 func sumInto[T realNumber | complex64 | complex128](d, s []T) {

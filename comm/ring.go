@@ -146,8 +146,9 @@ func (x *call) ringInline(steps, chunks int, piece func(s, j int, sending bool) 
 // p segments of buf, each cut into chunks. This rank's data is in src,
 // which buf (the result) may alias. When it does not, no copy is made:
 // the first step sends from src, and each reduce-scatter step, which
-// writes a segment of buf for the first time, reduces into it from src.
-func (x *call) ringAllReduce(buf, src []byte, es int, red reducer) error {
+// writes a segment of buf for the first time, reduces into it with first
+// (see touching).
+func (x *call) ringAllReduce(buf, src []byte, es int, first reducer) error {
 	p, r := x.size, x.rank
 	seg := segments(len(buf)/es, p)
 	ce, chunks := chunking(seg, es, x.chunk)
@@ -170,17 +171,24 @@ func (x *call) ringAllReduce(buf, src []byte, es int, red reducer) error {
 		}
 		return chunkOf(buf, seg, mod(k, p), j, ce, es)
 	}
-	return x.ringPipeline(2*(p-1), chunks, piece, func(s int) bool { return s < p-1 }, touching(buf, src, red))
+	return x.ringPipeline(2*(p-1), chunks, piece, func(s int) bool { return s < p-1 }, first)
 }
 
-// touching returns red for regions of work not written yet: it first
-// copies into them the caller's data, from src at the same offset. When
-// src is work, that is red itself.
-func touching(work, src []byte, red reducer) reducer {
+// touching returns the reduction for regions of work not written yet: it
+// combines what arrives with the caller's data, from src at the same
+// offset (with sumOf where there is one, else a copy then red). When src
+// is work, that is red itself.
+func touching(work, src []byte, red reducer, sumOf func(dst, a, b []byte)) reducer {
 	if red == nil || sameBytes(work, src) {
 		return red
 	}
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(work)))
+	if sumOf != nil {
+		return func(d, s []byte) {
+			off := int(uintptr(unsafe.Pointer(unsafe.SliceData(d))) - base)
+			sumOf(d, src[off:off+len(d)], s)
+		}
+	}
 	return func(d, s []byte) {
 		off := int(uintptr(unsafe.Pointer(unsafe.SliceData(d))) - base)
 		copy(d, src[off:off+len(d)])
