@@ -17,7 +17,7 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 	}
 	right, left := mod(x.rank+1, x.size), mod(x.rank-1, x.size)
 	if e, ok := x.c.tr.(exchanger); ok && e.exchanges(right, left) {
-		return x.ringExchange(steps, chunks, piece, reduceAt, red, left, right)
+		return x.ringExchange(e, steps, chunks, piece, reduceAt, red, left, right)
 	}
 	if x.allEager(right, steps, chunks, piece) {
 		return x.ringInline(steps, chunks, piece, reduceAt, red, left, right)
@@ -77,34 +77,20 @@ func (x *call) allEager(peer, steps, chunks int, piece func(s, j int, sending bo
 	return true
 }
 
-// ringExchange is ringPipeline on a transport that sends and receives in
-// one operation: each chunk goes out as the next comes in. Where only one
-// of the two has bytes, the other rank of that link has the matching one
-// with bytes on its side, so a lone send or receive cannot wait on a
-// peer that waits on it.
-func (x *call) ringExchange(steps, chunks int, piece func(s, j int, sending bool) []byte, reduceAt func(s int) bool, red reducer, left, right int) error {
-	for s := range steps {
-		var rd reducer
-		if reduceAt(s) {
-			rd = red
-		}
-		for j := range chunks {
-			out, in := piece(s, j, true), piece(s, j, false)
-			var err error
-			switch {
-			case len(out) > 0 && len(in) > 0:
-				err = x.sendRecv(right, out, left, in, rd)
-			case len(out) > 0:
-				err = x.send(right, out)
-			case len(in) > 0:
-				err = x.recv(left, in, rd)
-			}
-			if err != nil {
-				return err
-			}
-		}
+// ringExchange is ringPipeline as one stream of the transport (see
+// exchanger): chunk j of step s+1, which is what chunk j of step s
+// receives, goes out slot by slot as it arrives.
+func (x *call) ringExchange(e exchanger, steps, chunks int, piece func(s, j int, sending bool) []byte, reduceAt func(s int) bool, red reducer, left, right int) error {
+	at := func(sending bool) func(i int) []byte {
+		return func(i int) []byte { return piece(i/chunks, i%chunks, sending) }
 	}
-	return nil
+	reds := func(i int) func(dst, src []byte) {
+		if reduceAt(i / chunks) {
+			return red
+		}
+		return nil
+	}
+	return x.wrap(left, "streaming with", e.stream(x.ctx, right, left, x.h, steps*chunks, chunks, at(true), at(false), reds))
 }
 
 // ringInline is ringPipeline in one goroutine, for eager sends: chunk j

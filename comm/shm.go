@@ -373,27 +373,79 @@ func (t *tcpTransport) shmRecv(ctx context.Context, p *tcpPeer, want Header, dst
 	return nil
 }
 
-// shmSendRecv sends to one peer and receives from another (or the same)
-// at once, in this goroutine: a batch of slots one way, then the other,
-// so that neither waits for the other to finish. Two ranks sending each
-// other more than a ring holds cannot block each other this way.
-func (t *tcpTransport) shmSendRecv(ctx context.Context, to *tcpPeer, hOut Header, out []byte, from *tcpPeer, hIn Header, in []byte, reduce func(dst, src []byte)) error {
-	o := shmOut{r: &to.shm.tx, h: hOut, payload: out}
-	m := shmIn{r: &from.shm.rx, order: &t.order, want: hIn, dst: in, reduce: reduce}
-	for !o.done() || !m.done() {
-		moved := o.step(shmBatch)
-		got, err := m.step(shmBatch)
-		if err != nil {
-			return err
+// shmStream runs n transfers to one peer and from another (or the same)
+// at once, in this goroutine (see exchanger.stream): a batch of slots one
+// way, then the other, so that neither direction waits for the other to
+// end. Two ranks sending each other more than a ring holds cannot block
+// each other this way: a rank stops sending only while it has something
+// to receive or is waiting for it. Empty messages are skipped when
+// skipEmpty is set, else sent as a header alone.
+func (t *tcpTransport) shmStream(ctx context.Context, to, from *tcpPeer, h Header, n, gap int, skipEmpty bool, outs, ins func(i int) []byte, red func(i int) func(dst, src []byte)) error {
+	o := shmOut{r: &to.shm.tx}
+	m := shmIn{r: &from.shm.rx, order: &t.order}
+	oi, ii := -1, -1 // the transfers o and m are at
+	nextOut := func() {
+		for oi++; oi < n; oi++ {
+			if b := outs(oi); len(b) > 0 || !skipEmpty {
+				h.Len = int64(len(b))
+				o = shmOut{r: o.r, h: h, payload: b}
+				return
+			}
+		}
+	}
+	nextIn := func() {
+		for ii++; ii < n; ii++ {
+			if b := ins(ii); len(b) > 0 || !skipEmpty {
+				want := h
+				want.Len = int64(len(b))
+				m = shmIn{r: m.r, order: m.order, want: want, dst: b, reduce: red(ii)}
+				return
+			}
+		}
+	}
+	nextOut()
+	nextIn()
+	// sendable is how many slots of the current outgoing message have
+	// arrived: all of them, unless it is the region still coming in.
+	sendable := func() int {
+		if oi >= n {
+			return 0
+		}
+		if oi < gap || ii > oi-gap {
+			return shmBatch
+		}
+		if ii < oi-gap {
+			return 0
+		}
+		if m.off >= len(o.payload) {
+			return shmBatch
+		}
+		return (m.off - o.off) / shmSlot
+	}
+	for oi < n || ii < n {
+		moved := o.step(min(shmBatch, sendable()))
+		if oi < n && o.done() {
+			nextOut()
+		}
+		got := false
+		if ii < n {
+			var err error
+			if got, err = m.step(shmBatch); err != nil {
+				return err
+			}
+			if m.done() {
+				nextIn()
+			}
 		}
 		if moved || got {
 			continue
 		}
-		if !m.done() {
+		if ii < n {
 			t.waiting.Store(int64(from.rank) + 1)
 		}
+		canSend := sendable() > 0
 		if err := t.shmAwait(ctx, func() bool {
-			return !o.done() && o.r.free() > 0 || !m.done() && m.r.ready() > 0
+			return canSend && o.r.free() > 0 || ii < n && m.r.ready() > 0
 		}); err != nil {
 			return err
 		}
@@ -406,21 +458,29 @@ func (t *tcpTransport) shmSendRecv(ctx context.Context, to *tcpPeer, hOut Header
 // sleeping on this rank's bell a few milliseconds at a time. It returns
 // early when the transport fails or ctx ends.
 //
-// How long it polls adapts, from shmSpinMin up to t.spin: it doubles when
-// a wait ended while polling and halves when it ended asleep. On a host
-// with more runnable threads than cores, polling only takes the core of
-// the rank being waited for, and sleeping soon is what lets it run.
+// How long it polls adapts, between shmSpinMin and t.spin: it doubles
+// after a wait that polling ended or would have ended had it polled up
+// to t.spin, and halves after a longer one. On a host with more runnable
+// threads than cores, waits grow long, and polling would only take the
+// core of the rank being waited for: sleeping soon is what lets it run.
 func (t *tcpTransport) shmAwait(ctx context.Context, cond func() bool) error {
 	if cond() {
 		return nil
 	}
 	spin := time.Duration(t.spinNow.Load())
-	var until time.Time
-	for i := 1; ; i++ {
-		if cond() {
+	start := time.Now()
+	adapt := func() {
+		if time.Since(start) <= t.spin {
 			if spin < t.spin {
 				t.spinNow.Store(int64(min(t.spin, 2*spin)))
 			}
+		} else if spin > shmSpinMin {
+			t.spinNow.Store(int64(max(shmSpinMin, spin/2)))
+		}
+	}
+	for i := 1; ; i++ {
+		if cond() {
+			adapt()
 			return nil
 		}
 		if i&63 != 0 {
@@ -429,25 +489,24 @@ func (t *tcpTransport) shmAwait(ctx context.Context, cond func() bool) error {
 		if err := t.stopped(ctx); err != nil {
 			return err
 		}
-		if until.IsZero() {
-			until = time.Now().Add(spin)
-		} else if time.Now().After(until) {
+		if time.Since(start) > spin {
 			break
 		}
 		if i&1023 == 0 {
 			goruntime.Gosched() // let this process's other goroutines run
 		}
 	}
-	t.spinNow.Store(int64(max(shmSpinMin, spin/2)))
 	b := t.shm.bell
 	for {
 		v := b.word.Load()
 		b.asleep.Store(1)
 		if cond() {
+			adapt()
 			return nil // the flag stays: at worst a peer wakes nobody
 		}
 		futexWait(b.word, v, shmSleep)
 		if cond() {
+			adapt()
 			return nil
 		}
 		if err := t.stopped(ctx); err != nil {

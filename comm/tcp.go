@@ -274,12 +274,22 @@ func (t *tcpTransport) exchanges(to, from int) bool {
 }
 
 func (t *tcpTransport) sendRecv(ctx context.Context, to int, hOut Header, out []byte, from int, hIn Header, in []byte, reduce func(dst, src []byte)) error {
+	return t.runStream(ctx, to, from, hOut, 1, 1, false,
+		func(int) []byte { return out }, func(int) []byte { return in },
+		func(int) func(dst, src []byte) { return reduce })
+}
+
+func (t *tcpTransport) stream(ctx context.Context, to, from int, h Header, n, gap int, outs, ins func(i int) []byte, red func(i int) func(dst, src []byte)) error {
+	return t.runStream(ctx, to, from, h, n, gap, true, outs, ins, red)
+}
+
+func (t *tcpTransport) runStream(ctx context.Context, to, from int, h Header, n, gap int, skipEmpty bool, outs, ins func(i int) []byte, red func(i int) func(dst, src []byte)) error {
 	defer t.order.release()
 	if !t.shmEnter() {
 		return t.closedErr()
 	}
 	defer t.shmOps.Add(-1)
-	if err := t.shmSendRecv(ctx, t.peers[to], hOut, out, t.peers[from], hIn, in, reduce); err != nil {
+	if err := t.shmStream(ctx, t.peers[to], t.peers[from], h, n, gap, skipEmpty, outs, ins, red); err != nil {
 		return err
 	}
 	t.waiting.Store(0)
