@@ -37,9 +37,13 @@ type Config struct {
 	// generation.
 	Generation int
 	TCP        TCPOptions
-	// NoCMA sends every byte over TCP, even between ranks of one host
+	// NoCMA turns cross-memory attach off: large messages between ranks
+	// of one host are copied through shared memory or TCP
 	// (GOCANN_COMM_CMA=0).
 	NoCMA bool
+	// NoSHM turns the shared-memory path off: messages between ranks of
+	// one host go over TCP (GOCANN_COMM_SHM=0).
+	NoSHM bool
 }
 
 // Environment variables of GoCANN's own, beside the launchers'.
@@ -148,6 +152,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	cfg.Host = getenv(EnvHost)
 	cfg.NoCMA = getenv(EnvCMA) == "0"
+	cfg.NoSHM = getenv(EnvSHM) == "0"
 	if n, ok := get(EnvSockets); ok {
 		cfg.TCP.Conns = n
 	}
@@ -303,7 +308,7 @@ func meet(ctx context.Context, cfg Config, opts Options, store Store, localIP st
 	defer ln.Close() // the mesh is complete before meet returns
 	prefix := fmt.Sprintf("gocann-g%d-", cfg.Generation)
 	probe := new(uint64) // kept alive by the transport, which holds it
-	self := localInfo(ln.Addr().String(), !cfg.NoCMA, probe)
+	self := localInfo(ln.Addr().String(), !cfg.NoCMA, !cfg.NoSHM, probe)
 	if err := store.Set(ctx, fmt.Sprintf("%saddr-%d", prefix, cfg.Rank), []byte(self.encode())); err != nil {
 		return nil, fmt.Errorf("comm: rank %d: publishing its address: %w", cfg.Rank, err)
 	}

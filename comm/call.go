@@ -138,9 +138,32 @@ func (x *call) flush() error {
 	return nil
 }
 
+// sendRecv sends out to one peer while receiving in from another (or the
+// same): in one operation where the transport can (see exchanger), else
+// in turn when the send is eager, else at once in two goroutines.
+func (x *call) sendRecv(to int, out []byte, from int, in []byte, red reducer) error {
+	if e, ok := x.c.tr.(exchanger); ok && e.exchanges(to, from) {
+		ho, hi := x.h, x.h
+		ho.Len, hi.Len = int64(len(out)), int64(len(in))
+		return x.wrap(from, "exchanging with", e.sendRecv(x.ctx, to, ho, out, from, hi, in, red))
+	}
+	if x.eager(to, len(out)) {
+		if err := x.send(to, out); err != nil {
+			return err
+		}
+		return x.recv(from, in, red)
+	}
+	return x.parallel(
+		func(x *call) error { return x.send(to, out) },
+		func(x *call) error { return x.recv(from, in, red) })
+}
+
 // eager reports whether sending n bytes to peer completes without the
 // peer receiving (see eagerer).
-func (x *call) eager(peer, n int) bool {
+func (x *call) eager(peer, n int) bool { return x.eagerN(peer, n, 1) }
+
+// eagerN: msgs such messages at once.
+func (x *call) eagerN(peer, n, msgs int) bool {
 	e, ok := x.c.tr.(eagerer)
-	return ok && e.eager(peer, n)
+	return ok && e.eager(peer, n, msgs)
 }

@@ -37,32 +37,34 @@ const (
 type peerInfo struct {
 	addr  string // host:port of its listener
 	host  string // same host and namespaces as this rank when equal; "" unknown
-	pid   int    // its process id, for process_vm_readv; 0 when CMA is off
-	probe uint64 // address of a word holding pid, which peers try to read
+	pid   int    // its process id; 0 when its host is unknown
+	probe uint64 // address of a word holding pid, which peers try to read; 0 when CMA is off
+	shm   bool   // it shares memory with ranks of its host (see shm.go)
 }
 
 func (p peerInfo) encode() string {
-	return fmt.Sprintf("%s;%s;%d;%d", p.addr, p.host, p.pid, p.probe)
+	return fmt.Sprintf("%s;%s;%d;%d;%t", p.addr, p.host, p.pid, p.probe, p.shm)
 }
 
 func decodePeerInfo(s string) (peerInfo, error) {
 	f := strings.Split(s, ";")
-	if len(f) != 4 {
+	if len(f) != 5 {
 		return peerInfo{}, fmt.Errorf("comm: malformed peer record %q", s)
 	}
 	pid, err1 := strconv.Atoi(f[2])
 	probe, err2 := strconv.ParseUint(f[3], 10, 64)
-	if err1 != nil || err2 != nil {
+	shm, err3 := strconv.ParseBool(f[4])
+	if err1 != nil || err2 != nil || err3 != nil {
 		return peerInfo{}, fmt.Errorf("comm: malformed peer record %q", s)
 	}
-	return peerInfo{addr: f[0], host: f[1], pid: pid, probe: probe}, nil
+	return peerInfo{addr: f[0], host: f[1], pid: pid, probe: probe, shm: shm}, nil
 }
 
 // localInfo describes this process: the host is the boot id plus the
 // network and pid namespaces, so that ranks in separate network
 // namespaces (containers, the namespace tests) count as separate hosts.
 // probe is a word that must stay allocated while peers connect.
-func localInfo(addr string, cma bool, probe *uint64) peerInfo {
+func localInfo(addr string, cma, shm bool, probe *uint64) peerInfo {
 	info := peerInfo{addr: addr}
 	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
@@ -74,8 +76,9 @@ func localInfo(addr string, cma bool, probe *uint64) peerInfo {
 		return info
 	}
 	info.host = strings.TrimSpace(string(boot)) + "/" + netns + "/" + pidns
+	info.pid = os.Getpid()
+	info.shm = shm
 	if cma {
-		info.pid = os.Getpid()
 		*probe = uint64(info.pid)
 		info.probe = uint64(uintptr(unsafe.Pointer(probe)))
 		// Allow peers to read this process's memory even where Yama

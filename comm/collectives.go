@@ -177,24 +177,38 @@ func (c *Communicator) allReduceSpec(send, recv *tensor.Tensor, op ReduceOp) (sp
 		wire:    wireBytes(CollAllReduce, dt, n, c.size),
 		tensors: []*tensor.Tensor{send, recv}, read: []bool{true, false}, write: []bool{false, true},
 		body: func(x *call, v [][]byte) error {
-			work := wideCopy(dt, v[1], v[0])
 			red := reducerFor(wt, op)
 			var err error
 			switch x.h.Algo {
-			case Ring:
-				err = x.ringAllReduce(work, wt.Size(), red)
-			case Tree:
+			case Ring, HalvingDoubling:
+				// These read the send buffer where it has not been
+				// reduced into recv yet: no copy first.
+				work, src := v[1], v[0]
+				if wt != dt {
+					work = wideCopy(dt, v[1], v[0])
+					src = work
+				}
+				first := touching(work, src, red, sumOfFor(wt, op))
+				if x.h.Algo == Ring {
+					err = x.ringAllReduce(work, src, wt.Size(), first)
+				} else {
+					err = x.rhdAllReduce(work, src, wt.Size(), red, first)
+				}
+				if err == nil {
+					finish(dt, op, v[1], work, x.size)
+				}
+				return err
+			}
+			work := wideCopy(dt, v[1], v[0])
+			if x.h.Algo == Tree {
 				if err = x.treeReduce(work, 0, red); err == nil {
 					err = x.treeBroadcast(work, 0)
 				}
-			case HalvingDoubling:
-				err = x.rhdAllReduce(work, wt.Size(), red)
 			}
-			if err != nil {
-				return err
+			if err == nil { // and a world of one (direct) has nothing to do
+				finish(dt, op, v[1], work, x.size)
 			}
-			finish(dt, op, v[1], work, x.size)
-			return nil
+			return err
 		},
 	}, nil
 }

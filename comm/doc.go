@@ -34,7 +34,8 @@
 //	cost model    α–β choice per call, GOCANN_COMM_ALGO override     algorithm.go
 //	Transport     messages between ranks, with headers               transport.go
 //	  local       in-process, zero-copy rendezvous                  local.go
-//	  TCP         processes and hosts; cross-memory attach locally  tcp.go, cma.go
+//	  TCP         processes and hosts                               tcp.go
+//	  shm         ranks of one host, beside TCP                     shm.go, cma.go
 //	bootstrap     launcher variables, rendezvous store, PMI-1        bootstrap.go, store.go, pmi.go
 //
 // Algorithms are written once against a call's send and recv of byte
@@ -62,11 +63,28 @@
 // The TCP transport connects every pair of ranks with several data
 // connections (large messages are striped over them; sockets get 4 MiB
 // buffers and no Nagle delay), one acknowledgement connection and one
-// control connection. Between two ranks of one host (same boot, network and
-// pid namespaces), large messages do not go through the loopback stack at
-// all: the sender sends its buffer's address and the receiver reads it with
-// process_vm_readv (cross-memory attach, as MPICH and UCX do), falling back
-// to TCP where the kernel refuses. GOCANN_COMM_CMA=0 turns that off.
+// control connection.
+//
+// Between two ranks of one host (same boot, network and pid namespaces),
+// messages do not go through the loopback stack at all but through shared
+// memory, as with MPICH's nemesis or NCCL's SHM transport. Each rank owns a
+// memfd segment, which its local peers map through /proc: a futex word
+// (its bell) and, per local peer, a ring of 256 slots of 4 KiB carrying
+// that peer's messages to it. A sender copies a message into free slots and
+// publishes them by advancing a counter; the receiver copies (or reduces)
+// it out and advances its own. Waiting polls, then sleeps on the bell,
+// which a peer rings only when the flag beside it says somebody sleeps;
+// how long a wait polls adapts (it doubles when polling paid, halves when
+// the wait ended asleep), so an idle host gets memory-speed latency and an
+// oversubscribed one does not burn the cores its peers need. Such links
+// also send and receive in one operation, slot batch by slot batch, so
+// that a ring step or a halving-doubling exchange needs no second
+// goroutine and cannot deadlock on full rings. The TCP connections stay,
+// for failure notice and diagnosis. Where shared memory cannot be set up
+// (or GOCANN_COMM_SHM=0), local pairs use TCP, and large messages there go
+// by cross-memory attach: the sender sends its buffer's address and the
+// receiver reads it with process_vm_readv (as MPICH and UCX do);
+// GOCANN_COMM_CMA=0 turns that off too.
 //
 // # Faults
 //

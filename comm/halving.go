@@ -12,36 +12,32 @@ func (x *call) exchange(peer int, out, in []byte, red reducer) error {
 	if len(out) == 0 && len(in) == 0 {
 		return nil
 	}
-	if x.eager(peer, len(out)) {
-		if err := x.send(peer, out); err != nil {
-			return err
-		}
-		return x.recv(peer, in, red)
-	}
-	return x.parallel(
-		func(x *call) error { return x.send(peer, out) },
-		func(x *call) error { return x.recv(peer, in, red) })
+	return x.sendRecv(peer, out, peer, in, red)
 }
 
 // rhdAllReduce is Rabenseifner's all-reduce. A world that is not a power
 // of two first folds its 2·rem lowest ranks in pairs (even into odd), runs
-// on the remaining power of two, and unfolds at the end.
-func (x *call) rhdAllReduce(buf []byte, es int, red reducer) error {
+// on the remaining power of two, and unfolds at the end. This rank's data
+// is in src, which buf (the result) may alias; when it does not, the
+// first reduction into a region of buf is first (see touching), and red
+// the later ones.
+func (x *call) rhdAllReduce(buf, src []byte, es int, red, first reducer) error {
 	p, r := x.size, x.rank
 	pp := 1 << (bits.Len(uint(p)) - 1) // largest power of two ≤ p
 	rem := p - pp
 	nr := r - rem // rank among the power of two; -1 when folded out
 	if r < 2*rem {
 		if r%2 == 0 {
-			if err := x.send(r+1, buf); err != nil {
+			if err := x.send(r+1, src); err != nil {
 				return err
 			}
 			return x.recv(r+1, buf, nil)
 		}
-		if err := x.recv(r-1, buf, red); err != nil {
+		if err := x.recv(r-1, buf, first); err != nil {
 			return err
 		}
 		nr = r / 2
+		src, first = buf, red
 	}
 	toRank := func(n int) int {
 		if n < rem {
@@ -60,9 +56,10 @@ func (x *call) rhdAllReduce(buf []byte, es int, red reducer) error {
 		if nr&mask != 0 {
 			keep, give = give, keep
 		}
-		if err := x.exchange(peer, buf[give.lo*es:give.hi*es], buf[keep.lo*es:keep.hi*es], red); err != nil {
+		if err := x.exchange(peer, src[give.lo*es:give.hi*es], buf[keep.lo*es:keep.hi*es], first); err != nil {
 			return err
 		}
+		src, first = buf, red // the rounds after the first reduce what is in buf
 		sent = append(sent, give)
 		lo, hi = keep.lo, keep.hi
 	}

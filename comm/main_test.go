@@ -24,6 +24,9 @@ import (
 // (FromEnv, Init, collectives), prints its outcome and exits.
 const envWorker = "GOCANN_COMM_TEST_WORKER"
 
+// envBig makes the collectives scenario's large case 4 MiB.
+const envBig = "GOCANN_COMM_TEST_BIG"
+
 func TestMain(m *testing.M) {
 	if role := os.Getenv(envWorker); role != "" {
 		os.Exit(worker(role))
@@ -50,7 +53,7 @@ func worker(role string) int {
 		fmt.Println("SETUP:", err)
 		return 2
 	}
-	fmt.Printf("ready rank %d of %d (%s)\n", c.Rank(), c.Size(), cfg.Launcher)
+	fmt.Printf("ready rank %d of %d (%s) %s\n", c.Rank(), c.Size(), cfg.Launcher, linkKinds(c))
 	err = scenario(ctx, role, c)
 	if err != nil {
 		fmt.Println("FAIL:", err)
@@ -78,9 +81,14 @@ func scenario(ctx context.Context, role string, c *Communicator) error {
 				return err
 			}
 		}
-		// A large message, striped over the connections and pipelined.
-		for _, coll := range []Collective{CollAllReduce, CollAllGather, CollBroadcast} {
-			if err := runCase(ctx, c, collectiveCase{coll: coll, dt: tensor.Float32, op: Sum, n: 300007, root: p - 1}, nil); err != nil {
+		// A large message, striped over the connections and pipelined;
+		// with big chunks, messages larger than a shared-memory ring.
+		n := 300007
+		if os.Getenv(envBig) != "" {
+			n = 1<<20 + 7
+		}
+		for _, coll := range []Collective{CollAllReduce, CollAllGather, CollBroadcast, CollReduce, CollSendRecv, CollAllToAll} {
+			if err := runCase(ctx, c, collectiveCase{coll: coll, dt: tensor.Float32, op: Sum, n: n, root: p - 1}, nil); err != nil {
 				return err
 			}
 		}
@@ -144,6 +152,29 @@ func scenario(ctx context.Context, role string, c *Communicator) error {
 		return runCase(ctx, nc, k, nil)
 	}
 	return fmt.Errorf("unknown scenario %q", role)
+}
+
+// linkKinds counts this rank's peers by how messages reach them, so that
+// tests can tell which path they exercised.
+func linkKinds(c *Communicator) string {
+	t, ok := c.tr.(*tcpTransport)
+	if !ok {
+		return "links: in-process"
+	}
+	var shm, cma, tcp int
+	for _, p := range t.peers {
+		switch {
+		case p == nil:
+		case p.shm != nil:
+			shm++
+		default:
+			tcp++
+		}
+		if p != nil && p.shm == nil && p.cmaSend && p.cmaRecv {
+			cma++
+		}
+	}
+	return fmt.Sprintf("links: shm=%d cma=%d tcp=%d", shm, cma, tcp)
 }
 
 // rankProc is one rank started by a test.
@@ -269,42 +300,61 @@ func exitCode(p *rankProc) int {
 }
 
 // TestCollectivesProcesses runs the collectives with ranks as processes
-// over TCP, on worlds of 2, 3 and 5 ranks, each with every algorithm.
+// of this host, on worlds of 2, 3 and 5 ranks, each with every algorithm:
+// messages go through shared memory, large ones by cross-memory attach.
+// Then the other paths: shared memory without cross-memory attach (large
+// messages streamed through the slots), and TCP alone.
 func TestCollectivesProcesses(t *testing.T) {
 	worlds := []int{2, 3, 5}
 	if testing.Short() {
 		worlds = []int{3}
 	}
+	run := func(t *testing.T, n int, links string, env ...string) {
+		procs := startRanks(t, n, "collectives", append(env, EnvTimeout+"=30s")...)
+		waitAll(t, procs, 60*time.Second)
+		for _, p := range procs {
+			out := p.output()
+			if exitCode(p) != 0 || !strings.Contains(out, "ok rank") {
+				t.Errorf("rank %d: %v\n%s", p.rank, p.err, out)
+			} else if !strings.Contains(out, links) {
+				t.Errorf("rank %d: want %q:\n%s", p.rank, links, out)
+			}
+		}
+	}
 	for _, n := range worlds {
 		for _, algo := range []string{"ring", "tree", "rhd"} {
 			t.Run(fmt.Sprintf("p%d/%s", n, algo), func(t *testing.T) {
-				procs := startRanks(t, n, "collectives", EnvAlgo+"="+algo, EnvTimeout+"=30s")
-				waitAll(t, procs, 60*time.Second)
-				for _, p := range procs {
-					if exitCode(p) != 0 || !strings.Contains(p.output(), "ok rank") {
-						t.Errorf("rank %d: %v\n%s", p.rank, p.err, p.output())
-					}
-				}
+				run(t, n, fmt.Sprintf("shm=%d", n-1), EnvAlgo+"="+algo)
 			})
 		}
 	}
-	// Every byte over TCP (no cross-memory attach), with small chunks and
-	// three data connections, so that large messages are striped.
+	t.Run("p4/shm-no-cma", func(t *testing.T) {
+		run(t, 4, "shm=3 cma=0 tcp=0", EnvCMA+"=0")
+	})
+	// Messages of 2 and 4 MiB, more than a shared-memory ring holds: sends
+	// wait for slots, and exchanges interleave both directions.
+	for _, algo := range []string{"ring", "tree", "rhd"} {
+		t.Run("p2/shm-big/"+algo, func(t *testing.T) {
+			run(t, 2, "shm=1", EnvAlgo+"="+algo, EnvChunk+"=16777216", envBig+"=1")
+		})
+	}
+	// Every byte over TCP, with small chunks and three data connections,
+	// so that large messages are striped.
 	t.Run("p4/tcp-only", func(t *testing.T) {
-		procs := startRanks(t, 4, "collectives", EnvCMA+"=0", EnvSockets+"=3", EnvChunk+"=1048576", EnvTimeout+"=30s")
-		waitAll(t, procs, 60*time.Second)
-		for _, p := range procs {
-			if exitCode(p) != 0 {
-				t.Errorf("rank %d: %v\n%s", p.rank, p.err, p.output())
-			}
-		}
+		run(t, 4, "shm=0 cma=0 tcp=3", EnvSHM+"=0", EnvCMA+"=0", EnvSockets+"=3", EnvChunk+"=1048576")
+	})
+	// TCP with cross-memory attach for large messages.
+	t.Run("p3/tcp-cma", func(t *testing.T) {
+		run(t, 3, "shm=0 cma=2 tcp=2", EnvSHM+"=0")
 	})
 }
 
 // TestRankKilled kills one rank in the middle of a stream of all-reduces:
-// every other rank must fail, naming it, well within the timeout.
+// every other rank must fail, naming it, well within the timeout, whether
+// they were waiting on shared memory or on a socket.
 func TestRankKilled(t *testing.T) {
-	testFault(t, "kill", syscall.SIGKILL, "peer lost")
+	t.Run("shm", func(t *testing.T) { testFault(t, "kill", syscall.SIGKILL, "peer lost") })
+	t.Run("tcp", func(t *testing.T) { testFault(t, "kill", syscall.SIGKILL, "peer lost", EnvSHM+"=0") })
 }
 
 // TestRankHangs stops one rank (SIGSTOP: alive, connections open, silent):
@@ -313,10 +363,10 @@ func TestRankHangs(t *testing.T) {
 	testFault(t, "hang", syscall.SIGSTOP, "timed out")
 }
 
-func testFault(t *testing.T, name string, sig syscall.Signal, want string) {
+func testFault(t *testing.T, name string, sig syscall.Signal, want string, env ...string) {
 	const n, victim = 4, 2
 	timeout := 3 * time.Second
-	procs := startRanks(t, n, "loop", EnvTimeout+"="+timeout.String())
+	procs := startRanks(t, n, "loop", append(env, EnvTimeout+"="+timeout.String())...)
 	for _, p := range procs {
 		waitLine(t, p, "looping", 30*time.Second)
 	}

@@ -12,25 +12,11 @@ func (x *call) pairwiseAllToAll(send, recv []byte) error {
 	}
 	for k := 1; k < p; k++ {
 		to, from := mod(r+k, p), mod(r-k, p)
-		if err := x.sendRecv(to, send[to*bs:(to+1)*bs], from, recv[from*bs:(from+1)*bs]); err != nil {
+		if err := x.sendRecv(to, send[to*bs:(to+1)*bs], from, recv[from*bs:(from+1)*bs], nil); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// sendRecv sends out to one peer while receiving in from another: in
-// turn when the send is eager, else at once.
-func (x *call) sendRecv(to int, out []byte, from int, in []byte) error {
-	if x.eager(to, len(out)) {
-		if err := x.send(to, out); err != nil {
-			return err
-		}
-		return x.recv(from, in, nil)
-	}
-	return x.parallel(
-		func(x *call) error { return x.send(to, out) },
-		func(x *call) error { return x.recv(from, in, nil) })
 }
 
 // disseminationBarrier: in round k every rank signals rank r+2^k and waits
@@ -39,7 +25,7 @@ func (x *call) sendRecv(to int, out []byte, from int, in []byte) error {
 func (x *call) disseminationBarrier() error {
 	p, r := x.size, x.rank
 	for k := 1; k < p; k *= 2 {
-		if err := x.sendRecv(mod(r+k, p), nil, mod(r-k, p), nil); err != nil {
+		if err := x.sendRecv(mod(r+k, p), nil, mod(r-k, p), nil, nil); err != nil {
 			return err
 		}
 	}

@@ -1,5 +1,7 @@
 package comm
 
+import "unsafe"
+
 // Ring algorithms. Data moves around the ring r → r+1, in steps; each step
 // is cut into chunks so that a rank forwards chunk j of step s as soon as
 // it has received (and reduced) chunk j of step s-1, while chunk j+1 is
@@ -14,6 +16,9 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 		return nil
 	}
 	right, left := mod(x.rank+1, x.size), mod(x.rank-1, x.size)
+	if e, ok := x.c.tr.(exchanger); ok && e.exchanges(right, left) {
+		return x.ringExchange(e, steps, chunks, piece, reduceAt, red, left, right)
+	}
 	if x.allEager(right, steps, chunks, piece) {
 		return x.ringInline(steps, chunks, piece, reduceAt, red, left, right)
 	}
@@ -55,19 +60,37 @@ func (x *call) ringPipeline(steps, chunks int, piece func(s, j int, sending bool
 		})
 }
 
-// allEager reports whether every send of a pipeline is eager.
+// allEager reports whether every send of a pipeline is eager, with a
+// step's chunks all unread at once: a rank sends a chunk for each one it
+// receives, so no more than that are ever in flight on one link.
 func (x *call) allEager(peer, steps, chunks int, piece func(s, j int, sending bool) []byte) bool {
 	if _, ok := x.c.tr.(eagerer); !ok {
 		return false
 	}
 	for s := range steps {
 		for j := range chunks {
-			if !x.eager(peer, len(piece(s, j, true))) {
+			if !x.eagerN(peer, len(piece(s, j, true)), chunks) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// ringExchange is ringPipeline as one stream of the transport (see
+// exchanger): chunk j of step s+1, which is what chunk j of step s
+// receives, goes out slot by slot as it arrives.
+func (x *call) ringExchange(e exchanger, steps, chunks int, piece func(s, j int, sending bool) []byte, reduceAt func(s int) bool, red reducer, left, right int) error {
+	at := func(sending bool) func(i int) []byte {
+		return func(i int) []byte { return piece(i/chunks, i%chunks, sending) }
+	}
+	reds := func(i int) func(dst, src []byte) {
+		if reduceAt(i / chunks) {
+			return red
+		}
+		return nil
+	}
+	return x.wrap(left, "streaming with", e.stream(x.ctx, right, left, x.h, steps*chunks, chunks, at(true), at(false), reds))
 }
 
 // ringInline is ringPipeline in one goroutine, for eager sends: chunk j
@@ -106,12 +129,19 @@ func (x *call) ringInline(steps, chunks int, piece func(s, j int, sending bool) 
 }
 
 // ringAllReduce is a reduce-scatter then an all-gather around the ring, on
-// p segments of buf, each cut into chunks.
-func (x *call) ringAllReduce(buf []byte, es int, red reducer) error {
+// p segments of buf, each cut into chunks. This rank's data is in src,
+// which buf (the result) may alias. When it does not, no copy is made:
+// the first step sends from src, and each reduce-scatter step, which
+// writes a segment of buf for the first time, reduces into it with first
+// (see touching).
+func (x *call) ringAllReduce(buf, src []byte, es int, first reducer) error {
 	p, r := x.size, x.rank
 	seg := segments(len(buf)/es, p)
 	ce, chunks := chunking(seg, es, x.chunk)
 	piece := func(s, j int, sending bool) []byte {
+		if s == 0 && sending {
+			return chunkOf(src, seg, r, j, ce, es)
+		}
 		var k int
 		if s < p-1 { // reduce-scatter: after it, rank r owns segment r+1
 			k = r - s
@@ -127,7 +157,29 @@ func (x *call) ringAllReduce(buf []byte, es int, red reducer) error {
 		}
 		return chunkOf(buf, seg, mod(k, p), j, ce, es)
 	}
-	return x.ringPipeline(2*(p-1), chunks, piece, func(s int) bool { return s < p-1 }, red)
+	return x.ringPipeline(2*(p-1), chunks, piece, func(s int) bool { return s < p-1 }, first)
+}
+
+// touching returns the reduction for regions of work not written yet: it
+// combines what arrives with the caller's data, from src at the same
+// offset (with sumOf where there is one, else a copy then red). When src
+// is work, that is red itself.
+func touching(work, src []byte, red reducer, sumOf func(dst, a, b []byte)) reducer {
+	if red == nil || sameBytes(work, src) {
+		return red
+	}
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(work)))
+	if sumOf != nil {
+		return func(d, s []byte) {
+			off := int(uintptr(unsafe.Pointer(unsafe.SliceData(d))) - base)
+			sumOf(d, src[off:off+len(d)], s)
+		}
+	}
+	return func(d, s []byte) {
+		off := int(uintptr(unsafe.Pointer(unsafe.SliceData(d))) - base)
+		copy(d, src[off:off+len(d)])
+		red(d, s)
+	}
 }
 
 // ringReduceScatter leaves block r of the reduced work (p blocks) in rank
@@ -281,7 +333,7 @@ func (x *call) chainReduce(work []byte, es, root int, red reducer) error {
 // chainEager reports whether every chunk's send to peer is eager.
 func (x *call) chainEager(peer, chunks int, part func(j int) []byte) bool {
 	for j := range chunks {
-		if !x.eager(peer, len(part(j))) {
+		if !x.eagerN(peer, len(part(j)), chunks) {
 			return false
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The TCP transport connects every pair of ranks with several data
@@ -70,6 +72,18 @@ type tcpTransport struct {
 	failOnce sync.Once
 	failed   chan struct{}
 	cause    error
+	dead     atomic.Bool // failed is closed; cheaper to poll
+
+	spin    time.Duration // how long waits poll before sleeping, at most
+	spinNow atomic.Int64  // and for now (shared memory adapts it; see shmAwait)
+
+	// Shared-memory operations in progress, and whether Close has begun:
+	// the segments are unmapped only when none is.
+	shmOps   atomic.Int64
+	shmShut  atomic.Bool
+	shmMu    sync.Mutex // guards unmapped, and the segments' bells against unmapping
+	unmapped bool
+	shm      shmState
 
 	closeMu sync.Mutex
 	closing bool
@@ -99,9 +113,10 @@ type tcpPeer struct {
 	ctrl    net.Conn
 	ack     net.Conn // cross-memory attach: "done reading your buffer"
 	ackR    *bufio.Reader
-	pid     int  // the peer's process, when on this host
-	cmaSend bool // large messages to the peer go by cross-memory attach
-	cmaRecv bool // and from it
+	pid     int      // the peer's process, when on this host
+	shm     *shmLink // messages go through shared memory, when not nil
+	cmaSend bool     // large messages to the peer go by cross-memory attach
+	cmaRecv bool     // and from it
 	addrBuf [headerSize + 8]byte
 	// Messages sent by address, and acknowledgements read by Flush.
 	sent, acked int64
@@ -127,7 +142,7 @@ func (t *tcpTransport) probeCMA(ctx context.Context, infos []peerInfo) error {
 	self := infos[t.rank]
 	for q, p := range t.peers {
 		in := infos[q]
-		if p == nil || self.host == "" || in.host != self.host || self.pid == 0 || in.pid == 0 {
+		if p == nil || self.host == "" || in.host != self.host || self.probe == 0 || in.probe == 0 {
 			continue
 		}
 		p.pid = in.pid
@@ -213,6 +228,13 @@ func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []b
 	default:
 	}
 	p := t.peers[peer]
+	if p.shm != nil {
+		if !t.shmEnter() {
+			return t.closedErr()
+		}
+		defer t.shmOps.Add(-1)
+		return t.shmSend(ctx, p, h, payload)
+	}
 	stop := t.interruptOn(ctx, p)
 	defer stop()
 	c0 := p.data[0]
@@ -232,12 +254,63 @@ func (t *tcpTransport) Send(ctx context.Context, peer int, h Header, payload []b
 }
 
 // eager: a message sent by address is a header, and a small one fits the
-// socket's buffer; neither waits for the peer. (A large inline message
-// could: two ranks writing to each other with full buffers would wait for
-// each other for ever if neither read.)
-func (t *tcpTransport) eager(peer, n int) bool {
+// socket's buffer or the free slots of shared memory; neither waits for
+// the peer. (A large inline message could: two ranks writing to each other
+// with full buffers would wait for each other for ever if neither read.)
+// Shared memory's slots are counted with room to spare for what the
+// previous call may have left there.
+func (t *tcpTransport) eager(peer, n, msgs int) bool {
 	p := t.peers[peer]
-	return n <= eagerInline || p.cmaSend && n >= cmaMin
+	if p.shm != nil {
+		return msgs*slotsFor(n) <= shmSlots/4
+	}
+	return p.cmaSend && n >= cmaMin || n <= eagerInline && msgs*n <= 256<<10
+}
+
+// exchanges: a send and a receive go forward together, in one goroutine,
+// between peers reached through shared memory (see shmSendRecv).
+func (t *tcpTransport) exchanges(to, from int) bool {
+	return t.peers[to].shm != nil && t.peers[from].shm != nil
+}
+
+func (t *tcpTransport) sendRecv(ctx context.Context, to int, hOut Header, out []byte, from int, hIn Header, in []byte, reduce func(dst, src []byte)) error {
+	return t.runStream(ctx, to, from, hOut, 1, 1, false,
+		func(int) []byte { return out }, func(int) []byte { return in },
+		func(int) func(dst, src []byte) { return reduce })
+}
+
+func (t *tcpTransport) stream(ctx context.Context, to, from int, h Header, n, gap int, outs, ins func(i int) []byte, red func(i int) func(dst, src []byte)) error {
+	return t.runStream(ctx, to, from, h, n, gap, true, outs, ins, red)
+}
+
+func (t *tcpTransport) runStream(ctx context.Context, to, from int, h Header, n, gap int, skipEmpty bool, outs, ins func(i int) []byte, red func(i int) func(dst, src []byte)) error {
+	defer t.order.release()
+	if !t.shmEnter() {
+		return t.closedErr()
+	}
+	defer t.shmOps.Add(-1)
+	if err := t.shmStream(ctx, t.peers[to], t.peers[from], h, n, gap, skipEmpty, outs, ins, red); err != nil {
+		return err
+	}
+	t.waiting.Store(0)
+	return nil
+}
+
+// shmEnter counts a shared-memory operation in, unless Close has begun.
+func (t *tcpTransport) shmEnter() bool {
+	t.shmOps.Add(1)
+	if t.shmShut.Load() {
+		t.shmOps.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (t *tcpTransport) closedErr() error {
+	if t.dead.Load() {
+		return t.cause
+	}
+	return fmt.Errorf("comm: rank %d: %w", t.rank, net.ErrClosed)
 }
 
 // sendInline writes hdr (if any) and payload, striped over the data
@@ -289,9 +362,20 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 	default:
 	}
 	p := t.peers[peer]
+	t.waiting.Store(int64(peer) + 1)
+	if p.shm != nil {
+		if !t.shmEnter() {
+			return t.closedErr()
+		}
+		defer t.shmOps.Add(-1)
+		if err := t.shmRecv(ctx, p, want, dst, reduce); err != nil {
+			return err
+		}
+		t.waiting.Store(0)
+		return nil
+	}
 	stop := t.interruptOn(ctx, p)
 	defer stop()
-	t.waiting.Store(int64(peer) + 1)
 	c0 := p.data[0]
 	if _, err := io.ReadFull(c0.r, c0.rhdr[:]); err != nil {
 		return t.ioErr(ctx, peer, err)
@@ -327,7 +411,7 @@ func (t *tcpTransport) Recv(ctx context.Context, peer int, want Header, dst []by
 // in the socket meanwhile) in the calling goroutine.
 func (t *tcpTransport) Flush(ctx context.Context) error {
 	for _, p := range t.peers {
-		if p == nil || p.acked == p.sent {
+		if p == nil || p.acked == p.sent { // always so for shared memory, which copies
 			continue
 		}
 		stop := t.interruptOn(ctx, p)
@@ -481,7 +565,9 @@ func (t *tcpTransport) Abort(cause error) { t.fail(cause, true) }
 func (t *tcpTransport) fail(cause error, tell bool) {
 	t.failOnce.Do(func() {
 		t.cause = cause
+		t.dead.Store(true)
 		close(t.failed)
+		t.wakeAll()
 		culprit := uint32(t.rank)
 		var pe *PeerError
 		if errors.As(cause, &pe) {
@@ -619,7 +705,31 @@ func (t *tcpTransport) closeConns(ctx context.Context) error {
 		p.ack.Close()
 		p.ctrl.Close()
 	}
+	t.unmapShm()
 	return nil
+}
+
+// unmapShm releases the shared segments once no operation uses them
+// (after a failure they all return at once). One still running after a
+// while (a caller closing under its own feet) keeps them mapped: a leak,
+// not a crash.
+func (t *tcpTransport) unmapShm() {
+	t.shmShut.Store(true)
+	t.wakeAll()
+	for deadline := time.Now().Add(abortWrite); t.shmOps.Load() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return
+		}
+	}
+	t.shmMu.Lock()
+	defer t.shmMu.Unlock()
+	if t.unmapped {
+		return
+	}
+	t.unmapped = true
+	for _, seg := range t.shm.segs {
+		unix.Munmap(seg)
+	}
 }
 
 // connectMesh connects this rank to every other: it dials the ranks below
@@ -748,6 +858,11 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 		closeAll()
 		return nil, err
 	}
+	if err := t.setupShm(ctx, infos); err != nil {
+		closeAll()
+		t.unmapShm()
+		return nil, err
+	}
 	// Spin on reads only while every rank of this host has a core.
 	local := 1
 	for q, in := range infos {
@@ -759,6 +874,8 @@ func connectMesh(ctx context.Context, rank int, infos []peerInfo, ln net.Listene
 	if spin == 0 && local <= goruntime.NumCPU() {
 		spin = spinTime
 	}
+	t.spin = max(0, spin)
+	t.spinNow.Store(int64(t.spin))
 	for _, p := range t.peers {
 		if p == nil {
 			continue

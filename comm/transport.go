@@ -55,6 +55,29 @@ type diagnoser interface {
 // peer's Recv: then an algorithm may send and receive in one goroutine,
 // saving the hand-offs between goroutines that parallel branches cost (a
 // thread wake-up each, on a busy host tens of microseconds or more).
+// eager(peer, n, msgs) reports whether msgs messages of up to n bytes each
+// may be sent to peer, unread, without a Send waiting for the peer.
 type eagerer interface {
-	eager(peer, n int) bool
+	eager(peer, n, msgs int) bool
+}
+
+// exchanger is a transport that can send to one peer and receive from
+// another (or the same) in one operation that moves both forward
+// together: no goroutine per direction, and no deadlock between two ranks
+// sending each other more than the link buffers. exchanges says whether
+// it applies to the pair; the headers and payloads are as Send's and
+// Recv's.
+//
+// stream is a ring pipeline as one such operation: n transfers in order,
+// transfer i sending outs(i) to `to` and receiving ins(i) from `from`
+// (combined with red(i) when that is not nil), with h's Len set to each
+// message's length; empty messages are not sent (the peer's matching
+// ones are empty too). For i ≥ gap, outs(i) is the region ins(i-gap)
+// fills, and goes out as it arrives: a ring forwards what it has just
+// received (and reduced) while it is still in cache, and no step waits
+// for the previous one to end.
+type exchanger interface {
+	exchanges(to, from int) bool
+	sendRecv(ctx context.Context, to int, hOut Header, out []byte, from int, hIn Header, in []byte, reduce func(dst, src []byte)) error
+	stream(ctx context.Context, to, from int, h Header, n, gap int, outs, ins func(i int) []byte, red func(i int) func(dst, src []byte)) error
 }

@@ -1,7 +1,8 @@
 /* MPI_Allreduce bandwidth, measured as nccl-tests and `cann comm bench`
  * measure it: float32 sum, size_bytes per rank, the slowest rank's mean
  * time per call, algbw = size/time, busbw = algbw * 2(n-1)/n. The result
- * is checked before timing. Usage: mpi_allreduce ITERS SIZE_BYTES...
+ * is checked, and WARMUP calls made, before timing.
+ * Usage: mpi_allreduce ITERS WARMUP SIZE_BYTES...
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -12,13 +13,13 @@ int main(int argc, char **argv) {
 	int rank, n;
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &n);
-	if (argc < 3) {
-		if (rank == 0) fprintf(stderr, "usage: %s ITERS SIZE_BYTES...\n", argv[0]);
+	if (argc < 4) {
+		if (rank == 0) fprintf(stderr, "usage: %s ITERS WARMUP SIZE_BYTES...\n", argv[0]);
 		MPI_Abort(MPI_COMM_WORLD, 2);
 	}
-	int iters = atoi(argv[1]);
+	int iters = atoi(argv[1]), warmup = atoi(argv[2]);
 	if (rank == 0) printf("size_bytes time_us algbw_gbps busbw_gbps\n");
-	for (int a = 2; a < argc; a++) {
+	for (int a = 3; a < argc; a++) {
 		long bytes = atol(argv[a]);
 		long count = bytes / 4;
 		float *send = malloc(count * sizeof(float)), *recv = malloc(count * sizeof(float));
@@ -32,7 +33,7 @@ int main(int argc, char **argv) {
 				MPI_Abort(MPI_COMM_WORLD, 1);
 			}
 		}
-		for (int i = 0; i < 2; i++) MPI_Allreduce(send, recv, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+		for (int i = 0; i < warmup; i++) MPI_Allreduce(send, recv, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
 		MPI_Barrier(MPI_COMM_WORLD);
 		double t0 = MPI_Wtime();
 		for (int i = 0; i < iters; i++) MPI_Allreduce(send, recv, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
