@@ -5,13 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	goruntime "runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // The shared-memory path (what MPICH's nemesis and NCCL's SHM transport
@@ -47,9 +44,6 @@ const (
 
 	// EnvSHM set to 0 turns the shared-memory path off (TCP between all ranks).
 	EnvSHM = "GOCANN_COMM_SHM"
-
-	futexWaitOp = 0 // FUTEX_WAIT, not private: the word is shared between processes
-	futexWakeOp = 1 // FUTEX_WAKE
 )
 
 // shmBell is a rank's futex word, and a flag set while some goroutine of
@@ -174,7 +168,7 @@ func (t *tcpTransport) setupShm(ctx context.Context, infos []peerInfo) error {
 	fd, own, err := createShm(segLen)
 	offer := []byte{shmNone, 0, 0, 0, 0}
 	if err == nil {
-		defer unix.Close(fd) // once every peer has answered: they have opened it
+		defer closeShm(fd) // once every peer has answered: they have opened it
 		t.shm.own = own
 		t.shm.segs = append(t.shm.segs, own)
 		t.shm.bell = bellAt(own)
@@ -234,35 +228,6 @@ func (t *tcpTransport) setupShm(ctx context.Context, infos []peerInfo) error {
 		p.shm = l
 	}
 	return nil
-}
-
-// createShm makes and maps a segment of n bytes.
-func createShm(n int) (fd int, mem []byte, err error) {
-	fd, err = unix.MemfdCreate("gocann-comm", unix.MFD_CLOEXEC)
-	if err != nil {
-		return -1, nil, err
-	}
-	if err = unix.Ftruncate(fd, int64(n)); err == nil {
-		mem, err = unix.Mmap(fd, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, nil, err
-	}
-	return fd, mem, nil
-}
-
-// openShm maps the n-byte segment a peer process holds open as descriptor fd.
-func openShm(pid, fd, n int) ([]byte, error) {
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), os.O_RDWR, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || st.Size() != int64(n) {
-		return nil, fmt.Errorf("shared segment of pid %d: not %d bytes", pid, n)
-	}
-	return unix.Mmap(int(f.Fd()), 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 }
 
 // Moving messages. A message takes one slot or more; the meta line of its
@@ -533,13 +498,4 @@ func (t *tcpTransport) wakeAll() {
 	}
 	t.shm.bell.word.Add(1)
 	futexWake(t.shm.bell.word)
-}
-
-func futexWait(addr *atomic.Uint32, val uint32, d time.Duration) {
-	ts := unix.NsecToTimespec(d.Nanoseconds())
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWaitOp, uintptr(val), uintptr(unsafe.Pointer(&ts)), 0, 0)
-}
-
-func futexWake(addr *atomic.Uint32) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWakeOp, uintptr(1<<31-1), 0, 0, 0)
 }

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // The TCP transport connects every pair of ranks with several data
@@ -728,7 +726,7 @@ func (t *tcpTransport) unmapShm() {
 	}
 	t.unmapped = true
 	for _, seg := range t.shm.segs {
-		unix.Munmap(seg)
+		unmapShm(seg)
 	}
 }
 
