@@ -25,7 +25,7 @@ func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "measure a model's load time, latency percentiles and throughput",
-		usage: `cann bench MODEL [--device cpu] [--threads N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
+		usage: `cann bench MODEL [--device cpu] [--threads N] [--opt-level N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
 
 Loads MODEL (an .onnx file or a .cann one from cann convert), runs it
 --warmup times untimed, then times runs one after another: --iterations
@@ -45,6 +45,7 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
 			device := fs.String("device", "cpu", "device to run on")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
+			optLevel := fs.Int("opt-level", model.DefaultOptLevel, "graph optimization level `N` (0 none … 3 all; ignored for compiled models)")
 			warmup := fs.Int("warmup", 5, "untimed runs before timing")
 			iterations := fs.Int("iterations", 0, "timed runs (0: as many as fit in --duration)")
 			duration := fs.Duration("duration", 0, "time budget for the timed runs (0: 2s unless --iterations is set)")
@@ -68,7 +69,7 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 					return fmt.Errorf("--threads %d: must not be negative: %w", *threads, errUsage)
 				}
 				cfg := benchConfig{
-					path: args[0], device: *device, threads: *threads, warmup: *warmup,
+					path: args[0], device: *device, threads: *threads, optLevel: *optLevel, warmup: *warmup,
 					iterations: *iterations, duration: *duration, shapes: shapes,
 					inputDir: *inputDir, seed: *seed, cpuProfile: *cpuProfile,
 				}
@@ -92,6 +93,7 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 type benchConfig struct {
 	path, device    string
 	threads, warmup int
+	optLevel        int
 	iterations      int
 	duration        time.Duration
 	shapes          inputShapes
@@ -130,7 +132,7 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	if iterations == 0 && duration == 0 {
 		duration = 2 * time.Second
 	}
-	opts := []model.Option{model.WithDevice(cfg.device), model.WithThreads(cfg.threads)}
+	opts := []model.Option{model.WithDevice(cfg.device), model.WithThreads(cfg.threads), model.WithOptLevel(cfg.optLevel)}
 	start := time.Now()
 	m, err := model.Load(cfg.path, opts...)
 	if err != nil {

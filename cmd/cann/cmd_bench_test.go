@@ -19,7 +19,7 @@ import (
 func TestBenchJSON(t *testing.T) {
 	dir := t.TempDir()
 	modelPath, _ := writeAffine(t, dir)
-	code, out, errOut := cann(t, "bench", modelPath, "--iterations", "7", "--warmup", "2", "--threads", "1", "--format", "json", "--shapes", "x:4x3")
+	code, out, errOut := cann(t, "bench", modelPath, "--iterations", "7", "--warmup", "2", "--threads", "1", "--format", "json", "--shapes", "x:4x3", "--opt-level", "0")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -83,6 +83,7 @@ func TestBenchErrors(t *testing.T) {
 		{"unknown input", []string{"bench", modelPath, "--shapes", "z:1x3"}, 1, `"z", which is not an input`},
 		{"missing file", []string{"bench", filepath.Join(dir, "nope.onnx")}, 1, "no such file"},
 		{"empty input dir", []string{"bench", modelPath, "--input-dir", t.TempDir()}, 1, "no input_0.pb"},
+		{"bad opt level", []string{"bench", modelPath, "--opt-level", "4"}, 1, "optimization level 4: want 0 to 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

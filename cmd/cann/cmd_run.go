@@ -95,6 +95,14 @@ func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags
 	if err != nil {
 		return err
 	}
+	if explain {
+		// The plan for these inputs: launches, arena peak, per-run heap.
+		plan, err := m.MemoryPlan(feeds)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		fmt.Fprint(ios.stdout, plan)
+	}
 	start = time.Now()
 	outs, err := m.RunValues(ctx, feeds)
 	if err != nil {
@@ -208,6 +216,13 @@ func runSample(ctx context.Context, ios ioStreams, explain bool, opts []model.Op
 	images, labels, err := sample.TestSet()
 	if err != nil {
 		return err
+	}
+	if explain {
+		plan, err := m.MemoryPlan(map[string]ops.Value{"pixels": images})
+		if err != nil {
+			return fmt.Errorf("built-in sample: %w", err)
+		}
+		fmt.Fprint(ios.stdout, plan)
 	}
 	start := time.Now()
 	outs, err := m.Run(ctx, map[string]*tensor.Tensor{"pixels": images})

@@ -118,8 +118,8 @@ func TestRunBuiltInSample(t *testing.T) {
 	}
 }
 
-// TestRunExplain: --explain prints what the passes did, and every level
-// computes the same result. The model is y = Identity(x * (two + two)).
+// TestRunExplain: --explain prints what the passes did and the plan for
+// the inputs (launches, memory), and every level computes the same result. The model is y = Identity(x * (two + two)).
 func TestRunExplain(t *testing.T) {
 	dir := t.TempDir()
 	two, _ := tensor.FromSlice([]float32{2})
@@ -146,7 +146,8 @@ func TestRunExplain(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"optimization level 3: 3 nodes → 1", "constant-folding", "folded 1 node(s): Add×1", "identity-elimination", "y: float32[1 3] [4 8 12]"} {
+	for _, want := range []string{"optimization level 3: 3 nodes → 1", "constant-folding", "folded 1 node(s): Add×1", "identity-elimination", "y: float32[1 3] [4 8 12]",
+		"plan for x: float32[1 3]", "launches: 1 (1 kernels", "heap per run: 12 B"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
