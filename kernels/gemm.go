@@ -121,7 +121,7 @@ func Sgemm(w *cpu.Workers, transA, transB bool, m, n, k int, alpha float32, a []
 // (see Sgemm and Batch), in parallel over matrices and tiles together. The
 // epilogue's biases are the same for every matrix.
 func SgemmBatched(w *cpu.Workers, bt Batch, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
-	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nil})
+	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nil, nil})
 }
 
 // Variant names the SGEMM micro-kernel in use: "avx512", "avx2" or "go".
@@ -142,6 +142,10 @@ type problem struct {
 	ldc            int
 	ep             *Epilogue
 	pack           BPacker // packs B instead of packB from b (SgemmPackedB)
+	// pre is B prepacked in panels of the variant's nr (SgemmPrepacked),
+	// read in place by the blocked product; pack is then set as well, so
+	// that the paths that need B in memory are not taken.
+	pre []float32
 }
 
 // Micro-kernel flags (mirrored in internal/gen).
@@ -425,8 +429,11 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	}
 	stripeAct := act.Kind != ActNone && actFlags == 0
 	parallelFor(w, tasks, 1, func(lo, hi int) {
-		bbuf := getBuf(kc * nc)
-		defer putBuf(bbuf)
+		var bbuf *[]float32
+		if g.pre == nil {
+			bbuf = getBuf(kc * nc)
+			defer putBuf(bbuf)
+		}
 		var abuf *[]float32
 		for t := lo; t < hi; t++ {
 			bi := t / (rowBlocks * colBlocks)
@@ -437,10 +444,15 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 			aOff, bOff, cOff := g.bt.aOff(bi), g.bt.bOff(bi), bi*g.bt.CStride
 			for pc := 0; pc < k; pc += kc {
 				kcur := min(kc, k-pc)
-				bp := (*bbuf)[:kcur*roundUp(j1-j0, nr)]
-				if g.pack != nil {
+				var bp []float32
+				switch {
+				case g.pre != nil:
+					// Panels in place: see panel below.
+				case g.pack != nil:
+					bp = (*bbuf)[:kcur*roundUp(j1-j0, nr)]
 					g.pack(bp, pc, kcur, j0, j1, nr)
-				} else {
+				default:
+					bp = (*bbuf)[:kcur*roundUp(j1-j0, nr)]
 					packB(bp, g.b[bOff:], g.ldb, g.transB, pc, kcur, j0, j1, nr)
 				}
 				var flags uint64
@@ -485,7 +497,12 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 						rb = &ep.RowBias[i]
 					}
 					for j := j0; j < j1; j += nr {
-						panel := &bp[(j-j0)/nr*kcur*nr]
+						var panel *float32
+						if g.pre != nil {
+							panel = &g.pre[j/nr*k*nr+pc*nr]
+						} else {
+							panel = &bp[(j-j0)/nr*kcur*nr]
+						}
 						var cb, res *float32
 						if flags&flagColBias != 0 {
 							cb = &ep.ColBias[j]

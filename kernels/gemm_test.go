@@ -21,11 +21,14 @@ type gemmCase struct {
 	residual      bool
 	resLD         int // 0: one row for all
 	act           Activation
+	// prepack: 0 B as stored, 1 B prepacked in the variant's panel
+	// width (read in place), 2 prepacked in another width (repacked).
+	prepack int
 }
 
 func (c gemmCase) String() string {
-	return fmt.Sprintf("ta=%v tb=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g rb=%v cb=%v relu=%v res=%v/%d act=%v",
-		c.ta, c.tb, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.alpha, c.beta, c.rowBias, c.colBias, c.relu, c.residual, c.resLD, c.act)
+	return fmt.Sprintf("ta=%v tb=%v m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g rb=%v cb=%v relu=%v res=%v/%d act=%v prepack=%d",
+		c.ta, c.tb, c.m, c.n, c.k, c.lda, c.ldb, c.ldc, c.alpha, c.beta, c.rowBias, c.colBias, c.relu, c.residual, c.resLD, c.act, c.prepack)
 }
 
 // randomAct returns one of the activations with typical parameters.
@@ -56,6 +59,7 @@ func randomCase(rng *rand.Rand, m, n, k int) gemmCase {
 	c.ldb += rng.Intn(3)
 	c.ldc = n + rng.Intn(3)
 	c.lda, c.ldb = max(c.lda, 1), max(c.ldb, 1)
+	c.prepack = max(0, rng.Intn(4)-1)
 	alphas := []float32{1, 1, -1, 0.5, 0}
 	betas := []float32{0, 0, 1, 1, 0.25, -2}
 	c.alpha = alphas[rng.Intn(len(alphas))]
@@ -133,7 +137,22 @@ func check(t *testing.T, v *variant, w *cpu.Workers, c gemmCase, rng *rand.Rand)
 	}
 	want := append([]float32(nil), cm...)
 	SgemmReference(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, want, c.ldc, ep)
-	v.gemm(w, &problem{Batch{Count: 1}, c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, cm, c.ldc, ep, nil})
+	g := &problem{Batch{Count: 1}, c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, cm, c.ldc, ep, nil, nil}
+	if c.prepack != 0 {
+		nr := v.nr
+		if c.prepack == 2 {
+			nr = v.nr/2 + 3
+		}
+		pre, err := PackB(b, c.ldb, c.tb, c.k, c.n, nr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.b, g.ldb, g.transB, g.pack = nil, 0, false, prepackedPacker(pre, c.k, nr)
+		if c.prepack == 1 {
+			g.pre = pre
+		}
+	}
+	v.gemm(w, g)
 	for i := 0; i < pad; i++ {
 		if cbuf[i] != guard || cbuf[len(cbuf)-1-i] != guard {
 			t.Fatalf("%s %v: guard overwritten", v.name, c)
@@ -222,7 +241,7 @@ func TestSgemmBatched(t *testing.T) {
 			for i := range ep.Residual {
 				ep.Residual[i] = rng.Float32() - 0.5
 			}
-			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep, nil})
+			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep, nil, nil})
 			for t2 := 0; t2 < batch; t2++ {
 				ept := *ep
 				ept.Residual = ep.Residual[t2*m*n:]

@@ -19,7 +19,7 @@ func SgemmPackedB(w *cpu.Workers, m, n, k int, alpha float32, a []float32, lda i
 	if pack == nil {
 		panic("kernels: SgemmPackedB without a packer")
 	}
-	active.gemm(w, &problem{Batch{Count: 1}, false, false, m, n, k, alpha, a, lda, nil, 0, beta, c, ldc, ep, pack})
+	active.gemm(w, &problem{Batch{Count: 1}, false, false, m, n, k, alpha, a, lda, nil, 0, beta, c, ldc, ep, pack, nil})
 }
 
 // Im2col2D is the geometry of a 2-D convolution's im2col matrix: for C

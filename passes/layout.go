@@ -1,4 +1,90 @@
 package passes
 
+import (
+	"github.com/gocann/gocann/graph"
+	"github.com/gocann/gocann/kernels"
+	"github.com/gocann/gocann/ops"
+	"github.com/gocann/gocann/tensor"
+)
+
 // layoutPasses are level 3: layout selection for the CPU kernels.
-func layoutPasses() []Pass { return nil }
+func layoutPasses() []Pass { return []Pass{PackWeights} }
+
+// PackWeights stores the constant right-hand matrices of MatMul and
+// FusedMatMul in the layout the CPU GEMM reads (kernels.PackB: panels of
+// the micro-kernel's width over the whole depth), so that a product reads
+// its weights in place instead of packing them on every run; the node
+// becomes a FusedMatMul with packed_b set. The packed tensor replaces the
+// weights (only weights with no other reader are packed), so memory grows
+// only by the padding of N to a whole panel; products whose padding would
+// exceed an eighth are left alone. The panel width is this machine's
+// (kernels.PackedNR); elsewhere the product still runs, repacking as it
+// goes.
+var PackWeights = Pass{Name: "pack-weights", Level: 3, Run: packWeights}
+
+func packWeights(c *Context) (bool, error) {
+	nr := kernels.PackedNR()
+	count := map[string]int{}
+	for _, n := range c.Nodes() {
+		if c.Removed(n) || len(n.Outputs) != 1 || len(n.Inputs) < 2 {
+			continue
+		}
+		var attrs map[string]ops.Attr
+		switch {
+		case isStd(n, "MatMul") && len(n.Inputs) == 2:
+			attrs = map[string]ops.Attr{}
+		case isOurs(n, "FusedMatMul") && attrIntOr(n, "packed_b", 0) == 0:
+			attrs = cloneAttrs(n)
+		default:
+			continue
+		}
+		bName := n.Inputs[1]
+		b := c.Constant(bName)
+		if b == nil || b.DType() != tensor.Float32 || len(b.Shape()) != 2 || c.soleReader(bName) != n || readsTwice(n, bName) {
+			continue
+		}
+		trans := attrIntOr(n, "transB", 0) == 1
+		k, cols := int(b.Shape()[0]), int(b.Shape()[1])
+		if trans {
+			k, cols = cols, k
+		}
+		if k == 0 || cols == 0 || 8*kernels.PackedLen(k, cols, nr) > 9*k*cols {
+			continue
+		}
+		data, err := tensor.View[float32](b)
+		if err != nil {
+			continue
+		}
+		ldb := cols
+		if trans {
+			ldb = k
+		}
+		packed, err := kernels.PackB(data, ldb, trans, k, cols, nr)
+		if err != nil {
+			return false, err
+		}
+		pt, err := tensor.FromSlice(packed, (cols+nr-1)/nr, k, nr)
+		if err != nil {
+			return false, err
+		}
+		delete(attrs, "transB")
+		attrs["packed_b"] = ops.Attr{Type: ops.AttrInt, Int: int64(nr)}
+		attrs["packed_n"] = ops.Attr{Type: ops.AttrInt, Int: int64(cols)}
+		in := append([]string(nil), n.Inputs...)
+		in[1] = c.AddInitializer(bName+"_packed", pt)
+		c.fuse([]*graph.Node{n}, &graph.Node{Name: n.Name, Domain: ops.DomainGoCANN, OpType: "FusedMatMul", Inputs: in, Outputs: n.Outputs, Attrs: attrs})
+		count[n.OpType]++
+	}
+	return c.noteCounts("packed the weights of", count), nil
+}
+
+// readsTwice reports whether n reads v as more than one input.
+func readsTwice(n *graph.Node, v string) bool {
+	seen := 0
+	for _, in := range n.Inputs {
+		if in == v {
+			seen++
+		}
+	}
+	return seen > 1
+}

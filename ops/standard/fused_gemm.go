@@ -21,6 +21,12 @@ import (
 //
 // In both, the residual Z broadcasts with the product as Add does
 // (fused_residual.go); of the product's shape it costs nothing extra.
+//
+// FusedMatMul's B may be a constant prepacked for the CPU GEMM (the level-3
+// pass passes.PackWeights): attribute packed_b = NR, the panel width, and
+// packed_n = N; B is then the [ceil(N/NR), K, NR] tensor kernels.PackB
+// makes of the K x N matrix (transB already applied), shared by every
+// product of the batch.
 
 func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 	for i := 0; i < 2; i++ {
@@ -38,6 +44,8 @@ func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 	alpha := at.Float("alpha", 1)
 	transA := at.Int("transA", 0)
 	transB := at.Int("transB", 0)
+	packedNR := at.Int("packed_b", 0)
+	packedN := at.Int("packed_n", 0)
 	if err := at.Err(); err != nil {
 		return nil, err
 	}
@@ -59,6 +67,12 @@ func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 	}
 	if transB == 1 {
 		if err := swap(bs, "B"); err != nil {
+			return nil, err
+		}
+	}
+	if packedNR != 0 {
+		var err error
+		if bs, err = fusedPackedShape(n, int(packedNR), int(packedN), transB); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +106,11 @@ func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 		return nil, err
 	}
 	dt := n.Inputs[0].DType
-	k, err := nnFloat(n, dt, fusedResidualKernel(res, outShape, act, fusedMatMulKernel(p, alpha, transA == 1, transB == 1)), nil)
+	prod := fusedMatMulKernel(p, alpha, transA == 1, transB == 1)
+	if packedNR != 0 {
+		prod = fusedPackedMatMulKernel(p, alpha, transA == 1, int(packedNR))
+	}
+	k, err := nnFloat(n, dt, fusedResidualKernel(res, outShape, act, prod), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +185,58 @@ func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool) fuse
 		}
 		bt := kernels.Batch{Count: p.batch, AOffsets: p.aOff, BOffsets: p.bOff, CStride: m * n}
 		kernels.SgemmBatched(nnWorkers(env), bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, max(n, 1), ep)
+		return nil
+	}
+}
+
+// fusedPackedShape checks a prepacked B ([ceil(N/NR), K, NR]) and returns
+// the shape of the matrix it holds, [K, N].
+func fusedPackedShape(n *ops.Node, nr, cols int, transB int64) (tensor.Shape, error) {
+	bs := n.Inputs[1].Shape
+	switch {
+	case transB != 0:
+		return nil, n.Errorf("a prepacked B (packed_b) cannot be transposed")
+	case nr < 1 || cols < 1:
+		return nil, n.Errorf("packed_b %d and packed_n %d must be positive", nr, cols)
+	case len(bs) != 3 || bs[2] != nr || bs[0] != (cols+nr-1)/nr:
+		return nil, n.Errorf("prepacked B must have shape [%d, K, %d] for packed_n %d, got %v", (cols+nr-1)/nr, nr, cols, bs)
+	case n.Inputs[1].DType != tensor.Float32:
+		return nil, n.Errorf("prepacked B must be float32, got %s", n.Inputs[1].DType)
+	}
+	return tensor.Shape{bs[1], cols}, nil
+}
+
+// fusedPackedMatMulKernel is fusedMatMulKernel for a prepacked B, read in
+// place by kernels.SgemmPrepacked.
+func fusedPackedMatMulKernel(p *nnMatMulPlan, alpha float32, transA bool, nr int) fusedProduct {
+	m, n, k := p.m, p.n, p.k
+	lda := max(k, 1)
+	if transA {
+		lda = max(m, 1)
+	}
+	return func(env *ops.Env, in []*tensor.Tensor, c, z []float32, act kernels.Activation) error {
+		a, err := tensor.View[float32](in[0])
+		if err != nil {
+			return err
+		}
+		b, err := tensor.View[float32](in[1])
+		if err != nil {
+			return err
+		}
+		bias, err := nnView[float32](nnAt(in, 2))
+		if err != nil {
+			return err
+		}
+		ep := &kernels.Epilogue{ColBias: bias, Act: act}
+		if z != nil {
+			ep.Residual, ep.ResidualLD = z, max(n, 1)
+		}
+		if p.foldRows {
+			kernels.SgemmPrepacked(nnWorkers(env), kernels.Batch{Count: 1}, false, p.batch*m, n, k, alpha, a, lda, b, nr, 0, c, max(n, 1), ep)
+			return nil
+		}
+		bt := kernels.Batch{Count: p.batch, AOffsets: p.aOff, CStride: m * n}
+		kernels.SgemmPrepacked(nnWorkers(env), bt, transA, m, n, k, alpha, a, lda, b, nr, 0, c, max(n, 1), ep)
 		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
 	"github.com/gocann/gocann/runtime/cpu"
 	"github.com/gocann/gocann/tensor"
@@ -775,6 +776,11 @@ func TestFusedPrepareErrors(t *testing.T) {
 		{"matmul residual", "FusedMatMul", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), nil, f(2, 3)}},
 		{"matmul trans rank 1", "FusedMatMul", nnAttrs{"transA": nnI(1)}, 1, []*tensor.Tensor{f(3), f(3, 2)}},
 		{"matmul trans value", "FusedMatMul", nnAttrs{"transB": nnI(2)}, 1, []*tensor.Tensor{f(2, 3), f(3, 2)}},
+		{"matmul packed panels", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20)}, 1, []*tensor.Tensor{f(2, 8), f(1, 8, 16)}},
+		{"matmul packed width", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20)}, 1, []*tensor.Tensor{f(2, 8), f(2, 8, 8)}},
+		{"matmul packed depth", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20)}, 1, []*tensor.Tensor{f(2, 8), f(2, 7, 16)}},
+		{"matmul packed n", "FusedMatMul", nnAttrs{"packed_b": nnI(16)}, 1, []*tensor.Tensor{f(2, 8), f(2, 8, 16)}},
+		{"matmul packed transB", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20), "transB": nnI(1)}, 1, []*tensor.Tensor{f(2, 8), f(2, 8, 16)}},
 		{"gemm C", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), f(3, 2)}},
 		{"gemm rank", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3, 1), f(3, 2)}},
 		{"gemm residual", "FusedGemm", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), nil, f(3)}},
@@ -802,5 +808,52 @@ func TestFusedPrepareErrors(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// TestFusedMatMulPacked: a FusedMatMul whose B is prepacked (in this
+// machine's panel width, read in place, or another, repacked) computes
+// what MatMul, Add and the activation compute, batched and transposed A
+// included.
+func TestFusedMatMulPacked(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for _, c := range []struct {
+		name   string
+		a      []int
+		k, n   int
+		transA bool
+	}{
+		{"rows", []int{37, 24}, 24, 70, false},
+		{"batched", []int{2, 3, 19, 40}, 40, 33, false},
+		{"vector", []int{40}, 40, 50, false},
+		{"one row", []int{1, 1, 64}, 64, 129, false},
+		{"transposed A", []int{3, 24, 10}, 24, 40, true},
+	} {
+		for _, nr := range []int{kernels.PackedNR(), 8} {
+			t.Run(fmt.Sprintf("%s/nr=%d", c.name, nr), func(t *testing.T) {
+				b := fRand(rng, c.k, c.n)
+				bv, _ := tensor.View[float32](b)
+				packed, err := kernels.PackB(bv, c.n, false, c.k, c.n, nr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pb, _ := tensor.FromSlice(packed, (c.n+nr-1)/nr, c.k, nr)
+				env := map[string]*tensor.Tensor{"A": fRand(rng, c.a...), "B": b, "P": pb, "bias": fRand(rng, c.n)}
+				a := "A"
+				steps := []fstep{}
+				attrs := nnAttrs{"packed_b": nnI(int64(nr)), "packed_n": nnI(int64(c.n)), "activation": nnS("Relu")}
+				if c.transA {
+					steps = append(steps, fstep{op: "Transpose", attrs: nnAttrs{"perm": nnIs(0, 2, 1)}, in: []string{"A"}, out: []string{"At"}})
+					a = "At"
+					attrs["transA"] = nnI(1)
+				}
+				composed := append(steps,
+					fstep{op: "MatMul", in: []string{a, "B"}, out: []string{"mm"}},
+					fstep{op: "Add", in: []string{"mm", "bias"}, out: []string{"s"}},
+					fstep{op: "Relu", in: []string{"s"}, out: []string{"y"}})
+				fused := append(steps, fstep{op: "FusedMatMul", fused: true, attrs: attrs, in: []string{"A", "P", "bias"}, out: []string{"y"}})
+				fusedCompare(t, env, fused, composed, "y")
+			})
+		}
 	}
 }

@@ -1,0 +1,65 @@
+package passes_test
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gocann/gocann/graph"
+	"github.com/gocann/gocann/kernels"
+	"github.com/gocann/gocann/passes"
+	"github.com/gocann/gocann/tensor"
+)
+
+func TestPackWeights(t *testing.T) {
+	nr := kernels.PackedNR()
+	// Each case is built twice (optimized and reference): the same
+	// weights both times.
+	w := func(t testing.TB, dims ...int) *tensor.Tensor {
+		return randF32(t, rand.New(rand.NewPCG(uint64(dims[0]), uint64(dims[len(dims)-1]))), dims...)
+	}
+	packed := func(n int) func(t *testing.T, m *graph.Model, rep *passes.Report) {
+		return func(t *testing.T, m *graph.Model, rep *passes.Report) {
+			got := 0
+			for _, nd := range m.Graph.Nodes {
+				if a, ok := nd.Attrs["packed_b"]; ok {
+					got++
+					if a.Int != int64(nr) {
+						t.Errorf("%v: packed_b %d, want %d", nd, a.Int, nr)
+					}
+					if s := m.Graph.Initializers[nd.Inputs[1]].Shape(); len(s) != 3 || s[2] != nr {
+						t.Errorf("%v: packed B of shape %v", nd, s)
+					}
+				}
+			}
+			if got != n {
+				t.Errorf("%d nodes packed, want %d\n%s", got, n, rep)
+			}
+		}
+	}
+	runPassCases(t, []passCase{
+		{name: "MatMul by constant weights", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("MatMul", "y", nil, b.input("x", -1, 5, 40), b.init("w", w(t, 40, 8*nr+5))))
+		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
+		{name: "fused MatMul, bias and GELU keep their epilogue", level: 3, build: func(t testing.TB, b *builder) {
+			y := b.op("MatMul", "mm", nil, b.input("x", 2, 3, 33), b.init("w", w(t, 33, 2*nr)))
+			y = b.op("Add", "a", nil, y, b.init("bias", w(t, 2*nr)))
+			b.output(b.op("Relu", "y", nil, y))
+		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
+		{name: "level 2 leaves the layout alone", level: 2, build: func(t testing.TB, b *builder) {
+			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 16), b.init("w", w(t, 16, 2*nr))))
+		}, wantOps: []string{"MatMul"}, check: packed(0)},
+		{name: "weights read twice stay", level: 3, build: func(t testing.TB, b *builder) {
+			wt := b.init("w", w(t, 16, 2*nr))
+			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 16), wt), b.op("MatMul", "z", nil, b.input("u", 4, 16), wt))
+		}, wantOps: []string{"MatMul", "MatMul"}, check: packed(0)},
+		{name: "narrow weights stay (padding)", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 16), b.init("w", w(t, 16, 3))))
+		}, wantOps: []string{"MatMul"}, check: packed(0)},
+		{name: "activations times activations stay", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 16), b.input("v", 16, 2*nr)))
+		}, wantOps: []string{"MatMul"}, check: packed(0)},
+		{name: "vector times matrix", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("MatMul", "y", nil, b.input("x", 24), b.init("w", w(t, 24, 8*nr+3))))
+		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
+	})
+}
