@@ -14,7 +14,8 @@
 //	   elimination, Identity/Dropout removal, Conv+BatchNormalization (and
 //	   Conv+Mul/Add by constants) folding, transpose and reshape elimination
 //	2  extended: fusions into com.gocann operators
-//	3  layout selection for the CPU kernels
+//	3  layout selection for the CPU kernels: constant GEMM weights stored
+//	   prepacked in the micro-kernel's panels (PackWeights)
 //
 // A Context gives passes what rewrites need: the producer and the consumers
 // of each value (consumers include nodes whose subgraphs read the value),
