@@ -434,7 +434,7 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 			bbuf = getBuf(kc * nc)
 			defer putBuf(bbuf)
 		}
-		var abuf *[]float32
+		var abuf, edge *[]float32
 		for t := lo; t < hi; t++ {
 			bi := t / (rowBlocks * colBlocks)
 			ib := t / colBlocks % rowBlocks
@@ -514,7 +514,12 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 							v.kernel(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
 							continue
 						}
-						v.edgeTile(kcur, ap, ars, aks, panel, g.c[cOff:], g.ldc, i, j, min(mr, m-i), min(nr, n-j), g.alpha, flags, ep, cOff, &clip)
+						if edge == nil {
+							edge = getBuf(edgeScratch)
+							clear(*edge)
+							defer putBuf(edge)
+						}
+						v.edgeTile(*edge, kcur, ap, ars, aks, panel, g.c[cOff:], g.ldc, i, j, min(mr, m-i), min(nr, n-j), g.alpha, flags, ep, cOff, &clip)
 					}
 					if last && stripeAct {
 						for r := i; r < min(i+mr, m); r++ {
@@ -527,14 +532,22 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 	})
 }
 
+// edgeScratch is the scratch of edgeTile: a tile of C, one of the
+// residual, a row and a column bias.
+const edgeScratch = 2*maxMR*maxNR + maxMR + maxNR
+
 // edgeTile runs the kernel on a tile cut by the end of M or N through a
 // scratch tile: the rows x cols corner of C at (i, j) is copied in when
 // accumulating, the biases and residual are padded, and the corner copied
-// back. cOff is the matrix's offset in the residual.
-func (v *variant) edgeTile(k int, a *float32, rs, ks int, panel *float32, c []float32, ldc, i, j, rows, cols int, alpha float32, flags uint64, ep *Epilogue, cOff int, clip *[2]float32) {
-	var tile, rtile [maxMR * maxNR]float32
-	var rbias [maxMR]float32
-	var cbias [maxNR]float32
+// back. cOff is the matrix's offset in the residual. scratch (edgeScratch
+// floats, reused across calls: the kernel reaches it through a function
+// value, so arrays of its own would be allocated on every call) holds
+// finite values; what the tile's padding lanes compute is discarded.
+func (v *variant) edgeTile(scratch []float32, k int, a *float32, rs, ks int, panel *float32, c []float32, ldc, i, j, rows, cols int, alpha float32, flags uint64, ep *Epilogue, cOff int, clip *[2]float32) {
+	tile := scratch[:maxMR*maxNR]
+	rtile := scratch[maxMR*maxNR : 2*maxMR*maxNR]
+	rbias := scratch[2*maxMR*maxNR : 2*maxMR*maxNR+maxMR]
+	cbias := scratch[2*maxMR*maxNR+maxMR : edgeScratch]
 	nr := v.nr
 	if flags&flagAccumulate != 0 {
 		for r := 0; r < rows; r++ {
