@@ -13,7 +13,9 @@
 //	   statically known shapes included), dead-code and common-subexpression
 //	   elimination, Identity/Dropout removal, Conv+BatchNormalization (and
 //	   Conv+Mul/Add by constants) folding, transpose and reshape elimination
-//	2  extended: fusions into com.gocann operators
+//	2  extended: fusions into com.gocann operators (Conv/MatMul/Gemm with
+//	   bias, residual and activation; LayerNorm, GELU, attention;
+//	   element-wise chains)
 //	3  layout selection for the CPU kernels: constant GEMM weights stored
 //	   prepacked in the micro-kernel's panels (PackWeights)
 //

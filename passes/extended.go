@@ -6,7 +6,8 @@ package passes
 // residual), GELU before the MatMul and Conv fusions (which absorb it as
 // their activation), LayerNorm before SkipLayerNorm (which needs it) and
 // both before the MatMul fusion (so a residual Add feeding a LayerNorm
-// becomes SkipLayerNormalization rather than a GEMM residual).
+// becomes SkipLayerNormalization rather than a GEMM residual), and the
+// element-wise chains last (the others absorb the chains they know).
 func extendedPasses() []Pass {
 	return []Pass{
 		GeluFusion,
@@ -15,5 +16,6 @@ func extendedPasses() []Pass {
 		AttentionFusion,
 		MatMulFusion,
 		ConvFusion,
+		ElementwiseFusion,
 	}
 }

@@ -8,7 +8,8 @@ import (
 // fusedOps lists GoCANN's own operators (domain com.gocann, opset 1): the
 // fused forms the graph engine's level-2 passes put in place of subgraphs
 // of standard operators, one family per file (fused_conv.go,
-// fused_gemm.go, fused_norm.go, fused_gelu.go, fused_attention.go). Each
+// fused_gemm.go, fused_norm.go, fused_gelu.go, fused_attention.go,
+// fused_chain.go). Each
 // computes what its unfused composition computes, in one pass.
 func fusedOps() []def {
 	d := ops.DomainGoCANN
@@ -21,6 +22,7 @@ func fusedOps() []def {
 		{domain: d, name: "Gelu", since: []int{1}, inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, prepare: prepareGeluFamily(kernels.ActGelu, 0), doc: "x/2·(1 + erf(x/√2))"},
 		{domain: d, name: "FastGelu", since: []int{1}, inputs: [2]int{1, 2}, outputs: [2]int{1, 1}, prepare: prepareGeluFamily(kernels.ActGeluTanh, 1), doc: "tanh-approximated GELU of x + bias"},
 		{domain: d, name: "BiasGelu", since: []int{1}, inputs: [2]int{2, 2}, outputs: [2]int{1, 1}, prepare: prepareGeluFamily(kernels.ActGelu, 1), doc: "GELU (erf) of x + bias"},
+		{domain: d, name: "ElementwiseChain", since: []int{1}, inputs: [2]int{1, -1}, outputs: [2]int{1, 1}, prepare: prepareElementwiseChain, doc: "a chain of element-wise operators on float32, run block by block in cache"},
 		{domain: d, name: "Attention", since: []int{1}, inputs: [2]int{3, 4}, outputs: [2]int{1, 1}, prepare: prepareAttention, doc: "multi-head scaled dot-product attention over projected Q, K, V with mask or causal flag"},
 	}
 }

@@ -776,6 +776,14 @@ func TestFusedPrepareErrors(t *testing.T) {
 		{"matmul residual", "FusedMatMul", nil, 1, []*tensor.Tensor{f(2, 3), f(3, 2), nil, f(2, 3)}},
 		{"matmul trans rank 1", "FusedMatMul", nnAttrs{"transA": nnI(1)}, 1, []*tensor.Tensor{f(3), f(3, 2)}},
 		{"matmul trans value", "FusedMatMul", nnAttrs{"transB": nnI(2)}, 1, []*tensor.Tensor{f(2, 3), f(3, 2)}},
+		{"chain no steps", "ElementwiseChain", nil, 1, []*tensor.Tensor{f(2, 3)}},
+		{"chain lengths", "ElementwiseChain", nnAttrs{"ops": nnSs("Relu", "Exp"), "operands": nnIs(-1), "swap": nnIs(0, 0)}, 1, []*tensor.Tensor{f(2, 3)}},
+		{"chain unknown op", "ElementwiseChain", nnAttrs{"ops": nnSs("Pow"), "operands": nnIs(1), "swap": nnIs(0)}, 1, []*tensor.Tensor{f(2, 3), f(1)}},
+		{"chain operand index", "ElementwiseChain", nnAttrs{"ops": nnSs("Add"), "operands": nnIs(2), "swap": nnIs(0)}, 1, []*tensor.Tensor{f(2, 3), f(1)}},
+		{"chain operand shape", "ElementwiseChain", nnAttrs{"ops": nnSs("Add"), "operands": nnIs(1), "swap": nnIs(0)}, 1, []*tensor.Tensor{f(2, 3), f(3)}},
+		{"chain unary operand", "ElementwiseChain", nnAttrs{"ops": nnSs("Relu"), "operands": nnIs(1), "swap": nnIs(0)}, 1, []*tensor.Tensor{f(2, 3), f(2, 3)}},
+		{"chain swap", "ElementwiseChain", nnAttrs{"ops": nnSs("Sub"), "operands": nnIs(1), "swap": nnIs(2)}, 1, []*tensor.Tensor{f(2, 3), f(2, 3)}},
+		{"chain float64", "ElementwiseChain", nnAttrs{"ops": nnSs("Relu"), "operands": nnIs(-1), "swap": nnIs(0)}, 1, []*tensor.Tensor{x64}},
 		{"matmul packed panels", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20)}, 1, []*tensor.Tensor{f(2, 8), f(1, 8, 16)}},
 		{"matmul packed width", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20)}, 1, []*tensor.Tensor{f(2, 8), f(2, 8, 8)}},
 		{"matmul packed depth", "FusedMatMul", nnAttrs{"packed_b": nnI(16), "packed_n": nnI(20)}, 1, []*tensor.Tensor{f(2, 8), f(2, 7, 16)}},
@@ -855,5 +863,35 @@ func TestFusedMatMulPacked(t *testing.T) {
 				fusedCompare(t, env, fused, composed, "y")
 			})
 		}
+	}
+}
+
+// TestElementwiseChain: a chain computes what its operators compute one
+// after another, over several blocks, with operands of X's shape, single
+// elements, X itself and swapped sides.
+func TestElementwiseChain(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, shape := range [][]int{{3, 7}, {2, 3, 2900}} {
+		env := map[string]*tensor.Tensor{"X": fRand(rng, shape...), "Z": fRand(rng, shape...), "k": fScalar(0.75)}
+		composed := []fstep{
+			{op: "Sigmoid", in: []string{"X"}, out: []string{"s"}},
+			{op: "Mul", in: []string{"X", "s"}, out: []string{"m"}},
+			{op: "Sub", in: []string{"k", "m"}, out: []string{"d"}},
+			{op: "Div", in: []string{"d", "Z"}, out: []string{"q"}},
+			{op: "Tanh", in: []string{"q"}, out: []string{"t"}},
+			{op: "Add", in: []string{"t", "Z"}, out: []string{"a"}},
+			{op: "Erf", in: []string{"a"}, out: []string{"e"}},
+			{op: "Relu", in: []string{"e"}, out: []string{"r"}},
+			{op: "Abs", in: []string{"r"}, out: []string{"b"}},
+			{op: "Sqrt", in: []string{"b"}, out: []string{"sq"}},
+			{op: "Neg", in: []string{"sq"}, out: []string{"n"}},
+			{op: "Exp", in: []string{"n"}, out: []string{"y"}},
+		}
+		fused := []fstep{{op: "ElementwiseChain", fused: true, attrs: nnAttrs{
+			"ops":      nnSs("Sigmoid", "Mul", "Sub", "Div", "Tanh", "Add", "Erf", "Relu", "Abs", "Sqrt", "Neg", "Exp"),
+			"operands": nnIs(-1, 0, 2, 1, -1, 1, -1, -1, -1, -1, -1, -1),
+			"swap":     nnIs(0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+		}, in: []string{"X", "Z", "k"}, out: []string{"y"}}}
+		fusedCompare(t, env, fused, composed, "y")
 	}
 }

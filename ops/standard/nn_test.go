@@ -14,10 +14,11 @@ import (
 
 type nnAttrs = map[string]ops.Attr
 
-func nnI(v int64) ops.Attr     { return ops.Attr{Type: ops.AttrInt, Int: v} }
-func nnF(v float32) ops.Attr   { return ops.Attr{Type: ops.AttrFloat, Float: v} }
-func nnS(v string) ops.Attr    { return ops.Attr{Type: ops.AttrString, String: v} }
-func nnIs(v ...int64) ops.Attr { return ops.Attr{Type: ops.AttrInts, Ints: v} }
+func nnI(v int64) ops.Attr      { return ops.Attr{Type: ops.AttrInt, Int: v} }
+func nnF(v float32) ops.Attr    { return ops.Attr{Type: ops.AttrFloat, Float: v} }
+func nnS(v string) ops.Attr     { return ops.Attr{Type: ops.AttrString, String: v} }
+func nnIs(v ...int64) ops.Attr  { return ops.Attr{Type: ops.AttrInts, Ints: v} }
+func nnSs(v ...string) ops.Attr { return ops.Attr{Type: ops.AttrStrings, Strings: v} }
 func nnT[T tensor.Element](t *testing.T, v []T, shape ...int) *tensor.Tensor {
 	t.Helper()
 	x, err := tensor.FromSlice(v, shape...)
