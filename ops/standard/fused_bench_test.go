@@ -146,6 +146,13 @@ func BenchmarkFused(b *testing.B) {
 			[]fstep{{op: "Attention", fused: true, attrs: nnAttrs{"num_heads": nnI(4), "causal": nnI(1)}, in: []string{"Q", "K", "V"}, out: []string{"Y"}}},
 			attentionSteps(v, 1, 128, 128, 4, 64, 64, 0.125, false, true, "")})
 	}
+	{ // An element-wise chain: (x·1.5 - z) → Tanh → Abs → Sqrt → + z, 1M floats.
+		v := map[string]*tensor.Tensor{"X": fRand(rng, 1024, 1024), "Z": fRand(rng, 1024, 1024), "k": fScalar(1.5)}
+		list = append(list, bench{"elementwise_chain6", v,
+			[]fstep{{op: "ElementwiseChain", fused: true, attrs: nnAttrs{"ops": nnSs("Mul", "Sub", "Tanh", "Abs", "Sqrt", "Add"), "operands": nnIs(2, 1, -1, -1, -1, 1), "swap": nnIs(0, 0, 0, 0, 0, 0)}, in: []string{"X", "Z", "k"}, out: []string{"Y"}}},
+			[]fstep{{op: "Mul", in: []string{"X", "k"}, out: []string{"m"}}, {op: "Sub", in: []string{"m", "Z"}, out: []string{"s"}}, {op: "Tanh", in: []string{"s"}, out: []string{"t"}},
+				{op: "Abs", in: []string{"t"}, out: []string{"a"}}, {op: "Sqrt", in: []string{"a"}, out: []string{"q"}}, {op: "Add", in: []string{"q", "Z"}, out: []string{"Y"}}}})
+	}
 	for _, bc := range list {
 		for _, variant := range []string{"fused", "unfused"} {
 			steps := bc.fused
