@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -80,6 +81,9 @@ this architecture loads.`,
 				elapsed := time.Since(start)
 				if *explain {
 					fmt.Fprint(ios.stdout, conv.Report.String())
+					if err := explainPlan(ios, dst); err != nil {
+						fmt.Fprintf(ios.stdout, "no memory plan: %v\n", err)
+					}
 				}
 				st, err := os.Stat(dst)
 				if err != nil {
@@ -93,6 +97,32 @@ this architecture loads.`,
 			}
 		},
 	}
+}
+
+// explainPlan prints the memory plan of the compiled model at path (peak
+// arena bytes, launches) for its input shapes, symbolic dims taken as 1.
+func explainPlan(ios ioStreams, path string) error {
+	m, err := model.Load(path)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	feeds, err := randomInputs(m.Inputs(), nil, nil, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		return err
+	}
+	plan, err := m.MemoryPlan(feeds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(ios.stdout, plan)
+	for _, in := range m.Inputs() {
+		if !in.Type.Static() {
+			fmt.Fprintln(ios.stdout, "  (symbolic dimensions planned as 1: fix them with --shapes)")
+			break
+		}
+	}
+	return nil
 }
 
 func featureList(f []string) string {

@@ -17,7 +17,8 @@ func TestConvertInspectRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("convert: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, out+":") || !strings.Contains(stdout, "2 nodes") || !strings.Contains(stdout, "optimization level") {
+	if !strings.Contains(stdout, out+":") || !strings.Contains(stdout, "2 nodes") || !strings.Contains(stdout, "optimization level") ||
+		!strings.Contains(stdout, "plan for x: float32[2 3]") || !strings.Contains(stdout, "arena:") || strings.Contains(stdout, "symbolic dimensions") {
 		t.Errorf("convert output:\n%s", stdout)
 	}
 	if !strings.Contains(stderr, "write") {
