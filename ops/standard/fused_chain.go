@@ -2,6 +2,7 @@ package standard
 
 import (
 	"math"
+	"slices"
 
 	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
@@ -80,7 +81,13 @@ func prepareElementwiseChain(n *ops.Node) (*ops.Plan, error) {
 		}
 		steps[i] = st
 	}
-	return &ops.Plan{Outputs: []ops.Type{x}, Kernel: chainKernel(steps, x.Shape), Overwrites: true}, nil
+	plan := &ops.Plan{Outputs: []ops.Type{x}, Kernel: chainKernel(steps, x.Shape), Overwrites: true}
+	// Y may take over X's memory unless a later step reads X again: each
+	// block reads X's elements before writing the same positions.
+	if !slices.ContainsFunc(steps, func(st chainStep) bool { return st.operand == 0 }) {
+		plan.InPlace = sameShapeInputs(n, x.Shape, 0)
+	}
+	return plan, nil
 }
 
 func chainKernel(steps []chainStep, shape tensor.Shape) ops.Kernel {

@@ -1,6 +1,7 @@
 package standard
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand"
@@ -893,5 +894,53 @@ func TestElementwiseChain(t *testing.T) {
 			"swap":     nnIs(0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0),
 		}, in: []string{"X", "Z", "k"}, out: []string{"y"}}}
 		fusedCompare(t, env, fused, composed, "y")
+	}
+}
+
+// TestElementwiseChainInPlace: the output may take over X's memory unless
+// a step reads X again, and then computes the same bytes.
+func TestElementwiseChainInPlace(t *testing.T) {
+	reg, err := NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := reg.Lookup(ops.DomainGoCANN, "ElementwiseChain", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &ops.Env{Workers: cpu.NewWorkers(2)}
+	defer env.Workers.Close()
+	rng := rand.New(rand.NewSource(3))
+	in := []*tensor.Tensor{fRand(rng, 4, 5000), fRand(rng, 4, 5000), fScalar(2)}
+	for _, c := range []struct {
+		operands []int64
+		inPlace  bool
+	}{{[]int64{1, -1, 2}, true}, {[]int64{1, -1, 0}, false}} {
+		n := &ops.Node{OpType: "ElementwiseChain", Domain: ops.DomainGoCANN, Opset: 1, NumOutputs: 1,
+			Attrs: ops.NewAttrs(nnAttrs{"ops": nnSs("Mul", "Tanh", "Add"), "operands": nnIs(c.operands...), "swap": nnIs(0, 0, 0)})}
+		for _, x := range in {
+			n.Inputs = append(n.Inputs, ops.TypeOf(x))
+		}
+		plan, err := ops.PrepareOp(op, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(plan.InPlace) == 1 && plan.InPlace[0] == 0; got != c.inPlace {
+			t.Fatalf("operands %v: InPlace %v", c.operands, plan.InPlace)
+		}
+		if !c.inPlace {
+			continue
+		}
+		ref, err := runOnce(env, plan, in, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := runOnce(env, plan, in, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, ref) {
+			t.Error("in place over X: results differ")
+		}
 	}
 }
