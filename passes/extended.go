@@ -11,6 +11,7 @@ package passes
 func extendedPasses() []Pass {
 	return []Pass{
 		GeluFusion,
+		SoftmaxFusion,
 		LayerNormFusion,
 		SkipLayerNormFusion,
 		AttentionFusion,

@@ -56,3 +56,32 @@ func TestElementwiseFusion(t *testing.T) {
 		}, wantOps: []string{"Exp", "Neg"}},
 	})
 }
+
+func TestSoftmaxFusion(t *testing.T) {
+	axes := func(t testing.TB, b *builder) string {
+		return b.init("axes", i64(t, []int64{-1}, 1))
+	}
+	runPassCases(t, []passCase{
+		{name: "guarded by the row maximum", level: 2, build: func(t testing.TB, b *builder) {
+			x := b.input("x", -1, 4, 9)
+			mx := b.op("ReduceMax", "mx", nil, x, axes(t, b))
+			e := b.op("Exp", "e", nil, b.op("Sub", "d", nil, x, mx))
+			b.output(b.op("Div", "y", nil, e, b.op("ReduceSum", "s", nil, e, axes(t, b))))
+		}, wantOps: []string{"Softmax"}},
+		{name: "unguarded", level: 2, build: func(t testing.TB, b *builder) {
+			x := b.input("x", 3, 9)
+			e := b.op("Exp", "e", nil, x)
+			b.output(b.op("Div", "y", nil, e, b.op("ReduceSum", "s", nil, e, b.init("axes", i64(t, []int64{1}, 1)))))
+		}, wantOps: []string{"Softmax"}},
+		{name: "sum over another axis stays", level: 2, build: func(t testing.TB, b *builder) {
+			x := b.input("x", 3, 9)
+			e := b.op("Exp", "e", nil, x)
+			b.output(b.op("Div", "y", nil, e, b.op("ReduceSum", "s", nil, e, b.init("axes", i64(t, []int64{0}, 1)))))
+		}, wantOps: []string{"Exp", "ReduceSum", "Div"}},
+		{name: "exponentials read elsewhere stay", level: 2, build: func(t testing.TB, b *builder) {
+			x := b.input("x", 3, 9)
+			e := b.op("Exp", "e", nil, x)
+			b.output(b.op("Div", "y", nil, e, b.op("ReduceSum", "s", nil, e, axes(t, b))), e)
+		}, wantOps: []string{"Exp", "ReduceSum", "Div"}},
+	})
+}

@@ -3,7 +3,6 @@ package passes
 import (
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/ops"
-	"github.com/gocann/gocann/tensor"
 )
 
 // LayerNormFusion recognizes layer normalization over the last axis as
@@ -56,30 +55,7 @@ type layerNorm struct {
 
 // lastAxisMean reports whether n is ReduceMean over the last axis of
 // its input, keeping dimensions.
-func (c *Context) lastAxisMean(n *graph.Node) bool {
-	if !isStd(n, "ReduceMean") || len(n.Outputs) != 1 || attrIntOr(n, "keepdims", 1) != 1 {
-		return false
-	}
-	axes := attrInts(n, "axes")
-	if c.Opset("") >= 18 {
-		axes = nil
-		if len(n.Inputs) > 1 && n.Inputs[1] != "" {
-			t := c.Constant(n.Inputs[1])
-			if t == nil || t.DType() != tensor.Int64 {
-				return false
-			}
-			axes, _ = tensor.ToSlice[int64](t)
-		}
-	}
-	if len(axes) != 1 {
-		return false
-	}
-	if axes[0] == -1 {
-		return true
-	}
-	r, ok := c.knownRank(n.Inputs[0])
-	return ok && axes[0] == int64(r-1)
-}
+func (c *Context) lastAxisMean(n *graph.Node) bool { return c.lastAxisReduce(n, "ReduceMean", 18) }
 
 // matchLayerNorm matches the decomposed LayerNorm that starts with the
 // ReduceMean m.
