@@ -24,7 +24,9 @@ type Profiler struct {
 	events []Event
 }
 
-// Event is one kernel launch (Kind "kernel", "eval" or "dynamic") or one
+// Event is one kernel launch (Kind "kernel", "eval" or "dynamic"), one
+// copy between host and accelerator (Kind "copy", OpType "CopyToDevice" or
+// "CopyToHost", Name the value) or one
 // whole run (Kind "run").
 type Event struct {
 	Kind   string
@@ -73,15 +75,19 @@ func (p *Profiler) addRun(start time.Time, d time.Duration, stream int) {
 func (p *Profiler) addLaunch(l *launch, frame []ops.Value, device string, stream int, start time.Time, d time.Duration) {
 	ev := Event{Name: l.st.node.Name, Domain: l.st.node.Domain, OpType: l.st.node.OpType, Device: device,
 		Stream: stream, Start: start, Duration: d, Inputs: l.inDesc, Outputs: l.outDesc}
-	switch l.kind {
-	case launchKernel:
+	switch {
+	case l.dev != nil:
+		// On an accelerator the kernel only enqueues: Duration is the
+		// host's time, not the device's.
 		ev.Kind = "kernel"
-	case launchEval:
+	case l.kind == launchKernel:
+		ev.Kind = "kernel"
+	case l.kind == launchEval:
 		ev.Kind = "eval"
 	default:
 		ev.Kind = "dynamic"
 	}
-	if ev.Inputs == nil {
+	if ev.Inputs == nil && frame != nil {
 		ev.Inputs = describeValues(frame, l.in)
 		ev.Outputs = describeValues(frame, l.out)
 	}
