@@ -52,8 +52,8 @@ type Options struct {
 	Stream runtime.Stream
 	Pool   *runtime.Pool
 	// Strict makes any fallback to the CPU an error wrapping ErrFallback:
-	// at Compile for control flow and operators with no kernel on the
-	// accelerator, when a signature is planned for the rest.
+	// at Compile for control flow, when a signature is planned (first Run,
+	// Placement, MemoryPlan) for the rest.
 	Strict bool
 }
 
