@@ -25,7 +25,7 @@ func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "measure a model's load time, latency percentiles and throughput",
-		usage: `cann bench MODEL [--device cpu] [--threads N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
+		usage: `cann bench MODEL [--device cpu|opencl[:N]] [--strict] [--threads N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
 
 Loads MODEL (an .onnx file or a .cann one from cann convert), runs it
 --warmup times untimed, then times runs one after another: --iterations
@@ -43,7 +43,8 @@ positions, Gather indices) 0 or 1, masks all ones, other integers in
 as in --shapes input_ids:1x128,pixel_values:4x3x224x224. --cpuprofile writes
 a Go CPU profile of the timed runs (go tool pprof).`,
 		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
-			device := fs.String("device", "cpu", "device to run on")
+			device := fs.String("device", "cpu", "device to run on (cpu, opencl, opencl:N)")
+			strict := fs.Bool("strict", false, "fail when a node would fall back from the device to the CPU")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
 			warmup := fs.Int("warmup", 5, "untimed runs before timing")
 			iterations := fs.Int("iterations", 0, "timed runs (0: as many as fit in --duration)")
@@ -68,7 +69,7 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 					return fmt.Errorf("--threads %d: must not be negative: %w", *threads, errUsage)
 				}
 				cfg := benchConfig{
-					path: args[0], device: *device, threads: *threads, warmup: *warmup,
+					path: args[0], device: *device, strict: *strict, threads: *threads, warmup: *warmup,
 					iterations: *iterations, duration: *duration, shapes: shapes,
 					inputDir: *inputDir, seed: *seed, cpuProfile: *cpuProfile,
 				}
@@ -91,6 +92,7 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 // benchConfig is a parsed cann bench command line.
 type benchConfig struct {
 	path, device    string
+	strict          bool
 	threads, warmup int
 	iterations      int
 	duration        time.Duration
@@ -130,9 +132,9 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	if iterations == 0 && duration == 0 {
 		duration = 2 * time.Second
 	}
-	opts := []model.Option{model.WithDevice(cfg.device), model.WithThreads(cfg.threads)}
+	opts := []model.Option{model.WithDevice(cfg.device), model.WithThreads(cfg.threads), model.WithStrict(cfg.strict)}
 	start := time.Now()
-	m, err := model.Load(cfg.path, opts...)
+	m, err := loadModel(cfg.path, opts)
 	if err != nil {
 		return nil, err
 	}
