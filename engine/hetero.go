@@ -111,9 +111,7 @@ func (h *heteroRun) exec(ctx context.Context) (err error) {
 			if err := h.device(ctx, l); err != nil {
 				return err
 			}
-			for _, s := range l.release {
-				frame[s] = nil
-			}
+			h.release(l)
 			continue
 		}
 		// On the CPU: everything it reads comes to the host first.
@@ -166,11 +164,24 @@ func (h *heteroRun) exec(ctx context.Context) (err error) {
 		if h.prof != nil && l.kind != launchView {
 			h.prof.addLaunch(l, frame, cpuName, a.id, t0, time.Since(t0))
 		}
-		for _, s := range l.release {
-			frame[s] = nil
-		}
+		h.release(l)
 	}
 	return nil
+}
+
+// release drops the values whose last reader l is. Device memory goes
+// back to the pool at once: the stream is in order, so work still queued
+// that reads it runs before any later kernel can write it again.
+func (h *heteroRun) release(l *launch) {
+	for _, s := range l.release {
+		h.a.frame[s] = nil
+	}
+	for _, s := range l.devFree {
+		if t := h.a.dev[s]; t != nil {
+			t.Free() // owned also lists it: a second Free does nothing
+			h.a.dev[s] = nil
+		}
+	}
 }
 
 // device enqueues one launch placed on the accelerator.
@@ -213,7 +224,12 @@ func (h *heteroRun) device(ctx context.Context, l *launch) error {
 		}
 	}
 	if h.prof != nil {
-		// Kernels only enqueue: the time is what the host spent on it.
+		// Kernels only enqueue: a profiled run waits for each, so that its
+		// time is the device's work (with the launch overhead), not the
+		// enqueueing.
+		if err := h.s.Synchronize(ctx); err != nil {
+			return fmt.Errorf("node %v on %s: %w", l.st.node, h.e.opts.Accelerator.Properties().ID(), err)
+		}
 		h.prof.addLaunch(l, nil, h.e.opts.Accelerator.Properties().ID(), a.id, t0, time.Since(t0))
 	}
 	return nil

@@ -252,3 +252,35 @@ func TestHeteroOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestHeteroFreesAtLastReader: a chain of device kernels keeps no more
+// than a few of its intermediates in device memory at once.
+func TestHeteroFreesAtLastReader(t *testing.T) {
+	c := openCL(t)
+	const n = 8
+	var nodes []*graph.Node
+	prev := "x"
+	for i := 0; i < n; i++ {
+		out := "v" + string(rune('a'+i))
+		if i == n-1 {
+			out = "y"
+		}
+		nodes = append(nodes, node("relu"+out, "Relu", []string{prev}, out))
+		prev = out
+	}
+	m := model([]*graph.ValueInfo{f32("x", 256, 256)}, []string{"y"}, nil, nodes...)
+	exe, err := Compile(m, c.options(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exe.Close()
+	c.pool.ResetPeak()
+	r := rand.New(rand.NewPCG(5, 6))
+	if _, err := exe.Run(context.Background(), map[string]ops.Value{"x": randomTensor(r, 256, 256)}); err != nil {
+		t.Fatal(err)
+	}
+	const value = 256 * 256 * 4
+	if peak := c.pool.Stats().Peak; peak > 3*value {
+		t.Errorf("peak device memory %d bytes: more than 3 values of %d alive at once", peak, value)
+	}
+}

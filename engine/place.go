@@ -242,6 +242,7 @@ func (pb *planner) place() error {
 		}
 	}
 	pl.devConst = make([]*tensor.Tensor, pl.nslots)
+	pb.planDeviceFrees(onDev)
 	if e.opts.Strict && len(pl.placement.Fallbacks) > 0 {
 		f := pl.placement.Fallbacks[0]
 		more := ""
@@ -251,6 +252,79 @@ func (pb *planner) place() error {
 		return fmt.Errorf("node %s (%s) on %s: %s%s: %w", f.Node, f.OpType, devName, f.Reason, more, ErrFallback)
 	}
 	return nil
+}
+
+// planDeviceFrees finds, for the device memory a run allocates (outputs of
+// device kernels, copies of host values), the launch after which nothing
+// reads it any more, views of it included, so that a run gives it back to
+// the pool there rather than at its end. Graph outputs are kept until they
+// are copied to the host.
+func (pb *planner) planDeviceFrees(onDev []bool) {
+	pl := pb.pl
+	n := len(pl.launches)
+	last := make([]int, pl.nslots) // last launch reading each slot
+	for i := range last {
+		last[i] = -1
+	}
+	for i := range pl.launches {
+		l := &pl.launches[i]
+		for _, s := range l.in {
+			if s >= 0 {
+				last[s] = i
+			}
+		}
+		for _, sub := range l.st.allSubs() {
+			for _, f := range sub.free {
+				last[f.parentSlot] = i
+			}
+		}
+	}
+	for _, s := range pl.outputs {
+		last[s] = n
+	}
+	// roots[s]: the slots whose device memory s's device value shares
+	// (itself, or what a view reads); end[r]: the last use of r's memory.
+	roots := make([][]int, pl.nslots)
+	end := make([]int, pl.nslots)
+	for i := range end {
+		end[i] = -1
+	}
+	use := func(r, at int) { end[r] = max(end[r], at) }
+	for i := range pl.launches {
+		l := &pl.launches[i]
+		if l.dev == nil {
+			continue
+		}
+		var viewed []int
+		for j, s := range l.in {
+			if s < 0 || isValueInput(l.st.op, j) {
+				continue
+			}
+			if roots[s] == nil && pl.tmpl[s] == nil { // a host value copied here
+				roots[s] = []int{s}
+				use(s, max(last[s], i))
+			}
+			viewed = append(viewed, roots[s]...)
+		}
+		for _, s := range l.out {
+			if s < 0 {
+				continue
+			}
+			if l.dev.View {
+				roots[s] = viewed
+			} else {
+				roots[s] = []int{s}
+			}
+			for _, r := range roots[s] {
+				use(r, max(last[s], i))
+			}
+		}
+	}
+	for r, at := range end {
+		if at >= 0 && at < n && len(roots[r]) == 1 && roots[r][0] == r {
+			pl.launches[at].devFree = append(pl.launches[at].devFree, r)
+		}
+	}
 }
 
 // freeDeviceConstants gives the plan's device copies of constants back to

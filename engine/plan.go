@@ -69,6 +69,7 @@ type launch struct {
 	// PrepareDevice returned with it; nil when it runs on the CPU.
 	dev     *ops.DevicePlan
 	devPlan *ops.Plan
+	devFree []int // slots whose device memory is dead after this launch
 }
 
 // arenaView is a tensor over the arena: one per value the arena holds,

@@ -26,8 +26,9 @@ type Profiler struct {
 
 // Event is one kernel launch (Kind "kernel", "eval" or "dynamic"), one
 // copy between host and accelerator (Kind "copy", OpType "CopyToDevice" or
-// "CopyToHost", Name the value) or one
-// whole run (Kind "run").
+// "CopyToHost", Name the value) or one whole run (Kind "run"). A profiled
+// run waits for each kernel on an accelerator, so that its Duration is
+// the device's (launch overhead included); unprofiled runs do not wait.
 type Event struct {
 	Kind   string
 	Name   string // node name ("" for runs)
@@ -76,9 +77,7 @@ func (p *Profiler) addLaunch(l *launch, frame []ops.Value, device string, stream
 	ev := Event{Name: l.st.node.Name, Domain: l.st.node.Domain, OpType: l.st.node.OpType, Device: device,
 		Stream: stream, Start: start, Duration: d, Inputs: l.inDesc, Outputs: l.outDesc}
 	switch {
-	case l.dev != nil:
-		// On an accelerator the kernel only enqueues: Duration is the
-		// host's time, not the device's.
+	case l.dev != nil: // on the accelerator, waited for (see heteroRun.device)
 		ev.Kind = "kernel"
 	case l.kind == launchKernel:
 		ev.Kind = "kernel"
