@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -282,5 +283,65 @@ func TestHeteroFreesAtLastReader(t *testing.T) {
 	const value = 256 * 256 * 4
 	if peak := c.pool.Stats().Peak; peak > 3*value {
 		t.Errorf("peak device memory %d bytes: more than 3 values of %d alive at once", peak, value)
+	}
+}
+
+// TestHeteroConcurrentRuns: runs of several signatures from many
+// goroutines share the device (serialized on its stream) and each gets
+// its own answers.
+func TestHeteroConcurrentRuns(t *testing.T) {
+	c := openCL(t)
+	m := mixedModel(rand.New(rand.NewPCG(7, 8)))
+	m.Graph.Inputs[0] = f32("x", -1, 8)
+	exe, err := Compile(m, c.options(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exe.Close()
+	// Inputs and references first: t.Fatal belongs to this goroutine.
+	type job struct{ in, want []map[string]ops.Value }
+	var jobs [4]job
+	for g := range jobs {
+		r := rand.New(rand.NewPCG(uint64(g), 9))
+		for run := 0; run < 3; run++ {
+			in := map[string]ops.Value{"x": randomTensor(r, 1+g, 8)}
+			want := map[string]ops.Value{}
+			for i, v := range referenceRun(t, c.reg, m, in) {
+				want[m.Graph.Outputs[i].Name] = v
+			}
+			jobs[g].in = append(jobs[g].in, in)
+			jobs[g].want = append(jobs[g].want, want)
+		}
+	}
+	errs := make(chan error, len(jobs))
+	for g := range jobs {
+		go func() {
+			for run, in := range jobs[g].in {
+				got, err := exe.Run(context.Background(), in)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i, o := range m.Graph.Outputs {
+					y, _ := tensor.ToSlice[float32](got[i].(*tensor.Tensor))
+					w, _ := tensor.ToSlice[float32](jobs[g].want[run][o.Name].(*tensor.Tensor))
+					for k := range w {
+						if math.Abs(float64(y[k]-w[k])) > 1e-5+1e-3*math.Abs(float64(w[k])) {
+							errs <- fmt.Errorf("output %s element %d: got %v, want %v", o.Name, k, y[k], w[k])
+							return
+						}
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(exe.plans.all()); n != 4 {
+		t.Errorf("%d plans, want one per batch size (4)", n)
 	}
 }
