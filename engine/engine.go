@@ -5,7 +5,9 @@
 // with prepared operator plans and buffers bound in a static arena, planned
 // by value lifetimes (see plan.go, arena.go). Control flow and values whose
 // shapes depend on data fall back, node by node, to the general path that
-// prepares nodes as it meets them.
+// prepares nodes as it meets them. With Options.Accelerator the plan also
+// places each node on that device or, when it cannot run there, on the
+// CPU, and copies values only where they change sides (see place.go).
 package engine
 
 import (

@@ -283,7 +283,16 @@ func registerDeviceKernels(reg *ops.Registry, backend string) error {
 	if !ok {
 		return nil // no kernels: every node falls back (and says so)
 	}
-	return register(reg)
+	if err := register(reg); err != nil {
+		// A concurrent Load sharing the registry may have registered them.
+		for _, d := range reg.DeviceOps() {
+			if d.Backend == backend {
+				return nil
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // Report says what the optimization passes did to the model when it was
