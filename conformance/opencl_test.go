@@ -23,13 +23,14 @@ import (
 // loadOpenCL loads a shared model on the first OpenCL device, strict, with
 // its test inputs; it skips without the models or a device (unless
 // GOCANN_REQUIRE_OPENCL is set).
-func loadOpenCL(tb testing.TB, name string) (*model.Model, map[string]ops.Value) {
+func loadOpenCL(tb testing.TB, name string, opts ...model.Option) (*model.Model, map[string]ops.Value) {
 	tb.Helper()
 	dir := filepath.Join(sharedModels(), name)
 	if _, err := os.Stat(dir); err != nil {
 		tb.Skipf("shared models missing at %s", sharedModels())
 	}
-	m, err := model.Load(filepath.Join(dir, "model.onnx"), model.WithDevice("opencl"), model.WithStrict(true), model.WithThreads(2))
+	opts = append([]model.Option{model.WithDevice("opencl"), model.WithStrict(true), model.WithThreads(2)}, opts...)
+	m, err := model.Load(filepath.Join(dir, "model.onnx"), opts...)
 	if err != nil {
 		if errors.Is(err, runtime.ErrNotFound) && os.Getenv("GOCANN_REQUIRE_OPENCL") == "" {
 			tb.Skipf("no OpenCL device: %v", err)
@@ -75,6 +76,38 @@ func TestSharedModelsOpenCL(t *testing.T) {
 			}
 			if strings.Contains(pm.String(), "cpu:0") {
 				t.Errorf("placement names the CPU:\n%s", pm)
+			}
+		})
+	}
+}
+
+// TestSharedModelsOpenCLFallbacks runs the shared models optimized at
+// level 3, whose fused operators and layouts have no OpenCL kernels: the
+// placement alternates between device and CPU, and the answers must not
+// change.
+func TestSharedModelsOpenCLFallbacks(t *testing.T) {
+	for _, name := range modelNames {
+		t.Run(name, func(t *testing.T) {
+			m, feeds := loadOpenCL(t, name, model.WithStrict(false), model.WithOptLevel(3))
+			pm, err := m.Placement(feeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			outs, err := m.RunValues(ctx, feeds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%v nodes per device, %d fallbacks, %d copies", pm.Counts(), len(pm.Fallbacks), pm.Copies)
+			for i, got := range outs {
+				_, want, err := onnx.ReadTensorFile(filepath.Join(sharedModels(), name, "test_data_set_0", fmt.Sprintf("output_%d.pb", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := CompareValues(got, want, modelTolerance); err != nil {
+					t.Errorf("output %d: %v", i, err)
+				}
 			}
 		})
 	}
