@@ -128,6 +128,7 @@ type arena struct {
 	// placed plan; owned is the device memory the run allocated.
 	dev   []*tensor.Tensor
 	owned []*tensor.Tensor
+	keep  []*tensor.Tensor // host memory of copies still queued
 }
 
 func (pl *execPlan) newArena(id int) (*arena, error) {

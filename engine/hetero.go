@@ -39,19 +39,23 @@ func (pl *execPlan) runHetero(ctx context.Context, e *Executable, args []ops.Val
 		start = time.Now()
 	}
 	err = h.exec(ctx)
+	var pending []pendingOut
 	if err == nil {
-		// The outputs computed on the device come to the host.
-		for i, s := range pl.outputs {
-			if err = h.toHost(ctx, s, e.model.Graph.Outputs[i].Name); err != nil {
-				break
-			}
-		}
+		pending, err = h.outputsToHost()
 	}
 	// Kernels that failed while running are reported by Synchronize; wait
-	// for everything before giving device memory back.
+	// for everything (the outputs' copies too) before giving device memory
+	// back.
 	if serr := h.s.Synchronize(context.WithoutCancel(ctx)); serr != nil && err == nil {
 		err = fmt.Errorf("on %s: %w", e.opts.Accelerator.Properties().ID(), serr)
 	}
+	if err == nil {
+		for _, p := range pending {
+			frame[p.slot] = p.t
+		}
+	}
+	clear(a.keep)
+	a.keep = a.keep[:0]
 	if h.prof != nil {
 		h.prof.addRun(start, time.Since(start), a.id)
 	}
@@ -235,6 +239,45 @@ func (h *heteroRun) device(ctx context.Context, l *launch) error {
 	return nil
 }
 
+// pendingOut is a graph output whose copy to the host is enqueued.
+type pendingOut struct {
+	slot int
+	t    *tensor.Tensor
+}
+
+// outputsToHost enqueues the copies of the graph outputs computed on the
+// device, all before one wait.
+func (h *heteroRun) outputsToHost() ([]pendingOut, error) {
+	var pending []pendingOut
+	for i, s := range h.pl.outputs {
+		d := h.a.dev[s]
+		if h.a.frame[s] != nil || d == nil {
+			continue
+		}
+		name := h.e.model.Graph.Outputs[i].Name
+		var t0 time.Time
+		if h.prof != nil {
+			t0 = time.Now()
+		}
+		t, err := tensor.New(d.DType(), d.Shape())
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", name, err)
+		}
+		b, _ := t.HostBytes()
+		if err := h.s.CopyToHost(b, d.Buffer(), d.Offset()); err != nil {
+			return nil, fmt.Errorf("output %q: copy to the host: %w", name, err)
+		}
+		pending = append(pending, pendingOut{s, t})
+		if h.prof != nil {
+			if err := h.s.Synchronize(context.Background()); err != nil {
+				return nil, fmt.Errorf("output %q: copy to the host: %w", name, err)
+			}
+			h.copyEvent(t, "CopyToHost", name, t0)
+		}
+	}
+	return pending, nil
+}
+
 // toDevice returns slot s on the device, copying it there when the host
 // computed it: constants once per plan, other values once per run.
 func (h *heteroRun) toDevice(ctx context.Context, s int, name string) (*tensor.Tensor, error) {
@@ -281,7 +324,12 @@ func (h *heteroRun) toHost(ctx context.Context, s int, name string) error {
 	return nil
 }
 
-// copy moves t between the host and the device, waiting for it.
+// copy moves t between the host and the device. A copy to the host waits
+// for it (a CPU node is about to read it). A copy to the device of host
+// memory that nothing will write again during the run (anything outside
+// the arena: inputs, constants, the heap values the CPU computes for the
+// device) is only enqueued, and t is kept alive until the run's final
+// wait; a copy of arena memory waits, since a later CPU node may reuse it.
 func (h *heteroRun) copy(ctx context.Context, t *tensor.Tensor, toDevice bool, name string) (*tensor.Tensor, error) {
 	var t0 time.Time
 	if h.prof != nil {
@@ -290,21 +338,53 @@ func (h *heteroRun) copy(ctx context.Context, t *tensor.Tensor, toDevice bool, n
 	var c *tensor.Tensor
 	var err error
 	op := "CopyToHost"
-	if toDevice {
+	switch {
+	case !toDevice:
+		c, err = t.ToHost(ctx, h.s)
+	case !inArena(t) && t.DType() != tensor.String:
+		op = "CopyToDevice"
+		c, err = h.enqueueToDevice(t)
+		if err == nil && h.prof != nil {
+			err = h.s.Synchronize(ctx)
+		}
+	default:
 		op = "CopyToDevice"
 		c, err = t.CopyTo(ctx, h.s, h.e.opts.Pool)
-	} else {
-		c, err = t.ToHost(ctx, h.s)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("value %q: %w", name, err)
 	}
 	if h.prof != nil {
-		typ := ops.TensorType(t.DType(), t.Shape()).String()
-		h.prof.add(Event{Kind: "copy", Name: name, OpType: op, Inputs: []string{typ}, Outputs: []string{typ},
-			Device: h.e.opts.Accelerator.Properties().ID(), Stream: h.a.id, Start: t0, Duration: time.Since(t0)})
+		h.copyEvent(t, op, name, t0)
 	}
 	return c, nil
+}
+
+// enqueueToDevice enqueues the copy of host tensor t into new device
+// memory, without waiting.
+func (h *heteroRun) enqueueToDevice(t *tensor.Tensor) (*tensor.Tensor, error) {
+	src, ok := t.HostBytes()
+	if !ok {
+		return t.CopyTo(context.Background(), h.s, h.e.opts.Pool)
+	}
+	c, err := tensor.NewOn(h.e.opts.Pool, t.DType(), t.Shape())
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > 0 {
+		if err := h.s.CopyToDevice(c.Buffer(), c.Offset(), src); err != nil {
+			c.Free()
+			return nil, fmt.Errorf("copy to the device: %w", err)
+		}
+	}
+	h.a.keep = append(h.a.keep, t)
+	return c, nil
+}
+
+func (h *heteroRun) copyEvent(t *tensor.Tensor, op, name string, t0 time.Time) {
+	typ := ops.TensorType(t.DType(), t.Shape()).String()
+	h.prof.add(Event{Kind: "copy", Name: name, OpType: op, Inputs: []string{typ}, Outputs: []string{typ},
+		Device: h.e.opts.Accelerator.Properties().ID(), Stream: h.a.id, Start: t0, Duration: time.Since(t0)})
 }
 
 // checkOptions validates the accelerator options.

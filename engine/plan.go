@@ -437,7 +437,9 @@ func (pb *planner) bindOutputs() error {
 	}
 	for i := range pl.launches {
 		l := &pl.launches[i]
-		escapes := l.kind == launchEval || l.kind == launchDynamic
+		// A device launch's inputs are heap values too: their copies to
+		// the device are then only enqueued (heteroRun.copy).
+		escapes := l.kind == launchEval || l.kind == launchDynamic || l.dev != nil
 		for _, s := range l.in {
 			if s >= 0 {
 				last[s] = i
