@@ -56,6 +56,14 @@ func (pl *execPlan) runHetero(ctx context.Context, e *Executable, args []ops.Val
 	}
 	clear(a.keep)
 	a.keep = a.keep[:0]
+	if err != nil {
+		// A failed stream skips the work queued after the failure: the
+		// constants this run uploaded may never have arrived.
+		for _, s := range h.newConsts {
+			pl.devConst[s].Free()
+			pl.devConst[s] = nil
+		}
+	}
 	if h.prof != nil {
 		h.prof.addRun(start, time.Since(start), a.id)
 	}
@@ -83,6 +91,8 @@ type heteroRun struct {
 	a    *arena
 	s    runtime.Stream
 	prof *Profiler
+	// newConsts lists the slots whose constants this run uploaded.
+	newConsts []int
 }
 
 func (h *heteroRun) exec(ctx context.Context) (err error) {
@@ -294,6 +304,7 @@ func (h *heteroRun) toDevice(ctx context.Context, s int, name string) (*tensor.T
 			return nil, err
 		}
 		pl.devConst[s] = t
+		h.newConsts = append(h.newConsts, s)
 		return t, nil
 	}
 	v, ok := a.frame[s].(*tensor.Tensor)

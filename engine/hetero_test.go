@@ -345,3 +345,34 @@ func TestHeteroConcurrentRuns(t *testing.T) {
 		t.Errorf("%d plans, want one per batch size (4)", n)
 	}
 }
+
+// TestHeteroErrorThenRun: a run that fails on the device (a Gather index
+// out of range, which only the device sees) reports it, and the next run,
+// which reuses the constants uploaded by the failed one or uploads them
+// again, is right.
+func TestHeteroErrorThenRun(t *testing.T) {
+	c := openCL(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	// The constant w is uploaded after the failing Gather was enqueued.
+	m := model([]*graph.ValueInfo{f32("x", 4, 3), {Name: "idx", Type: ops.TensorType(tensor.Int64, tensor.Shape{2})}}, []string{"y"},
+		map[string]*tensor.Tensor{"w": randomTensor(r, 2, 3)},
+		node("gather", "Gather", []string{"x", "idx"}, "g"),
+		node("mul", "Mul", []string{"g", "w"}, "y"))
+	exe, err := Compile(m, c.options(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exe.Close()
+	x := randomTensor(r, 4, 3)
+	bad, _ := tensor.FromSlice([]int64{1, 7}, 2)
+	if _, err := exe.Run(context.Background(), map[string]ops.Value{"x": x, "idx": bad}); err == nil {
+		t.Fatal("index 7 of 4 accepted")
+	}
+	good, _ := tensor.FromSlice([]int64{3, -4}, 2)
+	in := map[string]ops.Value{"x": x, "idx": good}
+	got, err := exe.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeFloats(t, "y", got[0], referenceRun(t, c.reg, m, in)[0])
+}
