@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gocann/gocann/model"
+	"github.com/gocann/gocann/runtime/backends"
 )
 
 // The ONNX backend test data from Debian's libonnx-testdata. .ci/run
@@ -31,7 +32,20 @@ var (
 	update    = flag.Bool("update", false, "rewrite testdata/onnx_backend.txt from this run's results")
 	casesFlag = flag.String("cases", "", "run only the cases whose name matches this regexp, and report each (no expectation checks)")
 	optLevel  = flag.Int("opt-level", 3, "graph optimization level the cases load at (the expectations hold at every level)")
+	device    = flag.String("device", "cpu", "device the cases run on; off the CPU (-device opencl) each case runs with CPU fallbacks, the expectations are not checked, and the cases that ran wholly on the device are counted")
 )
+
+// loadOptions are the model options of the flags: the device, and the
+// optimization level unless it is left to the device's default.
+func loadOptions() []model.Option {
+	opts := []model.Option{model.WithDevice(*device)}
+	levelSet := false
+	flag.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "opt-level" })
+	if *device == "cpu" || levelSet {
+		opts = append(opts, model.WithOptLevel(*optLevel))
+	}
+	return opts
+}
 
 const expectFile = "testdata/onnx_backend.txt"
 
@@ -99,12 +113,16 @@ func TestONNXBackend(t *testing.T) {
 		runSelected(t, cases)
 		return
 	}
+	if *device != "cpu" {
+		runOnDevice(t, cases)
+		return
+	}
 	exp := readExpectations(t)
 	results := map[string]error{}
 	perSuite := map[string][2]int{}
 	for _, c := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := c.Run(ctx, Default, model.WithOptLevel(*optLevel))
+		err := c.Run(ctx, Default, loadOptions()...)
 		cancel()
 		results[c.Name] = err
 		suite, _, _ := strings.Cut(c.Name, "/")
@@ -181,7 +199,7 @@ func runSelected(t *testing.T, cases []Case) {
 		}
 		total++
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := c.Run(ctx, Default, model.WithOptLevel(*optLevel))
+		err := c.Run(ctx, Default, loadOptions()...)
 		cancel()
 		if err != nil {
 			t.Logf("FAIL %s: %v", c.Name, err)
@@ -191,4 +209,107 @@ func runSelected(t *testing.T, cases []Case) {
 		t.Logf("pass %s", c.Name)
 	}
 	t.Logf("%d / %d selected cases pass", pass, total)
+}
+
+// runOnDevice runs every case on -device, nodes the device cannot run
+// falling back to the CPU, and reports per suite how many pass and how
+// many ran wholly on the device (no fallback for the first test data set's
+// inputs). Cases expected to pass on the CPU that fail are logged; nothing
+// fails the test but a device that cannot be opened.
+func runOnDevice(t *testing.T, cases []Case) {
+	reg, err := backends.Registry(backends.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = reg.Open(*device)
+	reg.Close()
+	if err != nil {
+		t.Fatalf("-device %s: %v", *device, err)
+	}
+	exp := readExpectations(t)
+	type count struct{ pass, whole, total int }
+	perSuite := map[string]*count{}
+	fallbacks := map[string]int{} // operator types that fell back, by case count
+	for _, c := range cases {
+		suite, _, _ := strings.Cut(c.Name, "/")
+		n := perSuite[suite]
+		if n == nil {
+			n = &count{}
+			perSuite[suite] = n
+		}
+		n.total++
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := c.Run(ctx, Default, loadOptions()...)
+		cancel()
+		if err != nil {
+			if e := exp[c.Name]; e.pass {
+				t.Logf("FAIL %s (passes on the CPU): %v", c.Name, err)
+			}
+			continue
+		}
+		n.pass++
+		ops, whole := placementOf(c)
+		if whole {
+			n.whole++
+		}
+		for _, op := range ops {
+			fallbacks[op]++
+		}
+	}
+	names := make([]string, 0, len(perSuite))
+	for s := range perSuite {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	var all count
+	for _, s := range names {
+		n := perSuite[s]
+		t.Logf("%-18s %4d / %4d pass, %4d wholly on %s", s, n.pass, n.total, n.whole, *device)
+		all.pass, all.whole, all.total = all.pass+n.pass, all.whole+n.whole, all.total+n.total
+	}
+	t.Logf("%-18s %4d / %4d pass, %4d wholly on %s", "total", all.pass, all.total, all.whole, *device)
+	ops := make([]string, 0, len(fallbacks))
+	for op := range fallbacks {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		return fallbacks[ops[i]] > fallbacks[ops[j]] || fallbacks[ops[i]] == fallbacks[ops[j]] && ops[i] < ops[j]
+	})
+	var b strings.Builder
+	for _, op := range ops {
+		fmt.Fprintf(&b, " %s×%d", op, fallbacks[op])
+	}
+	t.Logf("operators that fell back (cases):%s", b.String())
+}
+
+// placementOf loads a case on -device and returns the operator types of
+// the nodes that fall back for its first data set's inputs, and whether
+// none does. A case whose inputs are not all tensors counts as not whole.
+func placementOf(c Case) ([]string, bool) {
+	path := c.Model
+	if path == "" {
+		path = filepath.Join(c.Dir, "model.onnx")
+	}
+	m, err := model.Load(path, loadOptions()...)
+	if err != nil {
+		return nil, false
+	}
+	defer m.Close()
+	feeds, err := readFeeds(m, filepath.Join(c.Dir, "test_data_set_0"))
+	if err != nil {
+		return nil, false
+	}
+	pm, err := m.Placement(feeds)
+	if err != nil {
+		return nil, false
+	}
+	seen := map[string]bool{}
+	var ops []string
+	for _, f := range pm.Fallbacks {
+		if !seen[f.OpType] {
+			seen[f.OpType] = true
+			ops = append(ops, f.OpType)
+		}
+	}
+	return ops, len(pm.Fallbacks) == 0
 }

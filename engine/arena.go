@@ -124,6 +124,11 @@ type arena struct {
 	frame   []ops.Value
 	tin     [][]*tensor.Tensor // by launch
 	tout    [][]*tensor.Tensor
+	// dev holds, by slot, the values on the accelerator in a run of a
+	// placed plan; owned is the device memory the run allocated.
+	dev   []*tensor.Tensor
+	owned []*tensor.Tensor
+	keep  []*tensor.Tensor // host memory of copies still queued
 }
 
 func (pl *execPlan) newArena(id int) (*arena, error) {

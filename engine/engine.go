@@ -5,7 +5,9 @@
 // with prepared operator plans and buffers bound in a static arena, planned
 // by value lifetimes (see plan.go, arena.go). Control flow and values whose
 // shapes depend on data fall back, node by node, to the general path that
-// prepares nodes as it meets them.
+// prepares nodes as it meets them. With Options.Accelerator the plan also
+// places each node on that device or, when it cannot run there, on the
+// CPU, and copies values only where they change sides (see place.go).
 package engine
 
 import (
@@ -35,8 +37,26 @@ type Options struct {
 	Workers *cpu.Workers
 	// MaxTensorBytes bounds every value a run allocates (0: ops.DefaultMaxTensorBytes).
 	MaxTensorBytes int64
-	// Device names the device kernels run on, for profiles ("cpu:0" when empty).
+	// Device names the CPU device kernels run on, for profiles and
+	// placements ("cpu:0" when empty).
 	Device string
+
+	// Accelerator, when set, is a non-CPU device the nodes are placed on:
+	// each node runs there when Ops has a kernel for it on that device that
+	// accepts the node (ops.Registry.PrepareDevice), and on the CPU
+	// otherwise, a fallback recorded with its reason (Executable.Placement).
+	// Values move between host and device only where a value changes
+	// sides. Runs on the accelerator are serialized on Stream.
+	Accelerator runtime.Device
+	// Stream is the Accelerator's stream runs enqueue on; Pool allocates
+	// its device values. Both are required with an Accelerator and belong
+	// to the caller, who closes them after the Executable.
+	Stream runtime.Stream
+	Pool   *runtime.Pool
+	// Strict makes any fallback to the CPU an error wrapping ErrFallback:
+	// at Compile for control flow, when a signature is planned (first Run,
+	// Placement, MemoryPlan) for the rest.
+	Strict bool
 }
 
 // Executable is a compiled model. It is safe for concurrent use: each Run
@@ -51,6 +71,11 @@ type Executable struct {
 	inputIndex map[string]int
 	defaults   []*tensor.Tensor
 	plans      planCache
+
+	// devMu serializes runs on the accelerator (one stream) and guards the
+	// plans' device constants; closed is set by Close.
+	devMu  sync.Mutex
+	closed bool
 }
 
 // Compile binds every node of m (and of its subgraphs) to its operator.
@@ -68,6 +93,9 @@ func Compile(m *graph.Model, opts Options) (*Executable, error) {
 	if opts.Device == "" {
 		opts.Device = "cpu:0"
 	}
+	if err := checkOptions(&opts); err != nil {
+		return nil, err
+	}
 	e := &Executable{model: m, opts: opts, inputIndex: map[string]int{}}
 	e.env = ops.Env{Workers: opts.Workers, MaxTensorBytes: opts.MaxTensorBytes}
 	for i, in := range m.Graph.Inputs {
@@ -79,6 +107,9 @@ func Compile(m *graph.Model, opts Options) (*Executable, error) {
 		return nil, err
 	}
 	e.main = p
+	if err := e.checkPlacement(); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
 	return e, nil
 }
 
@@ -278,6 +309,9 @@ func (e *Executable) Run(ctx context.Context, inputs map[string]ops.Value) ([]op
 	pl, err := e.planFor(args)
 	if err != nil {
 		return nil, err
+	}
+	if e.hetero() {
+		return pl.runHetero(ctx, e, args)
 	}
 	return pl.run(ctx, e, args)
 }

@@ -102,6 +102,7 @@ func (pb *planner) finish() {
 		names[i] = in.Name
 	}
 	m.Signature = describeSignature(names, pl.sig)
+	pl.placement.Signature = m.Signature
 	m.ArenaBytes = pl.size
 	m.Regions = len(pl.regions)
 	for _, v := range pl.views {
@@ -119,7 +120,7 @@ func (pb *planner) finish() {
 		case launchDynamic:
 			m.Dynamic++
 		}
-		if l.kind != launchKernel {
+		if l.kind != launchKernel && l.dev == nil {
 			continue
 		}
 		l.inDesc = make([]string, len(l.in))
@@ -128,8 +129,12 @@ func (pb *planner) finish() {
 				l.inDesc[j] = pb.slots[s].typ.String()
 			}
 		}
-		l.outDesc = make([]string, len(l.plan.Outputs))
-		for k, o := range l.plan.Outputs {
+		outs := l.plan.Outputs
+		if l.devPlan != nil {
+			outs = l.devPlan.Outputs
+		}
+		l.outDesc = make([]string, len(outs))
+		for k, o := range outs {
 			l.outDesc[k] = o.String()
 		}
 	}

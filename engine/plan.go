@@ -65,6 +65,11 @@ type launch struct {
 	release []int     // heap slots whose last reader this launch is
 	// inDesc and outDesc describe the operands for the profiler.
 	inDesc, outDesc []string
+	// dev is the launch's kernel on the accelerator, devPlan the plan
+	// PrepareDevice returned with it; nil when it runs on the CPU.
+	dev     *ops.DevicePlan
+	devPlan *ops.Plan
+	devFree []int // slots whose device memory is dead after this launch
 }
 
 // arenaView is a tensor over the arena: one per value the arena holds,
@@ -95,6 +100,14 @@ type execPlan struct {
 	regions  []region
 	size     int64 // arena bytes
 	stats    MemoryStats
+
+	placement Placement
+	// devConst holds, by slot, the device copies of constants, made on
+	// first use and kept with the plan (guarded by Executable.devMu);
+	// evicted is set when the plan leaves the cache, so that a run still
+	// holding it frees what it uploads.
+	devConst []*tensor.Tensor
+	evicted  bool
 
 	mu    sync.Mutex
 	free  []*arena
@@ -131,6 +144,12 @@ func (c *planCache) add(e *Executable, pl *execPlan) *execPlan {
 		}
 	}
 	if len(old) >= maxPlans {
+		if e.hetero() {
+			e.devMu.Lock()
+			old[0].evicted = true
+			old[0].freeDeviceConstants()
+			e.devMu.Unlock()
+		}
 		old = old[1:]
 	}
 	ps := append(append(make([]*execPlan, 0, len(old)+1), old...), pl)
@@ -207,6 +226,9 @@ func (e *Executable) newPlan(args []ops.Value) (pl *execPlan, err error) {
 		if err := pb.addStep(st); err != nil {
 			return nil, err
 		}
+	}
+	if err := pb.place(); err != nil {
+		return nil, err
 	}
 	if err := pb.bindOutputs(); err != nil {
 		return nil, err
@@ -415,7 +437,9 @@ func (pb *planner) bindOutputs() error {
 	}
 	for i := range pl.launches {
 		l := &pl.launches[i]
-		escapes := l.kind == launchEval || l.kind == launchDynamic
+		// A device launch's inputs are heap values too: their copies to
+		// the device are then only enqueued (heteroRun.copy).
+		escapes := l.kind == launchEval || l.kind == launchDynamic || l.dev != nil
 		for _, s := range l.in {
 			if s >= 0 {
 				last[s] = i
@@ -457,6 +481,9 @@ func (pb *planner) bindOutputs() error {
 	}
 	for i := range pl.launches {
 		l := &pl.launches[i]
+		if l.dev != nil {
+			continue // its outputs live on the device
+		}
 		switch l.kind {
 		case launchView:
 			s, t := l.out[0], l.in[0]

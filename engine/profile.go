@@ -24,8 +24,11 @@ type Profiler struct {
 	events []Event
 }
 
-// Event is one kernel launch (Kind "kernel", "eval" or "dynamic") or one
-// whole run (Kind "run").
+// Event is one kernel launch (Kind "kernel", "eval" or "dynamic"), one
+// copy between host and accelerator (Kind "copy", OpType "CopyToDevice" or
+// "CopyToHost", Name the value) or one whole run (Kind "run"). A profiled
+// run waits for each kernel on an accelerator, so that its Duration is
+// the device's (launch overhead included); unprofiled runs do not wait.
 type Event struct {
 	Kind   string
 	Name   string // node name ("" for runs)
@@ -73,15 +76,17 @@ func (p *Profiler) addRun(start time.Time, d time.Duration, stream int) {
 func (p *Profiler) addLaunch(l *launch, frame []ops.Value, device string, stream int, start time.Time, d time.Duration) {
 	ev := Event{Name: l.st.node.Name, Domain: l.st.node.Domain, OpType: l.st.node.OpType, Device: device,
 		Stream: stream, Start: start, Duration: d, Inputs: l.inDesc, Outputs: l.outDesc}
-	switch l.kind {
-	case launchKernel:
+	switch {
+	case l.dev != nil: // on the accelerator, waited for (see heteroRun.device)
 		ev.Kind = "kernel"
-	case launchEval:
+	case l.kind == launchKernel:
+		ev.Kind = "kernel"
+	case l.kind == launchEval:
 		ev.Kind = "eval"
 	default:
 		ev.Kind = "dynamic"
 	}
-	if ev.Inputs == nil {
+	if ev.Inputs == nil && frame != nil {
 		ev.Inputs = describeValues(frame, l.in)
 		ev.Outputs = describeValues(frame, l.out)
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/gocann/gocann/compiled"
@@ -25,6 +26,7 @@ import (
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
+	clops "github.com/gocann/gocann/ops/opencl"
 	"github.com/gocann/gocann/passes"
 	"github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/runtime/backends"
@@ -41,14 +43,28 @@ type options struct {
 	ops            *ops.Registry
 	maxTensorBytes int64
 	optLevel       int
+	optLevelSet    bool
+	strict         bool
 	shapes         map[string][]int64
 	// Convert only.
 	cpuFeatures []string
 	progress    func(stage string, done, total int64)
 }
 
-// WithDevice picks the device by id ("cpu", "cpu:0"); the default is "cpu".
+// WithDevice picks the device by id ("cpu", "cpu:0", "opencl",
+// "opencl:1"); the default is "cpu". On a device other than the CPU each
+// node runs on the device when it has a kernel there that accepts the node,
+// and on the CPU otherwise (see Placement and WithStrict); values move
+// between host and device only where they change sides. The default
+// optimization level is then DefaultDeviceOptLevel.
 func WithDevice(id string) Option { return func(o *options) { o.device = id } }
+
+// WithStrict makes any node that would fall back from the device to the
+// CPU an error wrapping engine.ErrFallback (naming the node and why), at
+// Load for control flow, else when the inputs' shapes are first planned
+// (Run, Placement, MemoryPlan): only then is it known which nodes are
+// folded away. It changes nothing on the CPU.
+func WithStrict(strict bool) Option { return func(o *options) { o.strict = strict } }
 
 // WithThreads sets the CPU worker threads (0: one per core).
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
@@ -67,6 +83,9 @@ type Model struct {
 	exe    *engine.Executable
 	reg    *runtime.Registry
 	device runtime.Device
+	// stream and pool serve a device other than the CPU.
+	stream runtime.Stream
+	pool   *runtime.Pool
 	// compiled is the file a compiled model was read from, whose mapping
 	// holds the weights; nil for ONNX models.
 	compiled *compiled.Model
@@ -124,6 +143,10 @@ func isCompiledFile(path string) bool {
 }
 
 func buildCompiled(cm *compiled.Model, o *options) (*Model, error) {
+	if !isCPU(o.device) {
+		cm.Close()
+		return nil, fmt.Errorf("device %s: compiled models run on the CPU only so far; load the ONNX model instead: %w", o.device, runtime.ErrUnsupported)
+	}
 	m, err := build(cm.Graph, o, nil)
 	if err != nil {
 		cm.Close()
@@ -168,8 +191,14 @@ func collect(opts []Option) *options {
 			opt(o)
 		}
 	}
+	if !o.optLevelSet && !isCPU(o.device) {
+		o.optLevel = DefaultDeviceOptLevel
+	}
 	return o
 }
+
+// isCPU reports whether a device id names the CPU backend.
+func isCPU(id string) bool { return id == "" || id == "cpu" || strings.HasPrefix(id, "cpu:") }
 
 // build binds an optimized graph to the device; report is what the passes
 // did to it (nil for a compiled model, optimized when it was converted).
@@ -178,28 +207,92 @@ func build(g *graph.Model, o *options, report *passes.Report) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, err := reg.Open(o.device)
+	m, err := bind(g, o, reg)
 	if err != nil {
 		reg.Close()
 		return nil, err
 	}
-	cd, ok := dev.(*cpu.Device)
-	if !ok {
-		reg.Close()
-		return nil, fmt.Errorf("device %s: only the CPU runs models so far: %w", dev.Properties().ID(), runtime.ErrUnsupported)
+	m.report = report
+	return m, nil
+}
+
+func bind(g *graph.Model, o *options, reg *runtime.Registry) (*Model, error) {
+	dev, err := reg.Open(o.device)
+	if err != nil {
+		return nil, err
 	}
 	opsReg, err := o.registry()
 	if err != nil {
-		reg.Close()
 		return nil, err
+	}
+	cd, ok := dev.(*cpu.Device)
+	if ok {
+		exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
+			Device: dev.Properties().ID()})
+		if err != nil {
+			return nil, err
+		}
+		return &Model{exe: exe, reg: reg, device: dev}, nil
+	}
+	// Another device: the CPU runs what falls back.
+	host, err := reg.Open("cpu")
+	if err != nil {
+		return nil, err
+	}
+	cd, ok = host.(*cpu.Device)
+	if !ok {
+		return nil, fmt.Errorf("device %s: no CPU device to fall back on: %w", dev.Properties().ID(), runtime.ErrNotFound)
+	}
+	if err := registerDeviceKernels(opsReg, dev.Properties().Backend); err != nil {
+		return nil, fmt.Errorf("device %s: %w", dev.Properties().ID(), err)
+	}
+	s, err := dev.NewStream()
+	if err != nil {
+		return nil, fmt.Errorf("device %s: %w", dev.Properties().ID(), err)
+	}
+	pool, err := runtime.NewPool(dev, runtime.PoolOptions{})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("device %s: %w", dev.Properties().ID(), err)
 	}
 	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
-		Device: dev.Properties().ID()})
+		Device: host.Properties().ID(), Accelerator: dev, Stream: s, Pool: pool, Strict: o.strict})
 	if err != nil {
-		reg.Close()
+		pool.Close()
+		s.Close()
 		return nil, err
 	}
-	return &Model{exe: exe, reg: reg, device: dev, report: report}, nil
+	return &Model{exe: exe, reg: reg, device: dev, stream: s, pool: pool}, nil
+}
+
+// deviceKernels registers a backend's operator kernels into a registry,
+// by backend name. Adding a backend with kernels adds a line here.
+var deviceKernels = map[string]func(*ops.Registry) error{
+	"opencl": clops.Register,
+}
+
+// registerDeviceKernels makes sure reg holds the backend's kernels (a
+// registry given with WithOps may already have them).
+func registerDeviceKernels(reg *ops.Registry, backend string) error {
+	for _, d := range reg.DeviceOps() {
+		if d.Backend == backend {
+			return nil
+		}
+	}
+	register, ok := deviceKernels[backend]
+	if !ok {
+		return nil // no kernels: every node falls back (and says so)
+	}
+	if err := register(reg); err != nil {
+		// A concurrent Load sharing the registry may have registered them.
+		for _, d := range reg.DeviceOps() {
+			if d.Backend == backend {
+				return nil
+			}
+		}
+		return err
+	}
+	return nil
 }
 
 // Report says what the optimization passes did to the model when it was
@@ -215,6 +308,15 @@ func (m *Model) MemoryPlan(inputs map[string]ops.Value) (engine.MemoryStats, err
 	return m.exe.MemoryPlan(inputs)
 }
 
+// Placement returns where the nodes run for inputs of these types and
+// shapes: the nodes per device and every node that falls back from the
+// device to the CPU, with the reason (see engine.Placement). On the CPU
+// every node is on the CPU and nothing falls back. It plans without
+// running, like MemoryPlan; with WithStrict a fallback is an error.
+func (m *Model) Placement(inputs map[string]ops.Value) (engine.Placement, error) {
+	return m.exe.Placement(inputs)
+}
+
 // Close releases the model's device resources and, for a compiled model,
 // its file mapping. It waits for runs in flight; later runs fail with
 // runtime.ErrClosed. Closing twice is harmless.
@@ -225,7 +327,11 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
-	err := m.reg.Close()
+	err := m.exe.Close()
+	if m.pool != nil {
+		err = errors.Join(err, m.stream.Synchronize(context.Background()), m.pool.Close(), m.stream.Close())
+	}
+	err = errors.Join(err, m.reg.Close())
 	if m.compiled != nil {
 		err = errors.Join(err, m.compiled.Close())
 	}

@@ -10,14 +10,25 @@ import (
 )
 
 // DefaultOptLevel is the optimization level Load and Convert use unless
-// told otherwise (see WithOptLevel).
+// told otherwise (see WithOptLevel), on the CPU.
 const DefaultOptLevel = 3
+
+// DefaultDeviceOptLevel is the optimization level for a device other than
+// the CPU (WithDevice("opencl")): the fused operators of level 2 (domain
+// com.gocann) and the layouts of level 3 have CPU kernels only, so they
+// would fall back to the CPU.
+const DefaultDeviceOptLevel = 1
 
 // WithOptLevel sets the graph optimization level (see package passes): 0
 // none, 1 basic (constant folding, dead code, Conv+BatchNormalization…),
-// 2 extended (fused operators), 3 layout selection. The default is 3.
-// Compiled models were optimized when converted; Load ignores it for them.
-func WithOptLevel(n int) Option { return func(o *options) { o.optLevel = n } }
+// 2 extended (fused operators), 3 layout selection. The default is 3 on
+// the CPU and 1 on other devices (DefaultDeviceOptLevel); an explicit
+// level wins, and then nodes the device has no kernel for fall back to the
+// CPU (visibly: Model.Placement). Compiled models were optimized when
+// converted; Load ignores it for them.
+func WithOptLevel(n int) Option {
+	return func(o *options) { o.optLevel, o.optLevelSet = n, true }
+}
 
 // WithShapes fixes the dimensions of inputs, by name (symbolic ones such
 // as the batch size included), so that the optimizer can fold what

@@ -25,7 +25,7 @@ func benchCommand() *command {
 	return &command{
 		name:    "bench",
 		summary: "measure a model's load time, latency percentiles and throughput",
-		usage: `cann bench MODEL [--device cpu] [--threads N] [--opt-level N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
+		usage: `cann bench MODEL [--device cpu|opencl[:N]] [--strict] [--threads N] [--opt-level N] [--warmup N] [--iterations N] [--duration D] [--shapes NAME:DIMS,...] [--input-dir DIR] [--format text|json]
 
 Loads MODEL (an .onnx file or a .cann one from cann convert), runs it
 --warmup times untimed, then times runs one after another: --iterations
@@ -43,9 +43,10 @@ positions, Gather indices) 0 or 1, masks all ones, other integers in
 as in --shapes input_ids:1x128,pixel_values:4x3x224x224. --cpuprofile writes
 a Go CPU profile of the timed runs (go tool pprof).`,
 		setup: func(fs *flag.FlagSet) func(context.Context, ioStreams, []string) error {
-			device := fs.String("device", "cpu", "device to run on")
+			device := fs.String("device", "cpu", "device to run on (cpu, opencl, opencl:N)")
+			strict := fs.Bool("strict", false, "fail when a node would fall back from the device to the CPU")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
-			optLevel := fs.Int("opt-level", model.DefaultOptLevel, "graph optimization level `N` (0 none … 3 all; ignored for compiled models)")
+			optLevel := fs.Int("opt-level", model.DefaultOptLevel, "graph optimization level `N` (0 none … 3 all; 1 by default off the CPU; ignored for compiled models)")
 			warmup := fs.Int("warmup", 5, "untimed runs before timing")
 			iterations := fs.Int("iterations", 0, "timed runs (0: as many as fit in --duration)")
 			duration := fs.Duration("duration", 0, "time budget for the timed runs (0: 2s unless --iterations is set)")
@@ -68,8 +69,14 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 				if *threads < 0 {
 					return fmt.Errorf("--threads %d: must not be negative: %w", *threads, errUsage)
 				}
+				switch {
+				case !flagSet(fs, "opt-level"):
+					*optLevel = -1 // the device's default
+				case *optLevel < 0:
+					return fmt.Errorf("--opt-level %d: want 0 to 3: %w", *optLevel, errUsage)
+				}
 				cfg := benchConfig{
-					path: args[0], device: *device, threads: *threads, optLevel: *optLevel, warmup: *warmup,
+					path: args[0], device: *device, strict: *strict, threads: *threads, optLevel: *optLevel, warmup: *warmup,
 					iterations: *iterations, duration: *duration, shapes: shapes,
 					inputDir: *inputDir, seed: *seed, cpuProfile: *cpuProfile,
 				}
@@ -92,8 +99,9 @@ a Go CPU profile of the timed runs (go tool pprof).`,
 // benchConfig is a parsed cann bench command line.
 type benchConfig struct {
 	path, device    string
+	strict          bool
 	threads, warmup int
-	optLevel        int
+	optLevel        int // -1: the device's default
 	iterations      int
 	duration        time.Duration
 	shapes          inputShapes
@@ -132,9 +140,12 @@ func runBench(ctx context.Context, cfg benchConfig) (*benchResult, error) {
 	if iterations == 0 && duration == 0 {
 		duration = 2 * time.Second
 	}
-	opts := []model.Option{model.WithDevice(cfg.device), model.WithThreads(cfg.threads), model.WithOptLevel(cfg.optLevel)}
+	opts := []model.Option{model.WithDevice(cfg.device), model.WithThreads(cfg.threads), model.WithStrict(cfg.strict)}
+	if cfg.optLevel >= 0 {
+		opts = append(opts, model.WithOptLevel(cfg.optLevel))
+	}
 	start := time.Now()
-	m, err := model.Load(cfg.path, opts...)
+	m, err := loadModel(cfg.path, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func profileCommand() *command {
 	return &command{
 		name:    "profile",
 		summary: "time every kernel launch of a model: per-operator summary and a Chrome/Perfetto trace",
-		usage: `cann profile MODEL [-o trace.json] [--iterations N] [--warmup N] [--threads N] [--device cpu] [--shapes NAME:1x3x224x224,...] [--format text|json]
+		usage: `cann profile MODEL [-o trace.json] [--iterations N] [--warmup N] [--threads N] [--device cpu|opencl[:N]] [--strict] [--shapes NAME:1x3x224x224,...] [--format text|json]
 
 Runs MODEL on random inputs (as cann bench makes them; symbolic dimensions
 1 unless --shapes sets them) --warmup times unrecorded, then
@@ -34,7 +34,8 @@ type, operand shapes, device and stream.`,
 			iterations := fs.Int("iterations", 10, "profiled runs")
 			warmup := fs.Int("warmup", 2, "runs before profiling")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
-			device := fs.String("device", "cpu", "device to run on")
+			device := fs.String("device", "cpu", "device to run on (cpu, opencl, opencl:N)")
+			strict := fs.Bool("strict", false, "fail when a node would fall back from the device to the CPU")
 			var shapes inputShapes
 			fs.Var(&shapes, "shapes", "input shapes as `NAME:DIMS,...` (e.g. x:1x3x224x224); sets symbolic dims")
 			format := fs.String("format", "text", "output `format`: text or json")
@@ -50,7 +51,7 @@ type, operand shapes, device and stream.`,
 				}
 				return profileModel(ctx, ios, args[0], profileOptions{
 					trace: *out, iterations: *iterations, warmup: *warmup, shapes: shapes, json: *format == "json",
-					opts: []model.Option{model.WithDevice(*device), model.WithThreads(*threads)},
+					opts: []model.Option{model.WithDevice(*device), model.WithThreads(*threads), model.WithStrict(*strict)},
 				})
 			}
 		},
@@ -86,7 +87,7 @@ type profileOpJS struct {
 }
 
 func profileModel(ctx context.Context, ios ioStreams, path string, o profileOptions) error {
-	m, err := model.Load(path, o.opts...)
+	m, err := loadModel(path, o.opts)
 	if err != nil {
 		return err
 	}

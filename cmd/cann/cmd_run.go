@@ -15,6 +15,7 @@ import (
 	"github.com/gocann/gocann/model"
 	"github.com/gocann/gocann/onnx"
 	"github.com/gocann/gocann/ops"
+	rt "github.com/gocann/gocann/runtime"
 	"github.com/gocann/gocann/tensor"
 )
 
@@ -35,7 +36,7 @@ func runCommand() *command {
 	return &command{
 		name:    "run",
 		summary: "run an ONNX model on input tensors (no model: the built-in digits sample)",
-		usage: `cann run [MODEL] [--input NAME=FILE.pb ...] [--input-dir DIR] [--output-dir DIR] [--device cpu] [--threads N] [--opt-level N] [--explain]
+		usage: `cann run [MODEL] [--input NAME=FILE.pb ...] [--input-dir DIR] [--output-dir DIR] [--device cpu|opencl[:N]] [--strict] [--threads N] [--opt-level N] [--explain]
 
 Runs MODEL (an .onnx file, or a .cann file from cann convert) once.
 Inputs are serialized ONNX TensorProto files: --input names one per graph
@@ -45,8 +46,14 @@ K-th graph input. Outputs are printed
 output_K.pb in graph output order.
 
 The graph is optimized when it loads (--opt-level: 0 none, 1 basic
-folding and elimination, 2 fusions, 3 layouts; default 3); --explain
-prints what each optimization pass did.
+folding and elimination, 2 fusions, 3 layouts; default 3 on the CPU, 1 on
+another device, whose kernels do not cover the fused operators); --explain
+prints what each optimization pass did and where the nodes run.
+
+--device opencl (or opencl:N, see cann devices) runs every node the device
+has a kernel for there and the rest on the CPU; --explain lists the nodes
+per device and each node that fell back to the CPU with the reason, and
+--strict makes any fallback an error.
 
 With no MODEL, runs the built-in sample: a small network that reads 8x8
 handwritten digits, on its held-out test images, and prints its
@@ -56,15 +63,19 @@ predictions and accuracy.`,
 			fs.Var(&inputs, "input", "an input as `NAME=FILE.pb` (repeatable)")
 			inputDir := fs.String("input-dir", "", "read input_K.pb files from `DIR` (ONNX test layout)")
 			outputDir := fs.String("output-dir", "", "write output_K.pb files to `DIR`")
-			device := fs.String("device", "cpu", "device to run on")
+			device := fs.String("device", "cpu", "device to run on (cpu, opencl, opencl:N)")
+			strict := fs.Bool("strict", false, "fail when a node cannot run on the device and would fall back to the CPU")
 			threads := fs.Int("threads", 0, "CPU worker threads (0: one per core)")
-			optLevel := fs.Int("opt-level", 3, "graph optimization level `N` (0 none … 3 all)")
-			explain := fs.Bool("explain", false, "print what the optimization passes did")
+			optLevel := fs.Int("opt-level", model.DefaultOptLevel, "graph optimization level `N` (0 none … 3 all; 1 by default off the CPU)")
+			explain := fs.Bool("explain", false, "print what the optimization passes did and where the nodes run")
 			return func(ctx context.Context, ios ioStreams, args []string) error {
 				if *optLevel < 0 {
 					return fmt.Errorf("--opt-level %d: want 0 to 3: %w", *optLevel, errUsage)
 				}
-				opts := []model.Option{model.WithDevice(*device), model.WithThreads(*threads), model.WithOptLevel(*optLevel)}
+				opts := []model.Option{model.WithDevice(*device), model.WithThreads(*threads), model.WithStrict(*strict)}
+				if flagSet(fs, "opt-level") {
+					opts = append(opts, model.WithOptLevel(*optLevel))
+				}
 				if len(args) == 0 {
 					if len(inputs) > 0 || *inputDir != "" || *outputDir != "" {
 						return fmt.Errorf("--input, --input-dir and --output-dir need a MODEL: %w", errUsage)
@@ -82,7 +93,7 @@ predictions and accuracy.`,
 
 func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags, inputDir, outputDir string, explain bool, opts []model.Option) error {
 	start := time.Now()
-	m, err := model.Load(path, opts...)
+	m, err := loadModel(path, opts)
 	if err != nil {
 		return err
 	}
@@ -102,6 +113,9 @@ func runModel(ctx context.Context, ios ioStreams, path string, inputs inputFlags
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		fmt.Fprint(ios.stdout, plan)
+		if err := explainPlacement(ios, m, feeds); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	start = time.Now()
 	outs, err := m.RunValues(ctx, feeds)
@@ -207,7 +221,7 @@ func round(d time.Duration) time.Duration {
 func runSample(ctx context.Context, ios ioStreams, explain bool, opts []model.Option) error {
 	m, err := model.LoadBytes(sample.Model(), opts...)
 	if err != nil {
-		return fmt.Errorf("built-in sample: %w", err)
+		return fmt.Errorf("built-in sample: %w", deviceError(err))
 	}
 	defer m.Close()
 	if explain {
@@ -223,6 +237,9 @@ func runSample(ctx context.Context, ios ioStreams, explain bool, opts []model.Op
 			return fmt.Errorf("built-in sample: %w", err)
 		}
 		fmt.Fprint(ios.stdout, plan)
+		if err := explainPlacement(ios, m, map[string]ops.Value{"pixels": images}); err != nil {
+			return fmt.Errorf("built-in sample: %w", err)
+		}
 	}
 	start := time.Now()
 	outs, err := m.Run(ctx, map[string]*tensor.Tensor{"pixels": images})
@@ -281,4 +298,37 @@ func drawDigit(w io.Writer, px []float32) {
 		}
 		fmt.Fprintln(w, b.String())
 	}
+}
+
+// flagSet reports whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// loadModel loads a model, saying plainly when the device asked for does
+// not exist.
+func loadModel(path string, opts []model.Option) (*model.Model, error) {
+	m, err := model.Load(path, opts...)
+	return m, deviceError(err)
+}
+
+// deviceError adds a hint to a missing device.
+func deviceError(err error) error {
+	if err != nil && errors.Is(err, rt.ErrNotFound) {
+		return fmt.Errorf("%w (cann devices lists the devices of this machine)", err)
+	}
+	return err
+}
+
+// explainPlacement prints where the nodes run for these inputs: the counts
+// per device and every node that falls back to the CPU, with the reason.
+func explainPlacement(ios ioStreams, m *model.Model, feeds map[string]ops.Value) error {
+	pm, err := m.Placement(feeds)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(ios.stdout, pm)
+	return nil
 }
