@@ -129,6 +129,11 @@ type arena struct {
 	dev   []*tensor.Tensor
 	owned []*tensor.Tensor
 	keep  []*tensor.Tensor // host memory of copies still queued
+	// staged is the device memory of this run's copies on the copy
+	// stream (also in owned), freed only when the run ends; copied is the
+	// event the compute stream waits on for them.
+	staged map[*tensor.Tensor]bool
+	copied rt.Event
 }
 
 func (pl *execPlan) newArena(id int) (*arena, error) {

@@ -53,6 +53,15 @@ type Options struct {
 	// to the caller, who closes them after the Executable.
 	Stream runtime.Stream
 	Pool   *runtime.Pool
+	// CopyStream and CopyPool, optional (both or neither, on the
+	// Accelerator), carry a run's copies to the device of values the host
+	// computes (inputs, CPU fallbacks' results), so that they overlap with
+	// the kernels queued on Stream: the kernel that reads a copy waits for
+	// it through an event, not the whole queue. Memory from CopyPool is
+	// held until the run ends, never reused within it, so a copy can never
+	// overwrite memory that a kernel queued earlier has yet to read.
+	CopyStream runtime.Stream
+	CopyPool   *runtime.Pool
 	// Strict makes any fallback to the CPU an error wrapping ErrFallback:
 	// at Compile for control flow, when a signature is planned (first Run,
 	// Placement, MemoryPlan) for the rest.

@@ -49,6 +49,11 @@ func (pl *execPlan) runHetero(ctx context.Context, e *Executable, args []ops.Val
 	if serr := h.s.Synchronize(context.WithoutCancel(ctx)); serr != nil && err == nil {
 		err = fmt.Errorf("on %s: %w", e.opts.Accelerator.Properties().ID(), serr)
 	}
+	if cs := e.opts.CopyStream; cs != nil {
+		if serr := cs.Synchronize(context.WithoutCancel(ctx)); serr != nil && err == nil {
+			err = fmt.Errorf("copies to %s: %w", e.opts.Accelerator.Properties().ID(), serr)
+		}
+	}
 	if err == nil {
 		for _, p := range pending {
 			frame[p.slot] = p.t
@@ -75,6 +80,7 @@ func (pl *execPlan) runHetero(ctx context.Context, e *Executable, args []ops.Val
 	}
 	clear(a.owned)
 	a.owned = a.owned[:0]
+	clear(a.staged)
 	clear(a.dev)
 	clear(frame)
 	if pl.evicted {
@@ -192,7 +198,9 @@ func (h *heteroRun) release(l *launch) {
 	}
 	for _, s := range l.devFree {
 		if t := h.a.dev[s]; t != nil {
-			t.Free() // owned also lists it: a second Free does nothing
+			if !h.a.staged[t] { // copy-pool memory waits for the run's end
+				t.Free() // owned also lists it: a second Free does nothing
+			}
 			h.a.dev[s] = nil
 		}
 	}
@@ -299,7 +307,7 @@ func (h *heteroRun) toDevice(ctx context.Context, s int, name string) (*tensor.T
 		if t := pl.devConst[s]; t != nil {
 			return t, nil
 		}
-		t, err := h.copy(ctx, c, true, name)
+		t, err := h.copy(ctx, c, true, false, name)
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +319,7 @@ func (h *heteroRun) toDevice(ctx context.Context, s int, name string) (*tensor.T
 	if !ok || v == nil {
 		return nil, fmt.Errorf("value %q: got %T, want a tensor: %w", name, a.frame[s], ops.ErrInvalidNode)
 	}
-	t, err := h.copy(ctx, v, true, name)
+	t, err := h.copy(ctx, v, true, true, name)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +335,7 @@ func (h *heteroRun) toHost(ctx context.Context, s int, name string) error {
 	if a.frame[s] != nil || a.dev[s] == nil {
 		return nil
 	}
-	t, err := h.copy(ctx, a.dev[s], false, name)
+	t, err := h.copy(ctx, a.dev[s], false, false, name)
 	if err != nil {
 		return err
 	}
@@ -341,7 +349,9 @@ func (h *heteroRun) toHost(ctx context.Context, s int, name string) error {
 // the arena: inputs, constants, the heap values the CPU computes for the
 // device) is only enqueued, and t is kept alive until the run's final
 // wait; a copy of arena memory waits, since a later CPU node may reuse it.
-func (h *heteroRun) copy(ctx context.Context, t *tensor.Tensor, toDevice bool, name string) (*tensor.Tensor, error) {
+// A copy to the device of a value of this run only (perRun) goes on the
+// copy stream when there is one.
+func (h *heteroRun) copy(ctx context.Context, t *tensor.Tensor, toDevice, perRun bool, name string) (*tensor.Tensor, error) {
 	var t0 time.Time
 	if h.prof != nil {
 		t0 = time.Now()
@@ -354,9 +364,10 @@ func (h *heteroRun) copy(ctx context.Context, t *tensor.Tensor, toDevice bool, n
 		c, err = t.ToHost(ctx, h.s)
 	case !inArena(t) && t.DType() != tensor.String:
 		op = "CopyToDevice"
-		c, err = h.enqueueToDevice(t)
+		var s runtime.Stream
+		c, s, err = h.enqueueToDevice(t, perRun)
 		if err == nil && h.prof != nil {
-			err = h.s.Synchronize(ctx)
+			err = s.Synchronize(ctx)
 		}
 	default:
 		op = "CopyToDevice"
@@ -372,24 +383,56 @@ func (h *heteroRun) copy(ctx context.Context, t *tensor.Tensor, toDevice bool, n
 }
 
 // enqueueToDevice enqueues the copy of host tensor t into new device
-// memory, without waiting.
-func (h *heteroRun) enqueueToDevice(t *tensor.Tensor) (*tensor.Tensor, error) {
+// memory, without waiting, and returns it with the stream it went on: the
+// copy stream (memory from the copy pool, the compute stream made to wait
+// for it by an event) when staged and there is one, else the compute
+// stream.
+func (h *heteroRun) enqueueToDevice(t *tensor.Tensor, staged bool) (*tensor.Tensor, runtime.Stream, error) {
+	o := h.e.opts
+	s, pool := h.s, o.Pool
+	staged = staged && o.CopyStream != nil
+	if staged {
+		s, pool = o.CopyStream, o.CopyPool
+	}
 	src, ok := t.HostBytes()
 	if !ok {
-		return t.CopyTo(context.Background(), h.s, h.e.opts.Pool)
+		c, err := t.CopyTo(context.Background(), h.s, o.Pool)
+		return c, h.s, err
 	}
-	c, err := tensor.NewOn(h.e.opts.Pool, t.DType(), t.Shape())
+	c, err := tensor.NewOn(pool, t.DType(), t.Shape())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(src) > 0 {
-		if err := h.s.CopyToDevice(c.Buffer(), c.Offset(), src); err != nil {
+		if err := s.CopyToDevice(c.Buffer(), c.Offset(), src); err != nil {
 			c.Free()
-			return nil, fmt.Errorf("copy to the device: %w", err)
+			return nil, nil, fmt.Errorf("copy to the device: %w", err)
 		}
 	}
+	if staged {
+		a := h.a
+		if a.copied == nil {
+			if a.copied, err = o.Accelerator.NewEvent(); err != nil {
+				c.Free()
+				return nil, nil, err
+			}
+		}
+		// Re-recording is safe: a Wait refers to the record before it.
+		if err := s.Record(a.copied); err != nil {
+			c.Free()
+			return nil, nil, fmt.Errorf("copy to the device: %w", err)
+		}
+		if err := h.s.Wait(a.copied); err != nil {
+			c.Free()
+			return nil, nil, fmt.Errorf("copy to the device: %w", err)
+		}
+		if a.staged == nil {
+			a.staged = map[*tensor.Tensor]bool{}
+		}
+		a.staged[c] = true
+	}
 	h.a.keep = append(h.a.keep, t)
-	return c, nil
+	return c, s, nil
 }
 
 func (h *heteroRun) copyEvent(t *tensor.Tensor, op, name string, t0 time.Time) {
@@ -411,6 +454,12 @@ func checkOptions(o *Options) error {
 	}
 	if !sameDev(o.Stream.Device(), o.Accelerator) {
 		return fmt.Errorf("compile: the stream is not the accelerator's: %w", runtime.ErrInvalidArgument)
+	}
+	if (o.CopyStream == nil) != (o.CopyPool == nil) {
+		return fmt.Errorf("compile: a copy stream needs a copy pool and the reverse: %w", runtime.ErrInvalidArgument)
+	}
+	if o.CopyStream != nil && (!sameDev(o.CopyStream.Device(), o.Accelerator) || o.CopyStream == o.Stream || o.CopyPool == o.Pool) {
+		return fmt.Errorf("compile: the copy stream and pool must be the accelerator's, and not the compute ones: %w", runtime.ErrInvalidArgument)
 	}
 	return nil
 }

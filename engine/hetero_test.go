@@ -376,3 +376,57 @@ func TestHeteroErrorThenRun(t *testing.T) {
 	}
 	closeFloats(t, "y", got[0], referenceRun(t, c.reg, m, in)[0])
 }
+
+// TestHeteroCopyStream: with a copy stream, the inputs and the CPU
+// fallback's result go to the device on it (the kernels that read them
+// waiting on an event); results equal the CPU's run after run, and the
+// copy pool's memory is all back when each run ends.
+func TestHeteroCopyStream(t *testing.T) {
+	c := openCL(t)
+	cs, err := c.dev.NewStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	cpool, err := runtime.NewPool(c.dev, runtime.PoolOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cpool.Close() })
+	for _, bad := range []Options{
+		{Ops: c.reg, Accelerator: c.dev, Stream: c.s, Pool: c.pool, CopyStream: cs},
+		{Ops: c.reg, Accelerator: c.dev, Stream: c.s, Pool: c.pool, CopyPool: cpool},
+		{Ops: c.reg, Accelerator: c.dev, Stream: c.s, Pool: c.pool, CopyStream: c.s, CopyPool: cpool},
+	} {
+		if _, err := Compile(mixedModel(rand.New(rand.NewPCG(1, 1))), bad); !errors.Is(err, runtime.ErrInvalidArgument) {
+			t.Errorf("copy options %+v: %v", bad, err)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	m := mixedModel(r)
+	o := c.options(false)
+	o.CopyStream, o.CopyPool = cs, cpool
+	exe, err := Compile(m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exe.Close()
+	for run := 0; run < 20; run++ {
+		in := map[string]ops.Value{"x": randomTensor(r, 3, 8)}
+		ctx := context.Background()
+		if run%5 == 4 {
+			ctx = WithProfiler(ctx, NewProfiler())
+		}
+		got, err := exe.Run(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := referenceRun(t, c.reg, m, in)
+		for i := range want {
+			closeFloats(t, m.Graph.Outputs[i].Name, got[i], want[i])
+		}
+		if st := cpool.Stats(); st.InUse != 0 || st.Allocs == 0 {
+			t.Fatalf("run %d: copy pool %+v: want allocations, none in use after the run", run, st)
+		}
+	}
+}

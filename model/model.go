@@ -83,9 +83,10 @@ type Model struct {
 	exe    *engine.Executable
 	reg    *runtime.Registry
 	device runtime.Device
-	// stream and pool serve a device other than the CPU.
-	stream runtime.Stream
-	pool   *runtime.Pool
+	// stream and pool serve a device other than the CPU; copyStream and
+	// copyPool carry the copies to it that overlap with its kernels.
+	stream, copyStream runtime.Stream
+	pool, copyPool     *runtime.Pool
 	// compiled is the file a compiled model was read from, whose mapping
 	// holds the weights; nil for ONNX models.
 	compiled *compiled.Model
@@ -250,19 +251,27 @@ func bind(g *graph.Model, o *options, reg *runtime.Registry) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device %s: %w", dev.Properties().ID(), err)
 	}
-	pool, err := runtime.NewPool(dev, runtime.PoolOptions{})
-	if err != nil {
-		s.Close()
+	m := &Model{reg: reg, device: dev, stream: s}
+	fail := func(err error) (*Model, error) {
+		m.closeDevice()
 		return nil, fmt.Errorf("device %s: %w", dev.Properties().ID(), err)
 	}
-	exe, err := engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
-		Device: host.Properties().ID(), Accelerator: dev, Stream: s, Pool: pool, Strict: o.strict})
+	if m.pool, err = runtime.NewPool(dev, runtime.PoolOptions{}); err != nil {
+		return fail(err)
+	}
+	if m.copyStream, err = dev.NewStream(); err != nil {
+		return fail(err)
+	}
+	if m.copyPool, err = runtime.NewPool(dev, runtime.PoolOptions{}); err != nil {
+		return fail(err)
+	}
+	m.exe, err = engine.Compile(g, engine.Options{Ops: opsReg, Workers: cd.Backend().Workers(), MaxTensorBytes: o.maxTensorBytes,
+		Device: host.Properties().ID(), Accelerator: dev, Stream: s, Pool: m.pool, CopyStream: m.copyStream, CopyPool: m.copyPool, Strict: o.strict})
 	if err != nil {
-		pool.Close()
-		s.Close()
+		m.closeDevice()
 		return nil, err
 	}
-	return &Model{exe: exe, reg: reg, device: dev, stream: s, pool: pool}, nil
+	return m, nil
 }
 
 // deviceKernels registers a backend's operator kernels into a registry,
@@ -317,6 +326,28 @@ func (m *Model) Placement(inputs map[string]ops.Value) (engine.Placement, error)
 	return m.exe.Placement(inputs)
 }
 
+// closeDevice waits for the device streams and releases them and their
+// pools (those there are).
+func (m *Model) closeDevice() error {
+	var err error
+	for _, s := range []runtime.Stream{m.stream, m.copyStream} {
+		if s != nil {
+			err = errors.Join(err, s.Synchronize(context.Background()))
+		}
+	}
+	for _, p := range []*runtime.Pool{m.pool, m.copyPool} {
+		if p != nil {
+			err = errors.Join(err, p.Close())
+		}
+	}
+	for _, s := range []runtime.Stream{m.stream, m.copyStream} {
+		if s != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}
+	return err
+}
+
 // Close releases the model's device resources and, for a compiled model,
 // its file mapping. It waits for runs in flight; later runs fail with
 // runtime.ErrClosed. Closing twice is harmless.
@@ -327,10 +358,8 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
-	err := m.exe.Close()
-	if m.pool != nil {
-		err = errors.Join(err, m.stream.Synchronize(context.Background()), m.pool.Close(), m.stream.Close())
-	}
+	err := errors.Join(m.exe.Close(), m.closeDevice())
+
 	err = errors.Join(err, m.reg.Close())
 	if m.compiled != nil {
 		err = errors.Join(err, m.compiled.Close())
