@@ -28,18 +28,33 @@ func PackB(b []float32, ldb int, trans bool, k, n, nr int) ([]float32, error) {
 	if k < 0 || n < 0 || nr < 1 {
 		return nil, fmt.Errorf("kernels: pack B: bad size k=%d n=%d nr=%d", k, n, nr)
 	}
+	out := make([]float32, PackedLen(k, n, nr))
+	if err := PackBInto(out, b, ldb, trans, k, n, nr); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PackBInto is PackB writing into dst, which must hold PackedLen(k, n, nr)
+// elements and must not overlap b.
+func PackBInto(dst, b []float32, ldb int, trans bool, k, n, nr int) error {
+	if k < 0 || n < 0 || nr < 1 {
+		return fmt.Errorf("kernels: pack B: bad size k=%d n=%d nr=%d", k, n, nr)
+	}
 	rows, cols := k, n
 	if trans {
 		rows, cols = n, k
 	}
 	if rows > 0 && cols > 0 && (ldb < cols || (rows-1)*ldb+cols > len(b)) {
-		return nil, fmt.Errorf("kernels: pack B: %dx%d matrix with stride %d does not fit in %d elements", rows, cols, ldb, len(b))
+		return fmt.Errorf("kernels: pack B: %dx%d matrix with stride %d does not fit in %d elements", rows, cols, ldb, len(b))
 	}
-	out := make([]float32, PackedLen(k, n, nr))
+	if len(dst) < PackedLen(k, n, nr) {
+		return fmt.Errorf("kernels: pack B: %d elements for %d", len(dst), PackedLen(k, n, nr))
+	}
 	if k > 0 && n > 0 {
-		packB(out, b, ldb, trans, 0, k, 0, n, nr)
+		packB(dst, b, ldb, trans, 0, k, 0, n, nr)
 	}
-	return out, nil
+	return nil
 }
 
 // SgemmPrepacked is SgemmBatched with B given packed by PackB (panel width

@@ -61,7 +61,7 @@ func optimize(g *graph.Model, o *options) (*passes.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := passes.Optimize(g, passes.Options{Level: o.optLevel, Ops: reg, Shapes: o.shapes})
+	rep, err := passes.Optimize(g, passes.Options{Level: o.optLevel, Ops: reg, Shapes: o.shapes, OwnsConstants: true})
 	if err != nil {
 		return nil, fmt.Errorf("optimize: %w", err)
 	}

@@ -1,6 +1,8 @@
 package passes
 
 import (
+	"unsafe"
+
 	"github.com/gocann/gocann/graph"
 	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
@@ -15,9 +17,10 @@ func layoutPasses() []Pass { return []Pass{PackWeights} }
 // the micro-kernel's width over the whole depth), so that a product reads
 // its weights in place instead of packing them on every run; the node
 // becomes a FusedMatMul with packed_b set. The packed tensor replaces the
-// weights (only weights with no other reader are packed), so memory grows
-// only by the padding of N to a whole panel; products whose padding would
-// exceed an eighth are left alone. The panel width is this machine's
+// weights (only weights with no other reader are packed), in their own
+// memory when Options.OwnsConstants allows and the size is the same (N a
+// multiple of the panel width); products whose padding would exceed an
+// eighth are left alone. The panel width is this machine's
 // (kernels.PackedNR); elsewhere the product still runs, repacking as it
 // goes.
 var PackWeights = Pass{Name: "pack-weights", Level: 3, Run: packWeights}
@@ -25,6 +28,8 @@ var PackWeights = Pass{Name: "pack-weights", Level: 3, Run: packWeights}
 func packWeights(c *Context) (bool, error) {
 	nr := kernels.PackedNR()
 	count := map[string]int{}
+	var scratch []float32 // the weights being packed in place, reused
+	inPlace := 0
 	for _, n := range c.Nodes() {
 		if c.Removed(n) || len(n.Outputs) != 1 || len(n.Inputs) < 2 {
 			continue
@@ -59,13 +64,30 @@ func packWeights(c *Context) (bool, error) {
 		if trans {
 			ldb = k
 		}
-		packed, err := kernels.PackB(data, ldb, trans, k, cols, nr)
-		if err != nil {
-			return false, err
-		}
-		pt, err := tensor.FromSlice(packed, (cols+nr-1)/nr, k, nr)
-		if err != nil {
-			return false, err
+		shape := tensor.Shape{(cols + nr - 1) / nr, k, nr}
+		var pt *tensor.Tensor
+		if c.Options.OwnsConstants && !b.ReadOnly() && kernels.PackedLen(k, cols, nr) == len(data) && !c.sharesMemory(bName, b) {
+			// Same size: pack over the weights' own memory (through a
+			// copy of them), so that the model does not hold both.
+			if cap(scratch) < len(data) {
+				scratch = make([]float32, len(data))
+			}
+			src := append(scratch[:0], data...)
+			if err := kernels.PackBInto(data, src, ldb, trans, k, cols, nr); err != nil {
+				return false, err
+			}
+			if pt, err = b.Reshape(shape); err != nil {
+				return false, err
+			}
+			inPlace++
+		} else {
+			packed, err := kernels.PackB(data, ldb, trans, k, cols, nr)
+			if err != nil {
+				return false, err
+			}
+			if pt, err = tensor.FromSlice(packed, shape...); err != nil {
+				return false, err
+			}
 		}
 		delete(attrs, "transB")
 		attrs["packed_b"] = ops.Attr{Type: ops.AttrInt, Int: int64(nr)}
@@ -74,6 +96,9 @@ func packWeights(c *Context) (bool, error) {
 		in[1] = c.AddInitializer(bName+"_packed", pt)
 		c.fuse([]*graph.Node{n}, &graph.Node{Name: n.Name, Domain: ops.DomainGoCANN, OpType: "FusedMatMul", Inputs: in, Outputs: n.Outputs, Attrs: attrs})
 		count[n.OpType]++
+	}
+	if inPlace > 0 {
+		c.Notef("%d packed over their own memory", inPlace)
 	}
 	return c.noteCounts("packed the weights of", count), nil
 }
@@ -87,4 +112,30 @@ func readsTwice(n *graph.Node, v string) bool {
 		}
 	}
 	return seen > 1
+}
+
+// sharesMemory reports whether another initializer of the graph overlaps
+// t's memory (a reshape folded into a view of it, say), which packing t in
+// place would change too.
+func (c *Context) sharesMemory(name string, t *tensor.Tensor) bool {
+	b, ok := t.HostBytes()
+	if !ok || len(b) == 0 {
+		return true
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	hi := lo + uintptr(len(b))
+	for other, u := range c.Graph.Initializers {
+		if other == name {
+			continue
+		}
+		ub, ok := u.HostBytes()
+		if !ok || len(ub) == 0 {
+			continue
+		}
+		ulo := uintptr(unsafe.Pointer(unsafe.SliceData(ub)))
+		if ulo < hi && lo < ulo+uintptr(len(ub)) {
+			return true
+		}
+	}
+	return false
 }

@@ -63,3 +63,61 @@ func TestPackWeights(t *testing.T) {
 		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
 	})
 }
+
+// TestPackWeightsInPlace: with OwnsConstants, weights whose packed form
+// has their size are packed over their own memory, unless another
+// initializer views that memory; the results do not change either way.
+func TestPackWeightsInPlace(t *testing.T) {
+	nr := kernels.PackedNR()
+	for _, alias := range []bool{false, true} {
+		build := func() (*graph.Model, *tensor.Tensor, *tensor.Tensor) {
+			b := newBuilder()
+			w := randF32(t, rand.New(rand.NewPCG(1, 2)), 24, 2*nr)
+			y := b.op("MatMul", "y", nil, b.input("x", 5, 24), b.init("w", w))
+			var view *tensor.Tensor
+			if alias {
+				var err error
+				if view, err = w.Reshape(tensor.Shape{24 * 2 * nr}); err != nil {
+					t.Fatal(err)
+				}
+				b.output(y, b.op("Add", "z", nil, b.input("u", 24*2*nr), b.init("wflat", view)))
+			} else {
+				b.output(y)
+			}
+			return b.model(), w, view
+		}
+		ref, _, _ := build()
+		m, w, view := build()
+		var before []float32
+		if view != nil {
+			before, _ = tensor.ToSlice[float32](view)
+		}
+		if _, err := passes.Optimize(m, passes.Options{Level: 3, Ops: registry(t), OwnsConstants: true}); err != nil {
+			t.Fatal(err)
+		}
+		var packed *tensor.Tensor
+		for _, n := range m.Graph.Nodes {
+			if _, ok := n.Attrs["packed_b"]; ok {
+				packed = m.Graph.Initializers[n.Inputs[1]]
+			}
+		}
+		if packed == nil {
+			t.Fatalf("alias=%v: not packed", alias)
+		}
+		pb, _ := packed.HostBytes()
+		wb, _ := w.HostBytes()
+		if same := &pb[0] == &wb[0]; same == alias {
+			t.Errorf("alias=%v: packed in place %v", alias, same)
+		}
+		if view != nil {
+			after, _ := tensor.ToSlice[float32](view)
+			for i := range before {
+				if after[i] != before[i] {
+					t.Fatalf("the view of the weights changed at %d", i)
+				}
+			}
+		}
+		feeds := randomFeeds(t, m.Graph)
+		checkSame(t, runModel(t, m, feeds), runModel(t, ref, feeds))
+	}
+}

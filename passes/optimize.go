@@ -50,6 +50,12 @@ type Options struct {
 	// MaxFoldBytes caps the size of every tensor constant folding creates
 	// (0: 64 MiB), so that folding cannot blow up the model.
 	MaxFoldBytes int64
+	// OwnsConstants says that the caller owns the memory of the model's
+	// initializers and will not read them again: passes that rewrite a
+	// constant into another layout of the same size (PackWeights) then
+	// reuse its memory instead of holding both. Leave it false when the
+	// tensors are shared with anything else.
+	OwnsConstants bool
 }
 
 const (
