@@ -214,8 +214,8 @@ func runSelected(t *testing.T, cases []Case) {
 // runOnDevice runs every case on -device, nodes the device cannot run
 // falling back to the CPU, and reports per suite how many pass and how
 // many ran wholly on the device (no fallback for the first test data set's
-// inputs). Cases expected to pass on the CPU that fail are logged; nothing
-// fails the test but a device that cannot be opened.
+// inputs). A case expected to pass on the CPU that fails on the device
+// fails the test.
 func runOnDevice(t *testing.T, cases []Case) {
 	reg, err := backends.Registry(backends.Options{})
 	if err != nil {
@@ -243,7 +243,7 @@ func runOnDevice(t *testing.T, cases []Case) {
 		cancel()
 		if err != nil {
 			if e := exp[c.Name]; e.pass {
-				t.Logf("FAIL %s (passes on the CPU): %v", c.Name, err)
+				t.Errorf("FAIL %s (passes on the CPU): %v", c.Name, err)
 			}
 			continue
 		}
