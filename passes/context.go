@@ -47,10 +47,13 @@ func newContext(st *state, g *graph.Graph, parent *Context, outer map[string]boo
 // Reindex rebuilds the producer and consumer index from the graph.
 func (c *Context) Reindex() {
 	c.compact()
-	c.producer = map[string]*graph.Node{}
-	c.consumers = map[string][]*graph.Node{}
-	c.outputs = map[string]bool{}
-	c.inputs = map[string]bool{}
+	// Sized for the graph: growing these maps node by node was most of
+	// what a round of passes allocates.
+	n := len(c.Graph.Nodes)
+	c.producer = make(map[string]*graph.Node, n)
+	c.consumers = make(map[string][]*graph.Node, n+len(c.Graph.Initializers))
+	c.outputs = make(map[string]bool, len(c.Graph.Outputs))
+	c.inputs = make(map[string]bool, len(c.Graph.Inputs))
 	c.consts = map[string]*tensor.Tensor{}
 	for _, o := range c.Graph.Outputs {
 		c.outputs[o.Name] = true

@@ -161,9 +161,12 @@ func (st *state) runGraph(p Pass, g *graph.Graph, parent *Context, outer map[str
 	if err := c.flush(); err != nil {
 		return changed, err
 	}
-	scope := c.scope()
+	var scope map[string]bool // made only when there are subgraphs
 	for _, n := range g.Nodes {
 		for _, sub := range subgraphs(n) {
+			if scope == nil {
+				scope = c.scope()
+			}
 			ch, err := st.runGraph(p, sub, c, scope, entry)
 			if err != nil {
 				return changed || ch, fmt.Errorf("node %v: %w", n, err)
