@@ -1,8 +1,10 @@
 package cpu
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Workers is a fixed pool of long-lived goroutines that CPU kernels use to
@@ -11,20 +13,45 @@ import (
 // inside the body of another.
 //
 // Scheduling: the goroutine that calls ParallelFor always takes part. Each
-// chunk but the first is offered to an idle worker by an unbuffered,
-// non-blocking hand-off; when no worker is idle at that instant (they are
-// all running other chunks, other kernels, or the caller is itself a worker
-// inside a nested loop) the caller runs the chunk inline. A caller therefore
-// only ever waits for chunks that a worker has already started, and those do
-// not depend on the caller, so nesting cannot deadlock.
+// chunk but the first is handed to an idle worker, which the caller claims
+// through the worker's slot; when no worker is idle at that instant (they
+// are all running other chunks, other kernels, or the caller is itself a
+// worker inside a nested loop) the caller runs the chunk inline. A claimed
+// worker is idle, so it starts the chunk at once: a caller only ever waits
+// for chunks that nothing but their own work delays, and nesting cannot
+// deadlock.
+//
+// A worker that finishes a chunk polls its slot for a while (spinTime)
+// before it parks: kernels come back to back, and a parked goroutine takes
+// tens of microseconds to wake, the whole of a small kernel's time.
 type Workers struct {
 	threads int
-	tasks   chan task     // unbuffered: a send succeeds only into an idle worker
+	slots   []*slot
 	quit    chan struct{} // closed by Close
 	wg      sync.WaitGroup
 	once    sync.Once
 	states  sync.Pool // *forState, reused so ParallelFor does not allocate
 	closed  atomic.Bool
+}
+
+// spinTime is how long an idle worker polls for a chunk before parking.
+const spinTime = 50 * time.Microsecond
+
+// Slot states.
+const (
+	slotIdle    = iota // the worker waits for a chunk (polling or parked)
+	slotClaimed        // a caller owns it: a chunk is coming or running
+	slotGone           // the worker has stopped (Close)
+)
+
+// slot is one worker's mailbox.
+type slot struct {
+	state  atomic.Int32
+	ready  atomic.Bool // t is written
+	parked atomic.Bool // the worker is blocked on wake, or about to be
+	wake   chan struct{}
+	t      task
+	_      [64]byte // keep slots on their own cache lines
 }
 
 // task is one chunk handed to a worker.
@@ -48,13 +75,14 @@ func NewWorkers(threads int) *Workers {
 	threads = max(threads, 1)
 	w := &Workers{
 		threads: threads,
-		tasks:   make(chan task),
 		quit:    make(chan struct{}),
 	}
 	w.states.New = func() any { return new(forState) }
 	w.wg.Add(threads - 1)
 	for range threads - 1 {
-		go w.loop()
+		s := &slot{wake: make(chan struct{}, 1)}
+		w.slots = append(w.slots, s)
+		go w.loop(s)
 	}
 	return w
 }
@@ -74,16 +102,72 @@ func (w *Workers) Close() {
 	})
 }
 
-func (w *Workers) loop() {
+func (w *Workers) loop(s *slot) {
 	defer w.wg.Done()
 	for {
-		select {
-		case t := <-w.tasks:
-			t.run()
-		case <-w.quit:
+		if !w.await(s) {
 			return
 		}
+		t := s.t
+		s.t = task{}
+		s.ready.Store(false)
+		t.run()
+		s.state.Store(slotIdle)
 	}
+}
+
+// await waits until a chunk is ready in s, polling for spinTime, then
+// parked; it returns false when the pool is closed and s was not claimed.
+func (w *Workers) await(s *slot) bool {
+	deadline := time.Now().Add(spinTime)
+	for i := 0; ; i++ {
+		if s.ready.Load() {
+			return true
+		}
+		if i%64 != 63 {
+			continue
+		}
+		// Polling must not starve goroutines waiting for this thread's
+		// processor (another pool's caller, a stream): let them run.
+		runtime.Gosched()
+		if w.closed.Load() && s.state.CompareAndSwap(slotIdle, slotGone) {
+			return false
+		}
+		if time.Now().Before(deadline) {
+			continue
+		}
+		// Park. The caller sets ready before it reads parked, and this
+		// goroutine sets parked before it reads ready again: one of the two
+		// sees the other, so a chunk is never left waiting.
+		s.parked.Store(true)
+		if !s.ready.Load() {
+			select {
+			case <-s.wake:
+			case <-w.quit:
+			}
+		}
+		s.parked.Store(false)
+		deadline = time.Now().Add(spinTime)
+	}
+}
+
+// handOff gives t to an idle worker and reports whether one took it.
+func (w *Workers) handOff(t task) bool {
+	for _, s := range w.slots {
+		if s.state.Load() != slotIdle || !s.state.CompareAndSwap(slotIdle, slotClaimed) {
+			continue
+		}
+		s.t = t
+		s.ready.Store(true)
+		if s.parked.Load() {
+			select {
+			case s.wake <- struct{}{}:
+			default: // a wake-up is already pending
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func (t task) run() {
@@ -171,9 +255,7 @@ func (w *Workers) spread(st *forState, n, c int, body func(lo, hi int)) (p any, 
 	for k := 1; k < c; k++ {
 		lo, hi := chunkBounds(n, c, k)
 		st.wg.Add(1)
-		select {
-		case w.tasks <- task{body: body, lo: lo, hi: hi, st: st}:
-		default:
+		if !w.handOff(task{body: body, lo: lo, hi: hi, st: st}) {
 			st.wg.Done()
 			body(lo, hi)
 		}
