@@ -53,19 +53,14 @@ func fuseSoftmaxes(c *Context) (bool, error) {
 			}
 			axis = int64(r - 1) // flattening at the last axis is a per-row softmax
 		}
-		c.RemoveNodes(matched)
+		for _, m := range matched {
+			c.RemoveNode(m)
+		}
 		c.AddNode(&graph.Node{Name: c.NewName("Softmax"), OpType: "Softmax", Inputs: []string{x}, Outputs: n.Outputs,
 			Attrs: map[string]ops.Attr{"axis": {Type: ops.AttrInt, Int: axis}}})
 		count[what]++
 	}
 	return c.noteCounts("Softmax ←", count), nil
-}
-
-// RemoveNodes removes every node of ns (see RemoveNode).
-func (c *Context) RemoveNodes(ns []*graph.Node) {
-	for _, n := range ns {
-		c.RemoveNode(n)
-	}
 }
 
 // lastAxisReduce reports whether n is the reduction op over the last axis

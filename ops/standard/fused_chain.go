@@ -23,19 +23,24 @@ import (
 // Every operand input has X's shape or a single element. The chain runs
 // over blocks of elements small enough to stay in L1, so the
 // intermediate values never reach memory: one pass where the unfused graph
-// makes one per operator. Each step rounds as its standard operator does.
+// makes one per operator. Arithmetic, Relu, Neg, Abs and Sqrt round as the standard
+// operators do; Sigmoid, Tanh, Exp and Erf are the kernels' float32 functions
+// (within their documented bounds, a few ulp).
 
 // chainBlock is the block of elements each step runs over (16 KiB).
 const chainBlock = 4096
 
 type chainStep struct {
-	op      string
+	unary   func(dst, src []float32) // nil for binary steps
 	bin     kernels.BinaryOp
 	operand int // input index; -1 for unary steps
 	swap    bool
 }
 
-var chainUnary = map[string]bool{"Relu": true, "Sigmoid": true, "Tanh": true, "Exp": true, "Erf": true, "Sqrt": true, "Neg": true, "Abs": true}
+var chainUnary = map[string]func(dst, src []float32){
+	"Relu": kernels.ReluF32, "Sigmoid": kernels.SigmoidSlice, "Tanh": kernels.TanhSlice, "Exp": kernels.ExpSlice,
+	"Erf": kernels.ErfSlice, "Sqrt": kernels.SqrtF32, "Neg": chainNeg, "Abs": chainAbs,
+}
 
 var chainBinary = map[string]kernels.BinaryOp{"Add": kernels.Add, "Sub": kernels.Sub, "Mul": kernels.Mul, "Div": kernels.Div}
 
@@ -59,7 +64,7 @@ func prepareElementwiseChain(n *ops.Node) (*ops.Plan, error) {
 	x := n.Inputs[0]
 	steps := make([]chainStep, len(names))
 	for i, name := range names {
-		st := chainStep{op: name, operand: int(operands[i]), swap: swaps[i] == 1}
+		st := chainStep{unary: chainUnary[name], operand: int(operands[i]), swap: swaps[i] == 1}
 		if swaps[i] != 0 && swaps[i] != 1 {
 			return nil, n.Errorf("step %d: swap must be 0 or 1, got %d", i, swaps[i])
 		}
@@ -74,7 +79,7 @@ func prepareElementwiseChain(n *ops.Node) (*ops.Plan, error) {
 			if !one && !same {
 				return nil, n.Errorf("step %d (%s): operand %s must have the shape of X %s or one element", i, name, o, x)
 			}
-		} else if !chainUnary[name] {
+		} else if st.unary == nil {
 			return nil, n.Errorf("step %d: unknown operator %q", i, name)
 		} else if st.operand != -1 || st.swap {
 			return nil, n.Errorf("step %d (%s): a unary step takes no operand", i, name)
@@ -128,7 +133,7 @@ func chainKernel(steps []chainStep, shape tensor.Shape) ops.Kernel {
 // chainApply runs one step over elements [s, e): dst = st(src), the
 // operand (when binary) of X's shape or one element.
 func chainApply(st chainStep, dst, src, operand []float32, s, e int) {
-	if operand != nil {
+	if st.unary == nil {
 		switch {
 		case len(operand) == 1 && st.swap:
 			kernels.ScalarBinaryF32(st.bin, dst, operand[0], src)
@@ -141,27 +146,18 @@ func chainApply(st chainStep, dst, src, operand []float32, s, e int) {
 		}
 		return
 	}
-	switch st.op {
-	case "Relu":
-		kernels.ReluF32(dst, src)
-	case "Sigmoid":
-		kernels.SigmoidSlice(dst, src)
-	case "Tanh":
-		kernels.TanhSlice(dst, src)
-	case "Exp":
-		kernels.ExpSlice(dst, src)
-	case "Erf":
-		kernels.ErfSlice(dst, src)
-	case "Sqrt":
-		kernels.SqrtF32(dst, src)
-	case "Neg":
-		for i, v := range src {
-			dst[i] = -v
-		}
-	case "Abs":
-		// Clearing the sign bit: no branch to mispredict on random signs.
-		for i, v := range src {
-			dst[i] = math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
-		}
+	st.unary(dst, src)
+}
+
+func chainNeg(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = -v
+	}
+}
+
+// chainAbs clears the sign bit: no branch to mispredict on random signs.
+func chainAbs(dst, src []float32) {
+	for i, v := range src {
+		dst[i] = math.Float32frombits(math.Float32bits(v) &^ (1 << 31))
 	}
 }

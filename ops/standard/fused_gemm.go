@@ -106,10 +106,7 @@ func prepareFusedMatMul(n *ops.Node) (*ops.Plan, error) {
 		return nil, err
 	}
 	dt := n.Inputs[0].DType
-	prod := fusedMatMulKernel(p, alpha, transA == 1, transB == 1)
-	if packedNR != 0 {
-		prod = fusedPackedMatMulKernel(p, alpha, transA == 1, int(packedNR))
-	}
+	prod := fusedMatMulKernel(p, alpha, transA == 1, transB == 1, int(packedNR))
 	k, err := nnFloat(n, dt, fusedResidualKernel(res, outShape, act, prod), nil)
 	if err != nil {
 		return nil, err
@@ -153,7 +150,10 @@ func fusedResidualKernel(res *fusedResidual, outShape tensor.Shape, act kernels.
 	}
 }
 
-func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool) fusedProduct {
+// fusedMatMulKernel computes the product of plan p; with packedNR > 0, B
+// is prepacked in panels of that width (kernels.PackB) and read in place
+// by kernels.SgemmPrepacked.
+func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool, packedNR int) fusedProduct {
 	m, n, k := p.m, p.n, p.k
 	lda, ldb := max(k, 1), max(n, 1)
 	if transA {
@@ -179,12 +179,15 @@ func fusedMatMulKernel(p *nnMatMulPlan, alpha float32, transA, transB bool) fuse
 		if z != nil {
 			ep.Residual, ep.ResidualLD = z, max(n, 1)
 		}
+		bt, rows, ta := kernels.Batch{Count: p.batch, AOffsets: p.aOff, BOffsets: p.bOff, CStride: m * n}, m, transA
 		if p.foldRows {
-			nnSgemm(env, false, transB, p.batch*m, n, k, alpha, a, lda, b, ldb, 0, c, max(n, 1), ep)
-			return nil
+			bt, rows, ta = kernels.Batch{Count: 1}, p.batch*m, false
 		}
-		bt := kernels.Batch{Count: p.batch, AOffsets: p.aOff, BOffsets: p.bOff, CStride: m * n}
-		kernels.SgemmBatched(nnWorkers(env), bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, max(n, 1), ep)
+		if packedNR > 0 {
+			kernels.SgemmPrepacked(nnWorkers(env), bt, ta, rows, n, k, alpha, a, lda, b, packedNR, 0, c, max(n, 1), ep)
+		} else {
+			kernels.SgemmBatched(nnWorkers(env), bt, ta, transB, rows, n, k, alpha, a, lda, b, ldb, 0, c, max(n, 1), ep)
+		}
 		return nil
 	}
 }
@@ -204,41 +207,6 @@ func fusedPackedShape(n *ops.Node, nr, cols int, transB int64) (tensor.Shape, er
 		return nil, n.Errorf("prepacked B must be float32, got %s", n.Inputs[1].DType)
 	}
 	return tensor.Shape{bs[1], cols}, nil
-}
-
-// fusedPackedMatMulKernel is fusedMatMulKernel for a prepacked B, read in
-// place by kernels.SgemmPrepacked.
-func fusedPackedMatMulKernel(p *nnMatMulPlan, alpha float32, transA bool, nr int) fusedProduct {
-	m, n, k := p.m, p.n, p.k
-	lda := max(k, 1)
-	if transA {
-		lda = max(m, 1)
-	}
-	return func(env *ops.Env, in []*tensor.Tensor, c, z []float32, act kernels.Activation) error {
-		a, err := tensor.View[float32](in[0])
-		if err != nil {
-			return err
-		}
-		b, err := tensor.View[float32](in[1])
-		if err != nil {
-			return err
-		}
-		bias, err := nnView[float32](nnAt(in, 2))
-		if err != nil {
-			return err
-		}
-		ep := &kernels.Epilogue{ColBias: bias, Act: act}
-		if z != nil {
-			ep.Residual, ep.ResidualLD = z, max(n, 1)
-		}
-		if p.foldRows {
-			kernels.SgemmPrepacked(nnWorkers(env), kernels.Batch{Count: 1}, false, p.batch*m, n, k, alpha, a, lda, b, nr, 0, c, max(n, 1), ep)
-			return nil
-		}
-		bt := kernels.Batch{Count: p.batch, AOffsets: p.aOff, CStride: m * n}
-		kernels.SgemmPrepacked(nnWorkers(env), bt, transA, m, n, k, alpha, a, lda, b, nr, 0, c, max(n, 1), ep)
-		return nil
-	}
 }
 
 func prepareFusedGemm(n *ops.Node) (*ops.Plan, error) {
@@ -264,33 +232,9 @@ func prepareFusedGemm(n *ops.Node) (*ops.Plan, error) {
 	if err := at.Err(); err != nil {
 		return nil, err
 	}
-	as, bs := n.Inputs[0].Shape, n.Inputs[1].Shape
-	m, k := as[0], as[1]
-	if transA {
-		m, k = k, m
-	}
-	k2, nn := bs[0], bs[1]
-	if transB {
-		k2, nn = nn, k2
-	}
-	if k != k2 {
-		return nil, n.Errorf("inner dimensions differ: A %v, B %v (transA=%v, transB=%v)", as, bs, transA, transB)
-	}
-	out := tensor.Shape{m, nn}
-	var cShape tensor.Shape
-	if c := n.Input(2); c.Present() {
-		if err := nnStatic(n, 2); err != nil {
-			return nil, err
-		}
-		cShape = c.Shape.Clone()
-		if len(cShape) > 2 {
-			return nil, n.Errorf("C of shape %v does not broadcast to %v", cShape, out)
-		}
-		for i, d := range cShape {
-			if d != 1 && d != out[2-len(cShape)+i] {
-				return nil, n.Errorf("C of shape %v does not broadcast to %v", cShape, out)
-			}
-		}
+	m, nn, k, out, cShape, err := nnGemmShapes(n, transA, transB)
+	if err != nil {
+		return nil, err
 	}
 	res, outShape, err := fusedResidualPlan(n, 3, out)
 	if err != nil {

@@ -259,37 +259,12 @@ func prepareGemm(n *ops.Node) (*ops.Plan, error) {
 	if err := at.Err(); err != nil {
 		return nil, err
 	}
-	as, bs := n.Inputs[0].Shape, n.Inputs[1].Shape
-	m, k := as[0], as[1]
-	if transA {
-		m, k = k, m
-	}
-	k2, nn := bs[0], bs[1]
-	if transB {
-		k2, nn = nn, k2
-	}
-	if k != k2 {
-		return nil, n.Errorf("Gemm inner dimensions differ: A %v, B %v (transA=%v, transB=%v)", as, bs, transA, transB)
-	}
-	out := tensor.Shape{m, nn}
-	var cShape tensor.Shape
-	if hasC {
-		if err := nnStatic(n, 2); err != nil {
-			return nil, err
-		}
-		cShape = n.Inputs[2].Shape.Clone()
-		if len(cShape) > 2 {
-			return nil, n.Errorf("C of shape %v does not broadcast to %v", cShape, out)
-		}
-		for i, d := range cShape {
-			if d != 1 && d != out[2-len(cShape)+i] {
-				return nil, n.Errorf("C of shape %v does not broadcast to %v", cShape, out)
-			}
-		}
+	m, nn, k, out, cShape, err := nnGemmShapes(n, transA, transB)
+	if err != nil {
+		return nil, err
 	}
 	dt := n.Inputs[0].DType
 	var kern ops.Kernel
-	var err error
 	switch dt {
 	case tensor.Float32, tensor.Float16, tensor.BFloat16:
 		kern, err = nnFloat(n, dt, nnGemmKernel32(transA, transB, m, nn, k, alpha, beta, cShape, hasC, out), nil)
@@ -404,4 +379,40 @@ func nnScaled(v []float32, beta float32) []float32 {
 		s[i] = beta * x
 	}
 	return s
+}
+
+// nnGemmShapes checks Gemm's (and FusedGemm's) operands for transA and
+// transB, both matrices of static shape: A' is m x k, B' is k x n, and C,
+// when present, broadcasts to out = [m, n] (cShape is its shape; nil
+// without C).
+func nnGemmShapes(n *ops.Node, transA, transB bool) (m, nn, k int, out, cShape tensor.Shape, err error) {
+	as, bs := n.Inputs[0].Shape, n.Inputs[1].Shape
+	m, k = as[0], as[1]
+	if transA {
+		m, k = k, m
+	}
+	k2 := bs[0]
+	nn = bs[1]
+	if transB {
+		k2, nn = nn, k2
+	}
+	if k != k2 {
+		return 0, 0, 0, nil, nil, n.Errorf("Gemm inner dimensions differ: A %v, B %v (transA=%v, transB=%v)", as, bs, transA, transB)
+	}
+	out = tensor.Shape{m, nn}
+	if n.Input(2).Present() {
+		if err := nnStatic(n, 2); err != nil {
+			return 0, 0, 0, nil, nil, err
+		}
+		cShape = n.Inputs[2].Shape.Clone()
+		if len(cShape) > 2 {
+			return 0, 0, 0, nil, nil, n.Errorf("C of shape %v does not broadcast to %v", cShape, out)
+		}
+		for i, d := range cShape {
+			if d != 1 && d != out[2-len(cShape)+i] {
+				return 0, 0, 0, nil, nil, n.Errorf("C of shape %v does not broadcast to %v", cShape, out)
+			}
+		}
+	}
+	return m, nn, k, out, cShape, nil
 }
