@@ -65,12 +65,6 @@ func skinny(s isa, m int) {
 		VMOVUPS(Mem{Base: b, Disp: v * vb}, bv(v))
 	}
 	for r := 0; r < m; r++ {
-		if s.bcstFMA {
-			for v := 0; v < nv; v++ {
-				VFMADD231PS_BCST(ar.at(r, 0), bv(v), acc(r, v))
-			}
-			continue
-		}
 		VBROADCASTSS(ar.at(r, 0), tmp)
 		for v := 0; v < nv; v++ {
 			VFMADD231PS(bv(v), tmp, acc(r, v))
