@@ -121,7 +121,7 @@ func Sgemm(w *cpu.Workers, transA, transB bool, m, n, k int, alpha float32, a []
 // (see Sgemm and Batch), in parallel over matrices and tiles together. The
 // epilogue's biases are the same for every matrix.
 func SgemmBatched(w *cpu.Workers, bt Batch, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep *Epilogue) {
-	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nil, nil})
+	active.gemm(w, &problem{bt, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep, nil, nil, nil})
 }
 
 // Variant names the SGEMM micro-kernel in use: "avx512", "avx2" or "go".
@@ -146,6 +146,16 @@ type problem struct {
 	// read in place by the blocked product; pack is then set as well, so
 	// that the paths that need B in memory are not taken.
 	pre []float32
+	// rows is B as rows at offsets of one slice (SgemmRowsB), read in place
+	// by a variant with a rows kernel; pack is then its RowsPacker, used by
+	// the other variants and for the last partial panel.
+	rows *rowsB
+}
+
+// rowsB is a k x n matrix B whose row p is src[offs[p] : offs[p]+n].
+type rowsB struct {
+	src  []float32
+	offs []int
 }
 
 // Micro-kernel flags (mirrored in internal/gen).
@@ -166,11 +176,18 @@ const (
 // is valid (full tiles only).
 type kernelFunc func(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32)
 
+// rowsKernelFunc is a kernelFunc reading B in place: step p of the panel is
+// the NR values from b + offs[p] (in elements).
+type rowsKernelFunc func(k int, a *float32, rs, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32)
+
 // variant is one micro-kernel with its tile shape.
 type variant struct {
 	name   string
 	mr, nr int
 	kernel kernelFunc
+	// rows, when not nil, is the same kernel reading B through row
+	// offsets (identical arithmetic, so identical results).
+	rows rowsKernelFunc
 }
 
 // variants lists every kernel this build and processor can run, the
@@ -445,9 +462,18 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 			for pc := 0; pc < k; pc += kc {
 				kcur := min(kc, k-pc)
 				var bp []float32
+				inRows := g.rows != nil && v.rows != nil
 				switch {
 				case g.pre != nil:
 					// Panels in place: see panel below.
+				case inRows:
+					// Full panels read in place; only a last partial
+					// panel is packed (the rows may end at the slice's
+					// end), at the start of bp.
+					if jp := j0 + (j1-j0)/nr*nr; jp < j1 {
+						bp = (*bbuf)[:kcur*nr]
+						g.pack(bp, pc, kcur, jp, j1, nr)
+					}
 				case g.pack != nil:
 					bp = (*bbuf)[:kcur*roundUp(j1-j0, nr)]
 					g.pack(bp, pc, kcur, j0, j1, nr)
@@ -497,10 +523,15 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 						rb = &ep.RowBias[i]
 					}
 					for j := j0; j < j1; j += nr {
-						var panel *float32
-						if g.pre != nil {
+						var panel, rowsAt *float32
+						switch {
+						case inRows && j+nr <= n:
+							rowsAt = &g.rows.src[j]
+						case inRows:
+							panel = &bp[0]
+						case g.pre != nil:
 							panel = &g.pre[j/nr*k*nr+pc*nr]
-						} else {
+						default:
 							panel = &bp[(j-j0)/nr*kcur*nr]
 						}
 						var cb, res *float32
@@ -511,7 +542,11 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 							res = &ep.Residual[cOff+i*ep.ResidualLD+j]
 						}
 						if i+mr <= m && j+nr <= n {
-							v.kernel(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
+							if rowsAt != nil {
+								v.rows(kcur, ap, ars, aks, rowsAt, &g.rows.offs[pc], &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
+							} else {
+								v.kernel(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
+							}
 							continue
 						}
 						if edge == nil {
@@ -519,7 +554,11 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 							clear(*edge)
 							defer putBuf(edge)
 						}
-						v.edgeTile(*edge, kcur, ap, ars, aks, panel, g.c[cOff:], g.ldc, i, j, min(mr, m-i), min(nr, n-j), g.alpha, flags, ep, cOff, &clip)
+						var offs *int
+						if rowsAt != nil {
+							offs = &g.rows.offs[pc]
+						}
+						v.edgeTile(*edge, kcur, ap, ars, aks, panel, rowsAt, offs, g.c[cOff:], g.ldc, i, j, min(mr, m-i), min(nr, n-j), g.alpha, flags, ep, cOff, &clip)
 					}
 					if last && stripeAct {
 						for r := i; r < min(i+mr, m); r++ {
@@ -542,8 +581,9 @@ const edgeScratch = 2*maxMR*maxNR + maxMR + maxNR
 // back. cOff is the matrix's offset in the residual. scratch (edgeScratch
 // floats, reused across calls: the kernel reaches it through a function
 // value, so arrays of its own would be allocated on every call) holds
-// finite values; what the tile's padding lanes compute is discarded.
-func (v *variant) edgeTile(scratch []float32, k int, a *float32, rs, ks int, panel *float32, c []float32, ldc, i, j, rows, cols int, alpha float32, flags uint64, ep *Epilogue, cOff int, clip *[2]float32) {
+// finite values; what the tile's padding lanes compute is discarded. B is
+// the packed panel, or when that is nil the rows at rowsAt + offs[p].
+func (v *variant) edgeTile(scratch []float32, k int, a *float32, rs, ks int, panel, rowsAt *float32, offs *int, c []float32, ldc, i, j, rows, cols int, alpha float32, flags uint64, ep *Epilogue, cOff int, clip *[2]float32) {
 	tile := scratch[:maxMR*maxNR]
 	rtile := scratch[maxMR*maxNR : 2*maxMR*maxNR]
 	rbias := scratch[2*maxMR*maxNR : 2*maxMR*maxNR+maxMR]
@@ -570,7 +610,11 @@ func (v *variant) edgeTile(scratch []float32, k int, a *float32, rs, ks int, pan
 		}
 		res = &rtile[0]
 	}
-	v.kernel(k, a, rs, ks, panel, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0])
+	if panel == nil {
+		v.rows(k, a, rs, ks, rowsAt, offs, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0])
+	} else {
+		v.kernel(k, a, rs, ks, panel, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0])
+	}
 	for r := 0; r < rows; r++ {
 		copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], tile[r*nr:])
 	}

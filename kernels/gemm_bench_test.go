@@ -34,7 +34,7 @@ func BenchmarkSgemm(b *testing.B) {
 				for i := range bb {
 					bb[i] = float32(i%5) * 0.1
 				}
-				g := problem{Batch{Count: 1}, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n, nil, nil, nil}
+				g := problem{Batch{Count: 1}, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n, nil, nil, nil, nil}
 				b.ResetTimer()
 				done := cpuTime(b, 2*float64(s.m)*float64(s.n)*float64(s.k))
 				for i := 0; i < b.N; i++ {

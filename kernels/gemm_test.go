@@ -22,7 +22,8 @@ type gemmCase struct {
 	resLD         int // 0: one row for all
 	act           Activation
 	// prepack: 0 B as stored, 1 B prepacked in the variant's panel
-	// width (read in place), 2 prepacked in another width (repacked).
+	// width (read in place), 2 prepacked in another width (repacked), 3
+	// B given as rows at offsets (SgemmRowsB; not transposed).
 	prepack int
 }
 
@@ -59,7 +60,10 @@ func randomCase(rng *rand.Rand, m, n, k int) gemmCase {
 	c.ldb += rng.Intn(3)
 	c.ldc = n + rng.Intn(3)
 	c.lda, c.ldb = max(c.lda, 1), max(c.ldb, 1)
-	c.prepack = max(0, rng.Intn(4)-1)
+	c.prepack = max(0, rng.Intn(5)-1)
+	if c.prepack == 3 && c.tb {
+		c.prepack = 0
+	}
 	alphas := []float32{1, 1, -1, 0.5, 0}
 	betas := []float32{0, 0, 1, 1, 0.25, -2}
 	c.alpha = alphas[rng.Intn(len(alphas))]
@@ -137,8 +141,14 @@ func check(t *testing.T, v *variant, w *cpu.Workers, c gemmCase, rng *rand.Rand)
 	}
 	want := append([]float32(nil), cm...)
 	SgemmReference(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, want, c.ldc, ep)
-	g := &problem{Batch{Count: 1}, c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, cm, c.ldc, ep, nil, nil}
-	if c.prepack != 0 {
+	g := &problem{Batch{Count: 1}, c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb, c.beta, cm, c.ldc, ep, nil, nil, nil}
+	if c.prepack == 3 {
+		offs := make([]int, c.k)
+		for p := range offs {
+			offs[p] = p * c.ldb
+		}
+		g.b, g.ldb, g.pack, g.rows = nil, 0, RowsPacker(b, offs, c.n), &rowsB{b, offs}
+	} else if c.prepack != 0 {
 		nr := v.nr
 		if c.prepack == 2 {
 			nr = v.nr/2 + 3
@@ -241,7 +251,7 @@ func TestSgemmBatched(t *testing.T) {
 			for i := range ep.Residual {
 				ep.Residual[i] = rng.Float32() - 0.5
 			}
-			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep, nil, nil})
+			v.gemm(w, &problem{Batch{Count: batch, AOffsets: aOff, BStride: k * n, CStride: m * n}, false, false, m, n, k, 1, a, max(k, 1), b, n, 0, got, n, ep, nil, nil, nil})
 			for t2 := 0; t2 < batch; t2++ {
 				ept := *ep
 				ept.Residual = ep.Residual[t2*m*n:]

@@ -19,7 +19,7 @@ func SgemmPackedB(w *cpu.Workers, m, n, k int, alpha float32, a []float32, lda i
 	if pack == nil {
 		panic("kernels: SgemmPackedB without a packer")
 	}
-	active.gemm(w, &problem{Batch{Count: 1}, false, false, m, n, k, alpha, a, lda, nil, 0, beta, c, ldc, ep, pack, nil})
+	active.gemm(w, &problem{Batch{Count: 1}, false, false, m, n, k, alpha, a, lda, nil, 0, beta, c, ldc, ep, pack, nil, nil})
 }
 
 // Im2col2D is the geometry of a 2-D convolution's im2col matrix: for C
@@ -213,11 +213,20 @@ func (g *Im2col2D) PlaneSize(hs, ls int) int {
 }
 
 // FillPadded writes the C padded, phase-split planes of x into xp
-// (C x PlaneSize).
-func (g *Im2col2D) FillPadded(xp, x []float32, hs, ls int) {
+// (C x PlaneSize), the channels split across w (which may be nil): the
+// copy runs between two products, when an idle worker would otherwise
+// park.
+func (g *Im2col2D) FillPadded(w *cpu.Workers, xp, x []float32, hs, ls int) {
 	ps := g.PlaneSize(hs, ls)
+	parallelFor(w, g.C, max(1, 16384/ps), func(c0, c1 int) {
+		g.fillPadded(xp, x, hs, ls, ps, c0, c1)
+	})
+}
+
+// fillPadded is FillPadded for channels [c0, c1).
+func (g *Im2col2D) fillPadded(xp, x []float32, hs, ls, ps, c0, c1 int) {
 	sh, sw := g.StrideH, g.StrideW
-	for c := 0; c < g.C; c++ {
+	for c := c0; c < c1; c++ {
 		plane := xp[c*ps : (c+1)*ps]
 		clear(plane)
 		for ih := 0; ih < g.H; ih++ {

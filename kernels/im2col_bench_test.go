@@ -38,7 +38,7 @@ func BenchmarkIm2colPack(b *testing.B) {
 			b.Run("padded/"+name, func(b *testing.B) {
 				done := cpuTime(b, 0)
 				for i := 0; i < b.N; i++ {
-					g.FillPadded(xp, x, hp, wp)
+					g.FillPadded(nil, xp, x, hp, wp)
 					for k0 := 0; k0+kc <= g.Rows(); k0 += kc {
 						for j0 := 0; j0 < np; j0 += nc {
 							rp(dst, k0, kc, j0, min(j0+nc, np), nr)

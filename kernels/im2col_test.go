@@ -136,7 +136,7 @@ func TestPaddedGrid(t *testing.T) {
 		SgemmReference(false, false, m, n, k, 1, a, k, col, n, 0, want, n, nil)
 
 		xp := make([]float32, g.C*g.PlaneSize(hp, wp))
-		g.FillPadded(xp, x, hp, wp)
+		g.FillPadded(nil, xp, x, hp, wp)
 		np := g.OH * wp
 		wide := make([]float32, m*np)
 		SgemmPackedB(nil, m, np, k, 1, a, k, RowsPacker(xp, g.Offsets(hp, wp), np), 0, wide, np, nil)
@@ -151,4 +151,77 @@ func TestPaddedGrid(t *testing.T) {
 			}
 		}
 	}
+}
+
+// SgemmRowsB over rows at scattered, overlapping offsets (the padded grid of
+// a convolution, and random ones) gives the same bits as packing those rows
+// (SgemmPackedB with RowsPacker), on every variant, with every epilogue
+// step, on shapes with edge tiles in both directions and several depth
+// blocks; and matches the reference.
+func TestSgemmRowsB(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	w := cpu.NewWorkers(2)
+	defer w.Close()
+	saved := active
+	defer func() { active = saved }()
+	type rowsCase struct {
+		name    string
+		m, n, k int
+		src     []float32
+		offs    []int
+	}
+	var cases []rowsCase
+	for _, g := range im2colCases() {
+		hp, wp := g.PaddedGrid()
+		xp := make([]float32, g.C*g.PlaneSize(hp, wp))
+		g.FillPadded(nil, xp, randSlice(rng, g.C*g.H*g.W), hp, wp)
+		cases = append(cases, rowsCase{fmt.Sprintf("grid%dx%d", g.OH, g.OW), 11, g.OH * wp, g.Rows(), xp, g.Offsets(hp, wp)})
+	}
+	for _, s := range [][3]int{{8, 32, 1}, {9, 33, 5}, {16, 64, 700}, {37, 95, 130}, {3, 200, 40}} {
+		m, n, k := s[0], s[1], s[2]
+		src := randSlice(rng, 3*n+50)
+		offs := make([]int, k)
+		for p := range offs {
+			offs[p] = rng.IntN(len(src) - n + 1)
+		}
+		cases = append(cases, rowsCase{fmt.Sprintf("random%dx%dx%d", m, n, k), m, n, k, src, offs})
+	}
+	for _, c := range cases {
+		a := randSlice(rng, c.m*c.k)
+		bmat := make([]float32, c.k*c.n)
+		for p := 0; p < c.k; p++ {
+			copy(bmat[p*c.n:(p+1)*c.n], c.src[c.offs[p]:])
+		}
+		ep := &Epilogue{RowBias: randSlice(rng, c.m), ColBias: randSlice(rng, c.n), Residual: randSlice(rng, c.m*c.n), ResidualLD: c.n, ReLU: true}
+		c0 := randSlice(rng, c.m*c.n)
+		want := append([]float32(nil), c0...)
+		SgemmReference(false, false, c.m, c.n, c.k, 0.5, a, c.k, bmat, c.n, 1, want, c.n, ep)
+		for _, v := range variants {
+			active = v
+			t.Run(v.name+"/"+c.name, func(t *testing.T) {
+				packed := append([]float32(nil), c0...)
+				SgemmPackedB(w, c.m, c.n, c.k, 0.5, a, c.k, RowsPacker(c.src, c.offs, c.n), 1, packed, c.n, ep)
+				got := append([]float32(nil), c0...)
+				SgemmRowsB(w, c.m, c.n, c.k, 0.5, a, c.k, c.src, c.offs, 1, got, c.n, ep)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(packed[i]) {
+						t.Fatalf("[%d] = %v in place, %v packed", i, got[i], packed[i])
+					}
+					if math.Abs(float64(got[i]-want[i])) > 1e-5*float64(c.k+4) {
+						t.Fatalf("[%d] = %v, want %v", i, got[i], want[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// A row offset past the end of src panics before any kernel runs.
+func TestSgemmRowsBChecksBounds(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	SgemmRowsB(nil, 2, 4, 2, 1, make([]float32, 4), 2, make([]float32, 10), []int{0, 7}, 0, make([]float32, 8), 4, nil)
 }

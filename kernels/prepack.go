@@ -67,7 +67,7 @@ func SgemmPrepacked(w *cpu.Workers, bt Batch, transA bool, m, n, k int, alpha fl
 		panic(fmt.Sprintf("kernels: prepacked B of %d elements for k=%d n=%d nr=%d", len(packed), k, n, nr))
 	}
 	bt.BOffsets, bt.BStride = nil, 0
-	g := &problem{bt, transA, false, m, n, k, alpha, a, lda, nil, 0, beta, c, ldc, ep, prepackedPacker(packed, k, nr), nil}
+	g := &problem{bt, transA, false, m, n, k, alpha, a, lda, nil, 0, beta, c, ldc, ep, prepackedPacker(packed, k, nr), nil, nil}
 	if nr == active.nr {
 		g.pre = packed
 	}

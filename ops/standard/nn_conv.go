@@ -2,6 +2,7 @@ package standard
 
 import (
 	"math"
+	"sync"
 
 	"github.com/gocann/gocann/kernels"
 	"github.com/gocann/gocann/ops"
@@ -20,6 +21,25 @@ type nnConvPlan struct {
 	xShape, out    tensor.Shape
 	pointwise      bool // 1x1 kernel, unit strides, no padding: im2col is the input itself
 	depthwise      bool // 2-D with one input channel per group: direct loops
+
+	// grid holds the row offsets of the padded grid (kernels.Im2col2D
+	// Offsets), computed by the first run that needs them; nil when the
+	// plan was not made by nnConvSetup.
+	grid *nnGridOffsets
+}
+
+type nnGridOffsets struct {
+	once sync.Once
+	offs []int
+}
+
+// gridOffsets returns g's padded-grid offsets, memoized in the plan.
+func (p *nnConvPlan) gridOffsets(g *kernels.Im2col2D, hp, wp int) []int {
+	if p.grid == nil {
+		return g.Offsets(hp, wp)
+	}
+	p.grid.once.Do(func() { p.grid.offs = g.Offsets(hp, wp) })
+	return p.grid.offs
 }
 
 // nnConvSetup validates X (input xi) and W (input wi) and the window
@@ -67,7 +87,7 @@ func nnConvSetup(n *ops.Node, xi, wi int) (*nnConvPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &nnConvPlan{w: w, batch: xs[0], c: c, m: m, g: g, xShape: xs.Clone()}
+	p := &nnConvPlan{w: w, batch: xs[0], c: c, m: m, g: g, xShape: xs.Clone(), grid: new(nnGridOffsets)}
 	p.out = append(tensor.Shape{xs[0], m}, w.out...)
 	p.pointwise = true
 	for i := 0; i < r; i++ {
@@ -228,7 +248,7 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 	// The padded grid (plain row copies instead of window gathers) when it
 	// adds at most 1/8 more columns.
 	hp, wp := g.PaddedGrid()
-	grid := (wp-g.OW)*8 <= g.OW
+	grid := (wp-g.OW)*3 <= g.OW
 	var xp, wide []float32
 	var offs []int
 	if grid {
@@ -237,7 +257,7 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 		defer release()
 		wide, release = nnScratch32(mg * g.OH * wp)
 		defer release()
-		offs = g.Offsets(hp, wp)
+		offs = p.gridOffsets(&g, hp, wp)
 	}
 	for bi := 0; bi < p.batch; bi++ {
 		for gi := 0; gi < p.g; gi++ {
@@ -257,7 +277,7 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 				}
 			}
 			if grid {
-				g.FillPadded(xp, xg, hp, wp)
+				g.FillPadded(nnWorkers(env), xp, xg, hp, wp)
 				np := g.OH * wp
 				if zg != nil && ep != nil {
 					// The residual is laid out as y, not as the wide
@@ -265,7 +285,7 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 					// the activation after it.
 					ep = &kernels.Epilogue{RowBias: ep.RowBias}
 				}
-				kernels.SgemmPackedB(nnWorkers(env), mg, np, kk, 1, wg, kk, kernels.RowsPacker(xp, offs, np), 0, wide, np, ep)
+				kernels.SgemmRowsB(nnWorkers(env), mg, np, kk, 1, wg, kk, xp, offs, 0, wide, np, ep)
 				env.ParallelFor(mg*g.OH, max(1, 4096/g.OW), func(lo, hi int) {
 					for r := lo; r < hi; r++ {
 						row := yg[r*g.OW : (r+1)*g.OW]

@@ -30,6 +30,10 @@ import (
 
 const signature = "func(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)"
 
+// rowsSignature is the signature of the kernels that read B in place: step
+// p of the panel is the NR values at b + offs[p] (in elements).
+const rowsSignature = "func(k int, a *float32, rs int, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)"
+
 // Flag bits, mirrored in kernels/gemm.go.
 const (
 	flagAccumulate = 1
@@ -42,9 +46,9 @@ const (
 
 // isa describes one vector instruction set.
 type isa struct {
-	name    string
-	lanes   int // float32 lanes per vector
-	vec     func(i int) VecPhysical
+	name  string
+	lanes int // float32 lanes per vector
+	vec   func(i int) VecPhysical
 }
 
 var (
@@ -93,14 +97,25 @@ func (rw rows) advance(by Register) {
 	}
 }
 
-// kernel generates the mr x (nv*lanes) micro-kernel for s.
-func kernel(s isa, mr, nv int) {
+// kernel generates the mr x (nv*lanes) micro-kernel for s. With rows, B
+// is not a packed panel but read in place, step p at b + offs[p]: a
+// convolution's rows of its padded input, so nothing is packed at all.
+func kernel(s isa, mr, nv int, rows bool) {
 	nr := nv * s.lanes
 	vb := s.lanes * 4 // bytes per vector
 	name := fmt.Sprintf("sgemmKernel%dx%d%s", mr, nr, s.name)
-	TEXT(name, NOSPLIT, signature)
+	sig := signature
+	if rows {
+		name = fmt.Sprintf("sgemmRowsKernel%dx%d%s", mr, nr, s.name)
+		sig = rowsSignature
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s (see package gen for the contract).", name, mr, nr, s.name))
+	if rows {
+		Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s with step p of B at b+offs[p] (see package gen).", name, mr, nr, s.name))
+	} else {
+		Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s (see package gen for the contract).", name, mr, nr, s.name))
+	}
 	nacc := mr * nv
 	if nacc+nv+2 > map[int]int{8: 16, 16: 32}[s.lanes] {
 		panic("too many registers")
@@ -120,14 +135,26 @@ func kernel(s isa, mr, nv int) {
 	ks := Load(Param("ks"), GP64())
 	SHLQ(Imm(2), ks)
 	b := Load(Param("b"), GP64())
+	var offs, off Register
+	if rows {
+		offs = Load(Param("offs"), GP64())
+		off = GP64()
+	}
 	ar := newRows(a, rs, mr)
 
 	Comment("Main loop: one step of k per iteration.")
 	TESTQ(k, k)
 	JZ(LabelRef(name + "_epilogue"))
 	Label(name + "_loop")
-	for v := 0; v < nv; v++ {
-		VMOVUPS(Mem{Base: b, Disp: v * vb}, bv(v))
+	if rows {
+		MOVQ(Mem{Base: offs}, off)
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Index: off, Scale: 4, Disp: v * vb}, bv(v))
+		}
+	} else {
+		for v := 0; v < nv; v++ {
+			VMOVUPS(Mem{Base: b, Disp: v * vb}, bv(v))
+		}
 	}
 	// Each value of A is broadcast into a register once and used by nv
 	// FMAs. AVX-512's FMA with an embedded broadcast operand would save the
@@ -146,7 +173,11 @@ func kernel(s isa, mr, nv int) {
 		}
 	}
 	ar.advance(ks)
-	ADDQ(U32(nv*vb), b)
+	if rows {
+		ADDQ(U32(8), offs)
+	} else {
+		ADDQ(U32(nv*vb), b)
+	}
 	DECQ(k)
 	JNZ(LabelRef(name + "_loop"))
 
@@ -254,8 +285,10 @@ func main() {
 	flag.Parse()
 	switch *set {
 	case "gemm":
-		kernel(avx2, 6, 2)
-		kernel(avx512, 8, 2)
+		for _, rows := range []bool{false, true} {
+			kernel(avx2, 6, 2, rows)
+			kernel(avx512, 8, 2, rows)
+		}
 		activations()
 	case "simd":
 		simd()
