@@ -129,12 +129,12 @@ func fusedConvRun(env *ops.Env, p *nnConvPlan, act kernels.Activation, x, w, b, 
 			if z != nil {
 				ep.Residual, ep.ResidualLD = z[yOff:yOff+mg*outS], outS
 			}
-			src := xg
-			if !p.pointwise {
-				nnIm2col(env, p.w, xg, cg, col)
-				src = col
+			if p.pointwise {
+				nnPointwise(env, p, mg, outS, kk, wg, xg, yg, ep)
+				continue
 			}
-			nnSgemm(env, false, false, mg, outS, kk, 1, wg, kk, src, outS, 0, yg, outS, ep)
+			nnIm2col(env, p.w, xg, cg, col)
+			nnSgemm(env, false, false, mg, outS, kk, 1, wg, kk, col, outS, 0, yg, outS, ep)
 		}
 	}
 	return nil

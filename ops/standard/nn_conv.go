@@ -22,24 +22,53 @@ type nnConvPlan struct {
 	pointwise      bool // 1x1 kernel, unit strides, no padding: im2col is the input itself
 	depthwise      bool // 2-D with one input channel per group: direct loops
 
-	// grid holds the row offsets of the padded grid (kernels.Im2col2D
-	// Offsets), computed by the first run that needs them; nil when the
-	// plan was not made by nnConvSetup.
-	grid *nnGridOffsets
+	// grid and rows hold the row offsets of B that kernels.SgemmRowsB
+	// reads: of the padded grid (kernels.Im2col2D Offsets), and of the
+	// input itself for a 1x1 convolution; computed by the first run that
+	// needs them. nil when the plan was not made by nnConvSetup.
+	grid, rows *nnOffsets
 }
 
-type nnGridOffsets struct {
+// nnOffsets memoizes row offsets in a plan.
+type nnOffsets struct {
 	once sync.Once
 	offs []int
 }
 
-// gridOffsets returns g's padded-grid offsets, memoized in the plan.
-func (p *nnConvPlan) gridOffsets(g *kernels.Im2col2D, hp, wp int) []int {
-	if p.grid == nil {
-		return g.Offsets(hp, wp)
+// get returns the memoized offsets, computing them with f the first time
+// (every time when o is nil).
+func (o *nnOffsets) get(f func() []int) []int {
+	if o == nil {
+		return f()
 	}
-	p.grid.once.Do(func() { p.grid.offs = g.Offsets(hp, wp) })
-	return p.grid.offs
+	o.once.Do(func() { o.offs = f() })
+	return o.offs
+}
+
+// gridOffsets returns g's padded-grid offsets.
+func (p *nnConvPlan) gridOffsets(g *kernels.Im2col2D, hp, wp int) []int {
+	return p.grid.get(func() []int { return g.Offsets(hp, wp) })
+}
+
+// nnPointwise computes the 1x1 convolution y = ep(w·x) of one group: x is
+// k input planes of n values, y m output planes. The planes of x are read
+// in place as the rows of B (kernels.SgemmRowsB) instead of being packed,
+// unless their stride maps every row to the same few cache sets (a multiple
+// of 2 KiB: 32x32 images, for one) or the product has few rows (the
+// few-row kernels stream B as it is).
+func nnPointwise(env *ops.Env, p *nnConvPlan, m, n, k int, w, x, y []float32, ep *kernels.Epilogue) {
+	if m <= 8 || n*4%2048 == 0 {
+		nnSgemm(env, false, false, m, n, k, 1, w, k, x, n, 0, y, n, ep)
+		return
+	}
+	offs := p.rows.get(func() []int {
+		o := make([]int, k)
+		for i := range o {
+			o[i] = i * n
+		}
+		return o
+	})
+	kernels.SgemmRowsB(nnWorkers(env), m, n, k, 1, w, k, x, offs, 0, y, n, ep)
 }
 
 // nnConvSetup validates X (input xi) and W (input wi) and the window
@@ -87,7 +116,7 @@ func nnConvSetup(n *ops.Node, xi, wi int) (*nnConvPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &nnConvPlan{w: w, batch: xs[0], c: c, m: m, g: g, xShape: xs.Clone(), grid: new(nnGridOffsets)}
+	p := &nnConvPlan{w: w, batch: xs[0], c: c, m: m, g: g, xShape: xs.Clone(), grid: new(nnOffsets), rows: new(nnOffsets)}
 	p.out = append(tensor.Shape{xs[0], m}, w.out...)
 	p.pointwise = true
 	for i := 0; i < r; i++ {
@@ -224,6 +253,13 @@ func nnConvRun[T number](env *ops.Env, p *nnConvPlan, x, w, b, y []T) error {
 			if !p.pointwise {
 				nnIm2col(env, p.w, xg, cg, col)
 				src = col
+			} else if xf, ok := any(xg).([]float32); ok {
+				var ep *kernels.Epilogue
+				if bg != nil {
+					ep = &kernels.Epilogue{RowBias: any(bg).([]float32)}
+				}
+				nnPointwise(env, p, mg, outS, kk, any(wg).([]float32), xf, any(yg).([]float32), ep)
+				continue
 			}
 			nnGemmBiasT(env, mg, outS, kk, wg, kk, src, outS, yg, outS, bg)
 		}
