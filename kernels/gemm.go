@@ -180,6 +180,14 @@ type kernelFunc func(k int, a *float32, rs, ks int, b, c *float32, ldc int, alph
 // the NR values from b + offs[p] (in elements).
 type rowsKernelFunc func(k int, a *float32, rs, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32)
 
+// maskedKernelFunc and rowsMaskedKernelFunc are kernels for a tile cut by
+// the end of N: they read and write only the columns whose bit is set in
+// mask (B in place included), so the tile needs no scratch copy.
+type (
+	maskedKernelFunc     func(k int, a *float32, rs, ks int, b, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32, mask uint64)
+	rowsMaskedKernelFunc func(k int, a *float32, rs, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, flags uint64, rowBias, colBias, res *float32, ldr int, clip *float32, mask uint64)
+)
+
 // variant is one micro-kernel with its tile shape.
 type variant struct {
 	name   string
@@ -188,6 +196,10 @@ type variant struct {
 	// rows, when not nil, is the same kernel reading B through row
 	// offsets (identical arithmetic, so identical results).
 	rows rowsKernelFunc
+	// masked and rowsMasked, when not nil, are kernel and rows for tiles
+	// cut by the end of N (same arithmetic again).
+	masked     maskedKernelFunc
+	rowsMasked rowsMaskedKernelFunc
 }
 
 // variants lists every kernel this build and processor can run, the
@@ -467,10 +479,11 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 				case g.pre != nil:
 					// Panels in place: see panel below.
 				case inRows:
-					// Full panels read in place; only a last partial
-					// panel is packed (the rows may end at the slice's
-					// end), at the start of bp.
-					if jp := j0 + (j1-j0)/nr*nr; jp < j1 {
+					// Full panels read in place; a last partial panel
+					// too when the variant has a masked rows kernel,
+					// else it is packed (the rows may end at the
+					// slice's end), at the start of bp.
+					if jp := j0 + (j1-j0)/nr*nr; jp < j1 && v.rowsMasked == nil {
 						bp = (*bbuf)[:kcur*nr]
 						g.pack(bp, pc, kcur, jp, j1, nr)
 					}
@@ -525,7 +538,7 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 					for j := j0; j < j1; j += nr {
 						var panel, rowsAt *float32
 						switch {
-						case inRows && j+nr <= n:
+						case inRows && (j+nr <= n || v.rowsMasked != nil):
 							rowsAt = &g.rows.src[j]
 						case inRows:
 							panel = &bp[0]
@@ -546,6 +559,16 @@ func (v *variant) blocked(w *cpu.Workers, g *problem, ep *Epilogue) {
 								v.rows(kcur, ap, ars, aks, rowsAt, &g.rows.offs[pc], &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
 							} else {
 								v.kernel(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0])
+							}
+							continue
+						}
+						if i+mr <= m && (rowsAt != nil && v.rowsMasked != nil || rowsAt == nil && v.masked != nil) {
+							// Only columns cut: the masked kernels.
+							mask := uint64(1)<<(n-j) - 1
+							if rowsAt != nil {
+								v.rowsMasked(kcur, ap, ars, aks, rowsAt, &g.rows.offs[pc], &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0], mask)
+							} else {
+								v.masked(kcur, ap, ars, aks, panel, &g.c[cOff+i*g.ldc+j], g.ldc, g.alpha, flags, rb, cb, res, ep.ResidualLD, &clip[0], mask)
 							}
 							continue
 						}
@@ -610,9 +633,13 @@ func (v *variant) edgeTile(scratch []float32, k int, a *float32, rs, ks int, pan
 		}
 		res = &rtile[0]
 	}
-	if panel == nil {
+	switch {
+	case panel == nil && cols < nr:
+		// B in place, cut: only the masked kernel may read it.
+		v.rowsMasked(k, a, rs, ks, rowsAt, offs, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0], uint64(1)<<cols-1)
+	case panel == nil:
 		v.rows(k, a, rs, ks, rowsAt, offs, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0])
-	} else {
+	default:
 		v.kernel(k, a, rs, ks, panel, &tile[0], nr, alpha, flags, rb, cb, res, nr, &clip[0])
 	}
 	for r := 0; r < rows; r++ {

@@ -12,7 +12,8 @@ func init() {
 		variants = append(variants, &variant{name: "avx2", mr: 6, nr: 16, kernel: sgemmKernel6x16AVX2, rows: sgemmRowsKernel6x16AVX2})
 	}
 	if cpu.X86.HasAVX512F {
-		variants = append(variants, &variant{name: "avx512", mr: 8, nr: 32, kernel: sgemmKernel8x32AVX512, rows: sgemmRowsKernel8x32AVX512})
+		variants = append(variants, &variant{name: "avx512", mr: 8, nr: 32, kernel: sgemmKernel8x32AVX512, rows: sgemmRowsKernel8x32AVX512,
+			masked: sgemmKernel8x32AVX512Masked, rowsMasked: sgemmRowsKernel8x32AVX512Masked})
 	}
 	active = pickVariant()
 }

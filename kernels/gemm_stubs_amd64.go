@@ -14,6 +14,11 @@ func sgemmKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, c *float
 //go:noescape
 func sgemmKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)
 
+// sgemmKernel8x32AVX512Masked is the 8x32 SGEMM micro-kernel for AVX512 (see package gen for the contract), columns selected by mask.
+//
+//go:noescape
+func sgemmKernel8x32AVX512Masked(k int, a *float32, rs int, ks int, b *float32, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32, mask uint64)
+
 // sgemmRowsKernel6x16AVX2 is the 6x16 SGEMM micro-kernel for AVX2 with step p of B at b+offs[p] (see package gen).
 //
 //go:noescape
@@ -23,6 +28,11 @@ func sgemmRowsKernel6x16AVX2(k int, a *float32, rs int, ks int, b *float32, offs
 //
 //go:noescape
 func sgemmRowsKernel8x32AVX512(k int, a *float32, rs int, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32)
+
+// sgemmRowsKernel8x32AVX512Masked is the 8x32 SGEMM micro-kernel for AVX512 with step p of B at b+offs[p] (see package gen), columns selected by mask.
+//
+//go:noescape
+func sgemmRowsKernel8x32AVX512Masked(k int, a *float32, rs int, ks int, b *float32, offs *int, c *float32, ldc int, alpha float32, flags uint64, rowBias *float32, colBias *float32, res *float32, ldr int, clip *float32, mask uint64)
 
 // geluTanhAVX2 is x·sigmoid(2·√(2/π)·(x + 0.044715x³)) on 8 lanes (see package gen).
 //

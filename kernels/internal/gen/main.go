@@ -100,22 +100,33 @@ func (rw rows) advance(by Register) {
 // kernel generates the mr x (nv*lanes) micro-kernel for s. With rows, B
 // is not a packed panel but read in place, step p at b + offs[p]: a
 // convolution's rows of its padded input, so nothing is packed at all.
-func kernel(s isa, mr, nv int, rows bool) {
+// With masked (AVX-512 only), a last parameter mask selects the tile's
+// columns (bit j for column j): B in place, C, the column bias and the
+// residual are read, and C written, only there (masked-off lanes of an
+// AVX-512 memory operand never fault), so a tile cut by the end of N needs
+// no scratch copy.
+func kernel(s isa, mr, nv int, rows, masked bool) {
 	nr := nv * s.lanes
 	vb := s.lanes * 4 // bytes per vector
 	name := fmt.Sprintf("sgemmKernel%dx%d%s", mr, nr, s.name)
 	sig := signature
+	what := "(see package gen for the contract)"
 	if rows {
 		name = fmt.Sprintf("sgemmRowsKernel%dx%d%s", mr, nr, s.name)
 		sig = rowsSignature
+		what = "with step p of B at b+offs[p] (see package gen)"
+	}
+	if masked {
+		if s.lanes != 16 {
+			panic("masked kernels need AVX-512")
+		}
+		name += "Masked"
+		sig = sig[:len(sig)-1] + ", mask uint64)"
+		what += ", columns selected by mask"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	if rows {
-		Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s with step p of B at b+offs[p] (see package gen).", name, mr, nr, s.name))
-	} else {
-		Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s (see package gen for the contract).", name, mr, nr, s.name))
-	}
+	Doc(fmt.Sprintf("%s is the %dx%d SGEMM micro-kernel for %s %s.", name, mr, nr, s.name, what))
 	nacc := mr * nv
 	if nacc+nv+2 > map[int]int{8: 16, 16: 32}[s.lanes] {
 		panic("too many registers")
@@ -140,6 +151,16 @@ func kernel(s isa, mr, nv int, rows bool) {
 		offs = Load(Param("offs"), GP64())
 		off = GP64()
 	}
+	// kmask(v) is vector v's lanes of the mask.
+	kregs := []Register{K1, K2, K3, K4}
+	kmask := func(v int) Register { return kregs[v] }
+	if masked {
+		mk := Load(Param("mask"), GP64())
+		for v := 0; v < nv; v++ {
+			KMOVQ(mk, kmask(v))
+			SHRQ(U8(16), mk)
+		}
+	}
 	ar := newRows(a, rs, mr)
 
 	Comment("Main loop: one step of k per iteration.")
@@ -149,7 +170,11 @@ func kernel(s isa, mr, nv int, rows bool) {
 	if rows {
 		MOVQ(Mem{Base: offs}, off)
 		for v := 0; v < nv; v++ {
-			VMOVUPS(Mem{Base: b, Index: off, Scale: 4, Disp: v * vb}, bv(v))
+			if masked {
+				VMOVUPS_Z(Mem{Base: b, Index: off, Scale: 4, Disp: v * vb}, kmask(v), bv(v))
+			} else {
+				VMOVUPS(Mem{Base: b, Index: off, Scale: 4, Disp: v * vb}, bv(v))
+			}
 		}
 	} else {
 		for v := 0; v < nv; v++ {
@@ -201,7 +226,11 @@ func kernel(s isa, mr, nv int, rows bool) {
 	JZ(LabelRef(name + "_rowbias"))
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
-			VADDPS(cr.at(r, v*vb), acc(r, v), acc(r, v))
+			if masked {
+				VADDPS_Z(cr.at(r, v*vb), acc(r, v), kmask(v), acc(r, v))
+			} else {
+				VADDPS(cr.at(r, v*vb), acc(r, v), acc(r, v))
+			}
 		}
 	}
 
@@ -221,7 +250,11 @@ func kernel(s isa, mr, nv int, rows bool) {
 	JZ(LabelRef(name + "_residual"))
 	cb := Load(Param("colBias"), GP64())
 	for v := 0; v < nv; v++ {
-		VMOVUPS(Mem{Base: cb, Disp: v * vb}, bv(v))
+		if masked {
+			VMOVUPS_Z(Mem{Base: cb, Disp: v * vb}, kmask(v), bv(v))
+		} else {
+			VMOVUPS(Mem{Base: cb, Disp: v * vb}, bv(v))
+		}
 	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
@@ -238,7 +271,11 @@ func kernel(s isa, mr, nv int, rows bool) {
 	rr := newRows(res, ldr, mr)
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
-			VADDPS(rr.at(r, v*vb), acc(r, v), acc(r, v))
+			if masked {
+				VADDPS_Z(rr.at(r, v*vb), acc(r, v), kmask(v), acc(r, v))
+			} else {
+				VADDPS(rr.at(r, v*vb), acc(r, v), acc(r, v))
+			}
 		}
 	}
 
@@ -265,7 +302,11 @@ func kernel(s isa, mr, nv int, rows bool) {
 	Label(name + "_store")
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
-			VMOVUPS(acc(r, v), cr.at(r, v*vb))
+			if masked {
+				VMOVUPS(acc(r, v), kmask(v), cr.at(r, v*vb))
+			} else {
+				VMOVUPS(acc(r, v), cr.at(r, v*vb))
+			}
 		}
 	}
 	VZEROUPPER()
@@ -286,8 +327,9 @@ func main() {
 	switch *set {
 	case "gemm":
 		for _, rows := range []bool{false, true} {
-			kernel(avx2, 6, 2, rows)
-			kernel(avx512, 8, 2, rows)
+			kernel(avx2, 6, 2, rows, false)
+			kernel(avx512, 8, 2, rows, false)
+			kernel(avx512, 8, 2, rows, true)
 		}
 		activations()
 	case "simd":
