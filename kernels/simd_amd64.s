@@ -56,567 +56,1143 @@ DATA mathconsts<>+48(SB)/4, $0xc2d00000
 DATA mathconsts<>+52(SB)/4, $0xc2d00000
 DATA mathconsts<>+56(SB)/4, $0xc2d00000
 DATA mathconsts<>+60(SB)/4, $0xc2d00000
-DATA mathconsts<>+64(SB)/4, $0x42b20000
-DATA mathconsts<>+68(SB)/4, $0x42b20000
-DATA mathconsts<>+72(SB)/4, $0x42b20000
-DATA mathconsts<>+76(SB)/4, $0x42b20000
-DATA mathconsts<>+80(SB)/4, $0x42b20000
-DATA mathconsts<>+84(SB)/4, $0x42b20000
-DATA mathconsts<>+88(SB)/4, $0x42b20000
-DATA mathconsts<>+92(SB)/4, $0x42b20000
-DATA mathconsts<>+96(SB)/4, $0x42b20000
-DATA mathconsts<>+100(SB)/4, $0x42b20000
-DATA mathconsts<>+104(SB)/4, $0x42b20000
-DATA mathconsts<>+108(SB)/4, $0x42b20000
-DATA mathconsts<>+112(SB)/4, $0x42b20000
-DATA mathconsts<>+116(SB)/4, $0x42b20000
-DATA mathconsts<>+120(SB)/4, $0x42b20000
-DATA mathconsts<>+124(SB)/4, $0x42b20000
-DATA mathconsts<>+128(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+132(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+136(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+140(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+144(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+148(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+152(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+156(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+160(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+164(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+168(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+172(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+176(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+180(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+184(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+188(SB)/4, $0x3fb8aa3b
-DATA mathconsts<>+192(SB)/4, $0x3f318000
-DATA mathconsts<>+196(SB)/4, $0x3f318000
-DATA mathconsts<>+200(SB)/4, $0x3f318000
-DATA mathconsts<>+204(SB)/4, $0x3f318000
-DATA mathconsts<>+208(SB)/4, $0x3f318000
-DATA mathconsts<>+212(SB)/4, $0x3f318000
-DATA mathconsts<>+216(SB)/4, $0x3f318000
-DATA mathconsts<>+220(SB)/4, $0x3f318000
-DATA mathconsts<>+224(SB)/4, $0x3f318000
-DATA mathconsts<>+228(SB)/4, $0x3f318000
-DATA mathconsts<>+232(SB)/4, $0x3f318000
-DATA mathconsts<>+236(SB)/4, $0x3f318000
-DATA mathconsts<>+240(SB)/4, $0x3f318000
-DATA mathconsts<>+244(SB)/4, $0x3f318000
-DATA mathconsts<>+248(SB)/4, $0x3f318000
-DATA mathconsts<>+252(SB)/4, $0x3f318000
-DATA mathconsts<>+256(SB)/4, $0xb95e8083
-DATA mathconsts<>+260(SB)/4, $0xb95e8083
-DATA mathconsts<>+264(SB)/4, $0xb95e8083
-DATA mathconsts<>+268(SB)/4, $0xb95e8083
-DATA mathconsts<>+272(SB)/4, $0xb95e8083
-DATA mathconsts<>+276(SB)/4, $0xb95e8083
-DATA mathconsts<>+280(SB)/4, $0xb95e8083
-DATA mathconsts<>+284(SB)/4, $0xb95e8083
-DATA mathconsts<>+288(SB)/4, $0xb95e8083
-DATA mathconsts<>+292(SB)/4, $0xb95e8083
-DATA mathconsts<>+296(SB)/4, $0xb95e8083
-DATA mathconsts<>+300(SB)/4, $0xb95e8083
-DATA mathconsts<>+304(SB)/4, $0xb95e8083
-DATA mathconsts<>+308(SB)/4, $0xb95e8083
-DATA mathconsts<>+312(SB)/4, $0xb95e8083
-DATA mathconsts<>+316(SB)/4, $0xb95e8083
-DATA mathconsts<>+320(SB)/4, $0x39506967
-DATA mathconsts<>+324(SB)/4, $0x39506967
-DATA mathconsts<>+328(SB)/4, $0x39506967
-DATA mathconsts<>+332(SB)/4, $0x39506967
-DATA mathconsts<>+336(SB)/4, $0x39506967
-DATA mathconsts<>+340(SB)/4, $0x39506967
-DATA mathconsts<>+344(SB)/4, $0x39506967
-DATA mathconsts<>+348(SB)/4, $0x39506967
-DATA mathconsts<>+352(SB)/4, $0x39506967
-DATA mathconsts<>+356(SB)/4, $0x39506967
-DATA mathconsts<>+360(SB)/4, $0x39506967
-DATA mathconsts<>+364(SB)/4, $0x39506967
-DATA mathconsts<>+368(SB)/4, $0x39506967
-DATA mathconsts<>+372(SB)/4, $0x39506967
-DATA mathconsts<>+376(SB)/4, $0x39506967
-DATA mathconsts<>+380(SB)/4, $0x39506967
-DATA mathconsts<>+384(SB)/4, $0x3ab743ce
-DATA mathconsts<>+388(SB)/4, $0x3ab743ce
-DATA mathconsts<>+392(SB)/4, $0x3ab743ce
-DATA mathconsts<>+396(SB)/4, $0x3ab743ce
-DATA mathconsts<>+400(SB)/4, $0x3ab743ce
-DATA mathconsts<>+404(SB)/4, $0x3ab743ce
-DATA mathconsts<>+408(SB)/4, $0x3ab743ce
-DATA mathconsts<>+412(SB)/4, $0x3ab743ce
-DATA mathconsts<>+416(SB)/4, $0x3ab743ce
-DATA mathconsts<>+420(SB)/4, $0x3ab743ce
-DATA mathconsts<>+424(SB)/4, $0x3ab743ce
-DATA mathconsts<>+428(SB)/4, $0x3ab743ce
-DATA mathconsts<>+432(SB)/4, $0x3ab743ce
-DATA mathconsts<>+436(SB)/4, $0x3ab743ce
-DATA mathconsts<>+440(SB)/4, $0x3ab743ce
-DATA mathconsts<>+444(SB)/4, $0x3ab743ce
-DATA mathconsts<>+448(SB)/4, $0x3c088908
-DATA mathconsts<>+452(SB)/4, $0x3c088908
-DATA mathconsts<>+456(SB)/4, $0x3c088908
-DATA mathconsts<>+460(SB)/4, $0x3c088908
-DATA mathconsts<>+464(SB)/4, $0x3c088908
-DATA mathconsts<>+468(SB)/4, $0x3c088908
-DATA mathconsts<>+472(SB)/4, $0x3c088908
-DATA mathconsts<>+476(SB)/4, $0x3c088908
-DATA mathconsts<>+480(SB)/4, $0x3c088908
-DATA mathconsts<>+484(SB)/4, $0x3c088908
-DATA mathconsts<>+488(SB)/4, $0x3c088908
-DATA mathconsts<>+492(SB)/4, $0x3c088908
-DATA mathconsts<>+496(SB)/4, $0x3c088908
-DATA mathconsts<>+500(SB)/4, $0x3c088908
-DATA mathconsts<>+504(SB)/4, $0x3c088908
-DATA mathconsts<>+508(SB)/4, $0x3c088908
-DATA mathconsts<>+512(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+516(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+520(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+524(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+528(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+532(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+536(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+540(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+544(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+548(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+552(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+556(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+560(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+564(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+568(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+572(SB)/4, $0x3d2aa9c1
-DATA mathconsts<>+576(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+580(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+584(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+588(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+592(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+596(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+600(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+604(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+608(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+612(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+616(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+620(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+624(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+628(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+632(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+636(SB)/4, $0x3e2aaaaa
-DATA mathconsts<>+640(SB)/4, $0x3f000000
-DATA mathconsts<>+644(SB)/4, $0x3f000000
-DATA mathconsts<>+648(SB)/4, $0x3f000000
-DATA mathconsts<>+652(SB)/4, $0x3f000000
-DATA mathconsts<>+656(SB)/4, $0x3f000000
-DATA mathconsts<>+660(SB)/4, $0x3f000000
-DATA mathconsts<>+664(SB)/4, $0x3f000000
-DATA mathconsts<>+668(SB)/4, $0x3f000000
-DATA mathconsts<>+672(SB)/4, $0x3f000000
-DATA mathconsts<>+676(SB)/4, $0x3f000000
-DATA mathconsts<>+680(SB)/4, $0x3f000000
-DATA mathconsts<>+684(SB)/4, $0x3f000000
-DATA mathconsts<>+688(SB)/4, $0x3f000000
-DATA mathconsts<>+692(SB)/4, $0x3f000000
-DATA mathconsts<>+696(SB)/4, $0x3f000000
-DATA mathconsts<>+700(SB)/4, $0x3f000000
-DATA mathconsts<>+704(SB)/4, $0x3f800000
-DATA mathconsts<>+708(SB)/4, $0x3f800000
-DATA mathconsts<>+712(SB)/4, $0x3f800000
-DATA mathconsts<>+716(SB)/4, $0x3f800000
-DATA mathconsts<>+720(SB)/4, $0x3f800000
-DATA mathconsts<>+724(SB)/4, $0x3f800000
-DATA mathconsts<>+728(SB)/4, $0x3f800000
-DATA mathconsts<>+732(SB)/4, $0x3f800000
-DATA mathconsts<>+736(SB)/4, $0x3f800000
-DATA mathconsts<>+740(SB)/4, $0x3f800000
-DATA mathconsts<>+744(SB)/4, $0x3f800000
-DATA mathconsts<>+748(SB)/4, $0x3f800000
-DATA mathconsts<>+752(SB)/4, $0x3f800000
-DATA mathconsts<>+756(SB)/4, $0x3f800000
-DATA mathconsts<>+760(SB)/4, $0x3f800000
-DATA mathconsts<>+764(SB)/4, $0x3f800000
-DATA mathconsts<>+768(SB)/4, $0x40000000
-DATA mathconsts<>+772(SB)/4, $0x40000000
-DATA mathconsts<>+776(SB)/4, $0x40000000
-DATA mathconsts<>+780(SB)/4, $0x40000000
-DATA mathconsts<>+784(SB)/4, $0x40000000
-DATA mathconsts<>+788(SB)/4, $0x40000000
-DATA mathconsts<>+792(SB)/4, $0x40000000
-DATA mathconsts<>+796(SB)/4, $0x40000000
-DATA mathconsts<>+800(SB)/4, $0x40000000
-DATA mathconsts<>+804(SB)/4, $0x40000000
-DATA mathconsts<>+808(SB)/4, $0x40000000
-DATA mathconsts<>+812(SB)/4, $0x40000000
-DATA mathconsts<>+816(SB)/4, $0x40000000
-DATA mathconsts<>+820(SB)/4, $0x40000000
-DATA mathconsts<>+824(SB)/4, $0x40000000
-DATA mathconsts<>+828(SB)/4, $0x40000000
-DATA mathconsts<>+832(SB)/4, $0x7fffffff
-DATA mathconsts<>+836(SB)/4, $0x7fffffff
-DATA mathconsts<>+840(SB)/4, $0x7fffffff
-DATA mathconsts<>+844(SB)/4, $0x7fffffff
-DATA mathconsts<>+848(SB)/4, $0x7fffffff
-DATA mathconsts<>+852(SB)/4, $0x7fffffff
-DATA mathconsts<>+856(SB)/4, $0x7fffffff
-DATA mathconsts<>+860(SB)/4, $0x7fffffff
-DATA mathconsts<>+864(SB)/4, $0x7fffffff
-DATA mathconsts<>+868(SB)/4, $0x7fffffff
-DATA mathconsts<>+872(SB)/4, $0x7fffffff
-DATA mathconsts<>+876(SB)/4, $0x7fffffff
-DATA mathconsts<>+880(SB)/4, $0x7fffffff
-DATA mathconsts<>+884(SB)/4, $0x7fffffff
-DATA mathconsts<>+888(SB)/4, $0x7fffffff
-DATA mathconsts<>+892(SB)/4, $0x7fffffff
-DATA mathconsts<>+896(SB)/4, $0x80000000
-DATA mathconsts<>+900(SB)/4, $0x80000000
-DATA mathconsts<>+904(SB)/4, $0x80000000
-DATA mathconsts<>+908(SB)/4, $0x80000000
-DATA mathconsts<>+912(SB)/4, $0x80000000
-DATA mathconsts<>+916(SB)/4, $0x80000000
-DATA mathconsts<>+920(SB)/4, $0x80000000
-DATA mathconsts<>+924(SB)/4, $0x80000000
-DATA mathconsts<>+928(SB)/4, $0x80000000
-DATA mathconsts<>+932(SB)/4, $0x80000000
-DATA mathconsts<>+936(SB)/4, $0x80000000
-DATA mathconsts<>+940(SB)/4, $0x80000000
-DATA mathconsts<>+944(SB)/4, $0x80000000
-DATA mathconsts<>+948(SB)/4, $0x80000000
-DATA mathconsts<>+952(SB)/4, $0x80000000
-DATA mathconsts<>+956(SB)/4, $0x80000000
-DATA mathconsts<>+960(SB)/4, $0x0000007f
-DATA mathconsts<>+964(SB)/4, $0x0000007f
-DATA mathconsts<>+968(SB)/4, $0x0000007f
-DATA mathconsts<>+972(SB)/4, $0x0000007f
-DATA mathconsts<>+976(SB)/4, $0x0000007f
-DATA mathconsts<>+980(SB)/4, $0x0000007f
-DATA mathconsts<>+984(SB)/4, $0x0000007f
-DATA mathconsts<>+988(SB)/4, $0x0000007f
-DATA mathconsts<>+992(SB)/4, $0x0000007f
-DATA mathconsts<>+996(SB)/4, $0x0000007f
-DATA mathconsts<>+1000(SB)/4, $0x0000007f
-DATA mathconsts<>+1004(SB)/4, $0x0000007f
-DATA mathconsts<>+1008(SB)/4, $0x0000007f
-DATA mathconsts<>+1012(SB)/4, $0x0000007f
-DATA mathconsts<>+1016(SB)/4, $0x0000007f
-DATA mathconsts<>+1020(SB)/4, $0x0000007f
-DATA mathconsts<>+1024(SB)/4, $0x3f200000
-DATA mathconsts<>+1028(SB)/4, $0x3f200000
-DATA mathconsts<>+1032(SB)/4, $0x3f200000
-DATA mathconsts<>+1036(SB)/4, $0x3f200000
-DATA mathconsts<>+1040(SB)/4, $0x3f200000
-DATA mathconsts<>+1044(SB)/4, $0x3f200000
-DATA mathconsts<>+1048(SB)/4, $0x3f200000
-DATA mathconsts<>+1052(SB)/4, $0x3f200000
-DATA mathconsts<>+1056(SB)/4, $0x3f200000
-DATA mathconsts<>+1060(SB)/4, $0x3f200000
-DATA mathconsts<>+1064(SB)/4, $0x3f200000
-DATA mathconsts<>+1068(SB)/4, $0x3f200000
-DATA mathconsts<>+1072(SB)/4, $0x3f200000
-DATA mathconsts<>+1076(SB)/4, $0x3f200000
-DATA mathconsts<>+1080(SB)/4, $0x3f200000
-DATA mathconsts<>+1084(SB)/4, $0x3f200000
-DATA mathconsts<>+1088(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1092(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1096(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1100(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1104(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1108(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1112(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1116(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1120(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1124(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1128(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1132(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1136(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1140(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1144(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1148(SB)/4, $0xbbbaf0ea
-DATA mathconsts<>+1152(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1156(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1160(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1164(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1168(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1172(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1176(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1180(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1184(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1188(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1192(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1196(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1200(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1204(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1208(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1212(SB)/4, $0x3ca9134e
-DATA mathconsts<>+1216(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1220(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1224(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1228(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1232(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1236(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1240(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1244(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1248(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1252(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1256(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1260(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1264(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1268(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1272(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1276(SB)/4, $0xbd5c1e2d
-DATA mathconsts<>+1280(SB)/4, $0x3e088393
-DATA mathconsts<>+1284(SB)/4, $0x3e088393
-DATA mathconsts<>+1288(SB)/4, $0x3e088393
-DATA mathconsts<>+1292(SB)/4, $0x3e088393
-DATA mathconsts<>+1296(SB)/4, $0x3e088393
-DATA mathconsts<>+1300(SB)/4, $0x3e088393
-DATA mathconsts<>+1304(SB)/4, $0x3e088393
-DATA mathconsts<>+1308(SB)/4, $0x3e088393
-DATA mathconsts<>+1312(SB)/4, $0x3e088393
-DATA mathconsts<>+1316(SB)/4, $0x3e088393
-DATA mathconsts<>+1320(SB)/4, $0x3e088393
-DATA mathconsts<>+1324(SB)/4, $0x3e088393
-DATA mathconsts<>+1328(SB)/4, $0x3e088393
-DATA mathconsts<>+1332(SB)/4, $0x3e088393
-DATA mathconsts<>+1336(SB)/4, $0x3e088393
-DATA mathconsts<>+1340(SB)/4, $0x3e088393
-DATA mathconsts<>+1344(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1348(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1352(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1356(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1360(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1364(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1368(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1372(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1376(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1380(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1384(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1388(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1392(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1396(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1400(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1404(SB)/4, $0xbeaaaa99
-DATA mathconsts<>+1408(SB)/4, $0x38a4b519
-DATA mathconsts<>+1412(SB)/4, $0x38a4b519
-DATA mathconsts<>+1416(SB)/4, $0x38a4b519
-DATA mathconsts<>+1420(SB)/4, $0x38a4b519
-DATA mathconsts<>+1424(SB)/4, $0x38a4b519
-DATA mathconsts<>+1428(SB)/4, $0x38a4b519
-DATA mathconsts<>+1432(SB)/4, $0x38a4b519
-DATA mathconsts<>+1436(SB)/4, $0x38a4b519
-DATA mathconsts<>+1440(SB)/4, $0x38a4b519
-DATA mathconsts<>+1444(SB)/4, $0x38a4b519
-DATA mathconsts<>+1448(SB)/4, $0x38a4b519
-DATA mathconsts<>+1452(SB)/4, $0x38a4b519
-DATA mathconsts<>+1456(SB)/4, $0x38a4b519
-DATA mathconsts<>+1460(SB)/4, $0x38a4b519
-DATA mathconsts<>+1464(SB)/4, $0x38a4b519
-DATA mathconsts<>+1468(SB)/4, $0x38a4b519
-DATA mathconsts<>+1472(SB)/4, $0xba51fb80
-DATA mathconsts<>+1476(SB)/4, $0xba51fb80
-DATA mathconsts<>+1480(SB)/4, $0xba51fb80
-DATA mathconsts<>+1484(SB)/4, $0xba51fb80
-DATA mathconsts<>+1488(SB)/4, $0xba51fb80
-DATA mathconsts<>+1492(SB)/4, $0xba51fb80
-DATA mathconsts<>+1496(SB)/4, $0xba51fb80
-DATA mathconsts<>+1500(SB)/4, $0xba51fb80
-DATA mathconsts<>+1504(SB)/4, $0xba51fb80
-DATA mathconsts<>+1508(SB)/4, $0xba51fb80
-DATA mathconsts<>+1512(SB)/4, $0xba51fb80
-DATA mathconsts<>+1516(SB)/4, $0xba51fb80
-DATA mathconsts<>+1520(SB)/4, $0xba51fb80
-DATA mathconsts<>+1524(SB)/4, $0xba51fb80
-DATA mathconsts<>+1528(SB)/4, $0xba51fb80
-DATA mathconsts<>+1532(SB)/4, $0xba51fb80
-DATA mathconsts<>+1536(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1540(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1544(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1548(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1552(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1556(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1560(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1564(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1568(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1572(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1576(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1580(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1584(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1588(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1592(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1596(SB)/4, $0x3baa02d9
-DATA mathconsts<>+1600(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1604(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1608(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1612(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1616(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1620(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1624(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1628(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1632(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1636(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1640(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1644(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1648(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1652(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1656(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1660(SB)/4, $0xbcdbfc87
-DATA mathconsts<>+1664(SB)/4, $0x3de7167c
-DATA mathconsts<>+1668(SB)/4, $0x3de7167c
-DATA mathconsts<>+1672(SB)/4, $0x3de7167c
-DATA mathconsts<>+1676(SB)/4, $0x3de7167c
-DATA mathconsts<>+1680(SB)/4, $0x3de7167c
-DATA mathconsts<>+1684(SB)/4, $0x3de7167c
-DATA mathconsts<>+1688(SB)/4, $0x3de7167c
-DATA mathconsts<>+1692(SB)/4, $0x3de7167c
-DATA mathconsts<>+1696(SB)/4, $0x3de7167c
-DATA mathconsts<>+1700(SB)/4, $0x3de7167c
-DATA mathconsts<>+1704(SB)/4, $0x3de7167c
-DATA mathconsts<>+1708(SB)/4, $0x3de7167c
-DATA mathconsts<>+1712(SB)/4, $0x3de7167c
-DATA mathconsts<>+1716(SB)/4, $0x3de7167c
-DATA mathconsts<>+1720(SB)/4, $0x3de7167c
-DATA mathconsts<>+1724(SB)/4, $0x3de7167c
-DATA mathconsts<>+1728(SB)/4, $0xbec0939f
-DATA mathconsts<>+1732(SB)/4, $0xbec0939f
-DATA mathconsts<>+1736(SB)/4, $0xbec0939f
-DATA mathconsts<>+1740(SB)/4, $0xbec0939f
-DATA mathconsts<>+1744(SB)/4, $0xbec0939f
-DATA mathconsts<>+1748(SB)/4, $0xbec0939f
-DATA mathconsts<>+1752(SB)/4, $0xbec0939f
-DATA mathconsts<>+1756(SB)/4, $0xbec0939f
-DATA mathconsts<>+1760(SB)/4, $0xbec0939f
-DATA mathconsts<>+1764(SB)/4, $0xbec0939f
-DATA mathconsts<>+1768(SB)/4, $0xbec0939f
-DATA mathconsts<>+1772(SB)/4, $0xbec0939f
-DATA mathconsts<>+1776(SB)/4, $0xbec0939f
-DATA mathconsts<>+1780(SB)/4, $0xbec0939f
-DATA mathconsts<>+1784(SB)/4, $0xbec0939f
-DATA mathconsts<>+1788(SB)/4, $0xbec0939f
-DATA mathconsts<>+1792(SB)/4, $0x3f906eba
-DATA mathconsts<>+1796(SB)/4, $0x3f906eba
-DATA mathconsts<>+1800(SB)/4, $0x3f906eba
-DATA mathconsts<>+1804(SB)/4, $0x3f906eba
-DATA mathconsts<>+1808(SB)/4, $0x3f906eba
-DATA mathconsts<>+1812(SB)/4, $0x3f906eba
-DATA mathconsts<>+1816(SB)/4, $0x3f906eba
-DATA mathconsts<>+1820(SB)/4, $0x3f906eba
-DATA mathconsts<>+1824(SB)/4, $0x3f906eba
-DATA mathconsts<>+1828(SB)/4, $0x3f906eba
-DATA mathconsts<>+1832(SB)/4, $0x3f906eba
-DATA mathconsts<>+1836(SB)/4, $0x3f906eba
-DATA mathconsts<>+1840(SB)/4, $0x3f906eba
-DATA mathconsts<>+1844(SB)/4, $0x3f906eba
-DATA mathconsts<>+1848(SB)/4, $0x3f906eba
-DATA mathconsts<>+1852(SB)/4, $0x3f906eba
-DATA mathconsts<>+1856(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1860(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1864(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1868(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1872(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1876(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1880(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1884(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1888(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1892(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1896(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1900(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1904(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1908(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1912(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1916(SB)/4, $0x3ea7ba05
-DATA mathconsts<>+1920(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1924(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1928(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1932(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1936(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1940(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1944(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1948(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1952(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1956(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1960(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1964(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1968(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1972(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1976(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1980(SB)/4, $0x3f87dc22
-DATA mathconsts<>+1984(SB)/4, $0xbfba00e3
-DATA mathconsts<>+1988(SB)/4, $0xbfba00e3
-DATA mathconsts<>+1992(SB)/4, $0xbfba00e3
-DATA mathconsts<>+1996(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2000(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2004(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2008(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2012(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2016(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2020(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2024(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2028(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2032(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2036(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2040(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2044(SB)/4, $0xbfba00e3
-DATA mathconsts<>+2048(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2052(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2056(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2060(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2064(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2068(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2072(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2076(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2080(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2084(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2088(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2092(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2096(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2100(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2104(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2108(SB)/4, $0x3fb5f0e3
-DATA mathconsts<>+2112(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2116(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2120(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2124(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2128(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2132(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2136(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2140(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2144(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2148(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2152(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2156(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2160(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2164(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2168(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2172(SB)/4, $0xbe91a98e
-DATA mathconsts<>+2176(SB)/4, $0x3e827906
-DATA mathconsts<>+2180(SB)/4, $0x3e827906
-DATA mathconsts<>+2184(SB)/4, $0x3e827906
-DATA mathconsts<>+2188(SB)/4, $0x3e827906
-DATA mathconsts<>+2192(SB)/4, $0x3e827906
-DATA mathconsts<>+2196(SB)/4, $0x3e827906
-DATA mathconsts<>+2200(SB)/4, $0x3e827906
-DATA mathconsts<>+2204(SB)/4, $0x3e827906
-DATA mathconsts<>+2208(SB)/4, $0x3e827906
-DATA mathconsts<>+2212(SB)/4, $0x3e827906
-DATA mathconsts<>+2216(SB)/4, $0x3e827906
-DATA mathconsts<>+2220(SB)/4, $0x3e827906
-DATA mathconsts<>+2224(SB)/4, $0x3e827906
-DATA mathconsts<>+2228(SB)/4, $0x3e827906
-DATA mathconsts<>+2232(SB)/4, $0x3e827906
-DATA mathconsts<>+2236(SB)/4, $0x3e827906
-DATA mathconsts<>+2240(SB)/4, $0xff800000
-DATA mathconsts<>+2244(SB)/4, $0xff800000
-DATA mathconsts<>+2248(SB)/4, $0xff800000
-DATA mathconsts<>+2252(SB)/4, $0xff800000
-DATA mathconsts<>+2256(SB)/4, $0xff800000
-DATA mathconsts<>+2260(SB)/4, $0xff800000
-DATA mathconsts<>+2264(SB)/4, $0xff800000
-DATA mathconsts<>+2268(SB)/4, $0xff800000
-DATA mathconsts<>+2272(SB)/4, $0xff800000
-DATA mathconsts<>+2276(SB)/4, $0xff800000
-DATA mathconsts<>+2280(SB)/4, $0xff800000
-DATA mathconsts<>+2284(SB)/4, $0xff800000
-DATA mathconsts<>+2288(SB)/4, $0xff800000
-DATA mathconsts<>+2292(SB)/4, $0xff800000
-DATA mathconsts<>+2296(SB)/4, $0xff800000
-DATA mathconsts<>+2300(SB)/4, $0xff800000
-GLOBL mathconsts<>(SB), RODATA|NOPTR, $2304
+DATA mathconsts<>+64(SB)/4, $0xc2d00000
+DATA mathconsts<>+68(SB)/4, $0xc2d00000
+DATA mathconsts<>+72(SB)/4, $0xc2d00000
+DATA mathconsts<>+76(SB)/4, $0xc2d00000
+DATA mathconsts<>+80(SB)/4, $0xc2d00000
+DATA mathconsts<>+84(SB)/4, $0xc2d00000
+DATA mathconsts<>+88(SB)/4, $0xc2d00000
+DATA mathconsts<>+92(SB)/4, $0xc2d00000
+DATA mathconsts<>+96(SB)/4, $0xc2d00000
+DATA mathconsts<>+100(SB)/4, $0xc2d00000
+DATA mathconsts<>+104(SB)/4, $0xc2d00000
+DATA mathconsts<>+108(SB)/4, $0xc2d00000
+DATA mathconsts<>+112(SB)/4, $0xc2d00000
+DATA mathconsts<>+116(SB)/4, $0xc2d00000
+DATA mathconsts<>+120(SB)/4, $0xc2d00000
+DATA mathconsts<>+124(SB)/4, $0xc2d00000
+DATA mathconsts<>+128(SB)/4, $0x42b20000
+DATA mathconsts<>+132(SB)/4, $0x42b20000
+DATA mathconsts<>+136(SB)/4, $0x42b20000
+DATA mathconsts<>+140(SB)/4, $0x42b20000
+DATA mathconsts<>+144(SB)/4, $0x42b20000
+DATA mathconsts<>+148(SB)/4, $0x42b20000
+DATA mathconsts<>+152(SB)/4, $0x42b20000
+DATA mathconsts<>+156(SB)/4, $0x42b20000
+DATA mathconsts<>+160(SB)/4, $0x42b20000
+DATA mathconsts<>+164(SB)/4, $0x42b20000
+DATA mathconsts<>+168(SB)/4, $0x42b20000
+DATA mathconsts<>+172(SB)/4, $0x42b20000
+DATA mathconsts<>+176(SB)/4, $0x42b20000
+DATA mathconsts<>+180(SB)/4, $0x42b20000
+DATA mathconsts<>+184(SB)/4, $0x42b20000
+DATA mathconsts<>+188(SB)/4, $0x42b20000
+DATA mathconsts<>+192(SB)/4, $0x42b20000
+DATA mathconsts<>+196(SB)/4, $0x42b20000
+DATA mathconsts<>+200(SB)/4, $0x42b20000
+DATA mathconsts<>+204(SB)/4, $0x42b20000
+DATA mathconsts<>+208(SB)/4, $0x42b20000
+DATA mathconsts<>+212(SB)/4, $0x42b20000
+DATA mathconsts<>+216(SB)/4, $0x42b20000
+DATA mathconsts<>+220(SB)/4, $0x42b20000
+DATA mathconsts<>+224(SB)/4, $0x42b20000
+DATA mathconsts<>+228(SB)/4, $0x42b20000
+DATA mathconsts<>+232(SB)/4, $0x42b20000
+DATA mathconsts<>+236(SB)/4, $0x42b20000
+DATA mathconsts<>+240(SB)/4, $0x42b20000
+DATA mathconsts<>+244(SB)/4, $0x42b20000
+DATA mathconsts<>+248(SB)/4, $0x42b20000
+DATA mathconsts<>+252(SB)/4, $0x42b20000
+DATA mathconsts<>+256(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+260(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+264(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+268(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+272(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+276(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+280(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+284(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+288(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+292(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+296(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+300(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+304(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+308(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+312(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+316(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+320(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+324(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+328(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+332(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+336(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+340(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+344(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+348(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+352(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+356(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+360(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+364(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+368(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+372(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+376(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+380(SB)/4, $0x3fb8aa3b
+DATA mathconsts<>+384(SB)/4, $0x3f318000
+DATA mathconsts<>+388(SB)/4, $0x3f318000
+DATA mathconsts<>+392(SB)/4, $0x3f318000
+DATA mathconsts<>+396(SB)/4, $0x3f318000
+DATA mathconsts<>+400(SB)/4, $0x3f318000
+DATA mathconsts<>+404(SB)/4, $0x3f318000
+DATA mathconsts<>+408(SB)/4, $0x3f318000
+DATA mathconsts<>+412(SB)/4, $0x3f318000
+DATA mathconsts<>+416(SB)/4, $0x3f318000
+DATA mathconsts<>+420(SB)/4, $0x3f318000
+DATA mathconsts<>+424(SB)/4, $0x3f318000
+DATA mathconsts<>+428(SB)/4, $0x3f318000
+DATA mathconsts<>+432(SB)/4, $0x3f318000
+DATA mathconsts<>+436(SB)/4, $0x3f318000
+DATA mathconsts<>+440(SB)/4, $0x3f318000
+DATA mathconsts<>+444(SB)/4, $0x3f318000
+DATA mathconsts<>+448(SB)/4, $0x3f318000
+DATA mathconsts<>+452(SB)/4, $0x3f318000
+DATA mathconsts<>+456(SB)/4, $0x3f318000
+DATA mathconsts<>+460(SB)/4, $0x3f318000
+DATA mathconsts<>+464(SB)/4, $0x3f318000
+DATA mathconsts<>+468(SB)/4, $0x3f318000
+DATA mathconsts<>+472(SB)/4, $0x3f318000
+DATA mathconsts<>+476(SB)/4, $0x3f318000
+DATA mathconsts<>+480(SB)/4, $0x3f318000
+DATA mathconsts<>+484(SB)/4, $0x3f318000
+DATA mathconsts<>+488(SB)/4, $0x3f318000
+DATA mathconsts<>+492(SB)/4, $0x3f318000
+DATA mathconsts<>+496(SB)/4, $0x3f318000
+DATA mathconsts<>+500(SB)/4, $0x3f318000
+DATA mathconsts<>+504(SB)/4, $0x3f318000
+DATA mathconsts<>+508(SB)/4, $0x3f318000
+DATA mathconsts<>+512(SB)/4, $0xb95e8083
+DATA mathconsts<>+516(SB)/4, $0xb95e8083
+DATA mathconsts<>+520(SB)/4, $0xb95e8083
+DATA mathconsts<>+524(SB)/4, $0xb95e8083
+DATA mathconsts<>+528(SB)/4, $0xb95e8083
+DATA mathconsts<>+532(SB)/4, $0xb95e8083
+DATA mathconsts<>+536(SB)/4, $0xb95e8083
+DATA mathconsts<>+540(SB)/4, $0xb95e8083
+DATA mathconsts<>+544(SB)/4, $0xb95e8083
+DATA mathconsts<>+548(SB)/4, $0xb95e8083
+DATA mathconsts<>+552(SB)/4, $0xb95e8083
+DATA mathconsts<>+556(SB)/4, $0xb95e8083
+DATA mathconsts<>+560(SB)/4, $0xb95e8083
+DATA mathconsts<>+564(SB)/4, $0xb95e8083
+DATA mathconsts<>+568(SB)/4, $0xb95e8083
+DATA mathconsts<>+572(SB)/4, $0xb95e8083
+DATA mathconsts<>+576(SB)/4, $0xb95e8083
+DATA mathconsts<>+580(SB)/4, $0xb95e8083
+DATA mathconsts<>+584(SB)/4, $0xb95e8083
+DATA mathconsts<>+588(SB)/4, $0xb95e8083
+DATA mathconsts<>+592(SB)/4, $0xb95e8083
+DATA mathconsts<>+596(SB)/4, $0xb95e8083
+DATA mathconsts<>+600(SB)/4, $0xb95e8083
+DATA mathconsts<>+604(SB)/4, $0xb95e8083
+DATA mathconsts<>+608(SB)/4, $0xb95e8083
+DATA mathconsts<>+612(SB)/4, $0xb95e8083
+DATA mathconsts<>+616(SB)/4, $0xb95e8083
+DATA mathconsts<>+620(SB)/4, $0xb95e8083
+DATA mathconsts<>+624(SB)/4, $0xb95e8083
+DATA mathconsts<>+628(SB)/4, $0xb95e8083
+DATA mathconsts<>+632(SB)/4, $0xb95e8083
+DATA mathconsts<>+636(SB)/4, $0xb95e8083
+DATA mathconsts<>+640(SB)/4, $0x39506967
+DATA mathconsts<>+644(SB)/4, $0x39506967
+DATA mathconsts<>+648(SB)/4, $0x39506967
+DATA mathconsts<>+652(SB)/4, $0x39506967
+DATA mathconsts<>+656(SB)/4, $0x39506967
+DATA mathconsts<>+660(SB)/4, $0x39506967
+DATA mathconsts<>+664(SB)/4, $0x39506967
+DATA mathconsts<>+668(SB)/4, $0x39506967
+DATA mathconsts<>+672(SB)/4, $0x39506967
+DATA mathconsts<>+676(SB)/4, $0x39506967
+DATA mathconsts<>+680(SB)/4, $0x39506967
+DATA mathconsts<>+684(SB)/4, $0x39506967
+DATA mathconsts<>+688(SB)/4, $0x39506967
+DATA mathconsts<>+692(SB)/4, $0x39506967
+DATA mathconsts<>+696(SB)/4, $0x39506967
+DATA mathconsts<>+700(SB)/4, $0x39506967
+DATA mathconsts<>+704(SB)/4, $0x39506967
+DATA mathconsts<>+708(SB)/4, $0x39506967
+DATA mathconsts<>+712(SB)/4, $0x39506967
+DATA mathconsts<>+716(SB)/4, $0x39506967
+DATA mathconsts<>+720(SB)/4, $0x39506967
+DATA mathconsts<>+724(SB)/4, $0x39506967
+DATA mathconsts<>+728(SB)/4, $0x39506967
+DATA mathconsts<>+732(SB)/4, $0x39506967
+DATA mathconsts<>+736(SB)/4, $0x39506967
+DATA mathconsts<>+740(SB)/4, $0x39506967
+DATA mathconsts<>+744(SB)/4, $0x39506967
+DATA mathconsts<>+748(SB)/4, $0x39506967
+DATA mathconsts<>+752(SB)/4, $0x39506967
+DATA mathconsts<>+756(SB)/4, $0x39506967
+DATA mathconsts<>+760(SB)/4, $0x39506967
+DATA mathconsts<>+764(SB)/4, $0x39506967
+DATA mathconsts<>+768(SB)/4, $0x3ab743ce
+DATA mathconsts<>+772(SB)/4, $0x3ab743ce
+DATA mathconsts<>+776(SB)/4, $0x3ab743ce
+DATA mathconsts<>+780(SB)/4, $0x3ab743ce
+DATA mathconsts<>+784(SB)/4, $0x3ab743ce
+DATA mathconsts<>+788(SB)/4, $0x3ab743ce
+DATA mathconsts<>+792(SB)/4, $0x3ab743ce
+DATA mathconsts<>+796(SB)/4, $0x3ab743ce
+DATA mathconsts<>+800(SB)/4, $0x3ab743ce
+DATA mathconsts<>+804(SB)/4, $0x3ab743ce
+DATA mathconsts<>+808(SB)/4, $0x3ab743ce
+DATA mathconsts<>+812(SB)/4, $0x3ab743ce
+DATA mathconsts<>+816(SB)/4, $0x3ab743ce
+DATA mathconsts<>+820(SB)/4, $0x3ab743ce
+DATA mathconsts<>+824(SB)/4, $0x3ab743ce
+DATA mathconsts<>+828(SB)/4, $0x3ab743ce
+DATA mathconsts<>+832(SB)/4, $0x3ab743ce
+DATA mathconsts<>+836(SB)/4, $0x3ab743ce
+DATA mathconsts<>+840(SB)/4, $0x3ab743ce
+DATA mathconsts<>+844(SB)/4, $0x3ab743ce
+DATA mathconsts<>+848(SB)/4, $0x3ab743ce
+DATA mathconsts<>+852(SB)/4, $0x3ab743ce
+DATA mathconsts<>+856(SB)/4, $0x3ab743ce
+DATA mathconsts<>+860(SB)/4, $0x3ab743ce
+DATA mathconsts<>+864(SB)/4, $0x3ab743ce
+DATA mathconsts<>+868(SB)/4, $0x3ab743ce
+DATA mathconsts<>+872(SB)/4, $0x3ab743ce
+DATA mathconsts<>+876(SB)/4, $0x3ab743ce
+DATA mathconsts<>+880(SB)/4, $0x3ab743ce
+DATA mathconsts<>+884(SB)/4, $0x3ab743ce
+DATA mathconsts<>+888(SB)/4, $0x3ab743ce
+DATA mathconsts<>+892(SB)/4, $0x3ab743ce
+DATA mathconsts<>+896(SB)/4, $0x3c088908
+DATA mathconsts<>+900(SB)/4, $0x3c088908
+DATA mathconsts<>+904(SB)/4, $0x3c088908
+DATA mathconsts<>+908(SB)/4, $0x3c088908
+DATA mathconsts<>+912(SB)/4, $0x3c088908
+DATA mathconsts<>+916(SB)/4, $0x3c088908
+DATA mathconsts<>+920(SB)/4, $0x3c088908
+DATA mathconsts<>+924(SB)/4, $0x3c088908
+DATA mathconsts<>+928(SB)/4, $0x3c088908
+DATA mathconsts<>+932(SB)/4, $0x3c088908
+DATA mathconsts<>+936(SB)/4, $0x3c088908
+DATA mathconsts<>+940(SB)/4, $0x3c088908
+DATA mathconsts<>+944(SB)/4, $0x3c088908
+DATA mathconsts<>+948(SB)/4, $0x3c088908
+DATA mathconsts<>+952(SB)/4, $0x3c088908
+DATA mathconsts<>+956(SB)/4, $0x3c088908
+DATA mathconsts<>+960(SB)/4, $0x3c088908
+DATA mathconsts<>+964(SB)/4, $0x3c088908
+DATA mathconsts<>+968(SB)/4, $0x3c088908
+DATA mathconsts<>+972(SB)/4, $0x3c088908
+DATA mathconsts<>+976(SB)/4, $0x3c088908
+DATA mathconsts<>+980(SB)/4, $0x3c088908
+DATA mathconsts<>+984(SB)/4, $0x3c088908
+DATA mathconsts<>+988(SB)/4, $0x3c088908
+DATA mathconsts<>+992(SB)/4, $0x3c088908
+DATA mathconsts<>+996(SB)/4, $0x3c088908
+DATA mathconsts<>+1000(SB)/4, $0x3c088908
+DATA mathconsts<>+1004(SB)/4, $0x3c088908
+DATA mathconsts<>+1008(SB)/4, $0x3c088908
+DATA mathconsts<>+1012(SB)/4, $0x3c088908
+DATA mathconsts<>+1016(SB)/4, $0x3c088908
+DATA mathconsts<>+1020(SB)/4, $0x3c088908
+DATA mathconsts<>+1024(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1028(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1032(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1036(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1040(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1044(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1048(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1052(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1056(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1060(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1064(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1068(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1072(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1076(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1080(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1084(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1088(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1092(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1096(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1100(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1104(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1108(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1112(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1116(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1120(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1124(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1128(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1132(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1136(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1140(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1144(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1148(SB)/4, $0x3d2aa9c1
+DATA mathconsts<>+1152(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1156(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1160(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1164(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1168(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1172(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1176(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1180(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1184(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1188(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1192(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1196(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1200(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1204(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1208(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1212(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1216(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1220(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1224(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1228(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1232(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1236(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1240(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1244(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1248(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1252(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1256(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1260(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1264(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1268(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1272(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1276(SB)/4, $0x3e2aaaaa
+DATA mathconsts<>+1280(SB)/4, $0x3f000000
+DATA mathconsts<>+1284(SB)/4, $0x3f000000
+DATA mathconsts<>+1288(SB)/4, $0x3f000000
+DATA mathconsts<>+1292(SB)/4, $0x3f000000
+DATA mathconsts<>+1296(SB)/4, $0x3f000000
+DATA mathconsts<>+1300(SB)/4, $0x3f000000
+DATA mathconsts<>+1304(SB)/4, $0x3f000000
+DATA mathconsts<>+1308(SB)/4, $0x3f000000
+DATA mathconsts<>+1312(SB)/4, $0x3f000000
+DATA mathconsts<>+1316(SB)/4, $0x3f000000
+DATA mathconsts<>+1320(SB)/4, $0x3f000000
+DATA mathconsts<>+1324(SB)/4, $0x3f000000
+DATA mathconsts<>+1328(SB)/4, $0x3f000000
+DATA mathconsts<>+1332(SB)/4, $0x3f000000
+DATA mathconsts<>+1336(SB)/4, $0x3f000000
+DATA mathconsts<>+1340(SB)/4, $0x3f000000
+DATA mathconsts<>+1344(SB)/4, $0x3f000000
+DATA mathconsts<>+1348(SB)/4, $0x3f000000
+DATA mathconsts<>+1352(SB)/4, $0x3f000000
+DATA mathconsts<>+1356(SB)/4, $0x3f000000
+DATA mathconsts<>+1360(SB)/4, $0x3f000000
+DATA mathconsts<>+1364(SB)/4, $0x3f000000
+DATA mathconsts<>+1368(SB)/4, $0x3f000000
+DATA mathconsts<>+1372(SB)/4, $0x3f000000
+DATA mathconsts<>+1376(SB)/4, $0x3f000000
+DATA mathconsts<>+1380(SB)/4, $0x3f000000
+DATA mathconsts<>+1384(SB)/4, $0x3f000000
+DATA mathconsts<>+1388(SB)/4, $0x3f000000
+DATA mathconsts<>+1392(SB)/4, $0x3f000000
+DATA mathconsts<>+1396(SB)/4, $0x3f000000
+DATA mathconsts<>+1400(SB)/4, $0x3f000000
+DATA mathconsts<>+1404(SB)/4, $0x3f000000
+DATA mathconsts<>+1408(SB)/4, $0x3f800000
+DATA mathconsts<>+1412(SB)/4, $0x3f800000
+DATA mathconsts<>+1416(SB)/4, $0x3f800000
+DATA mathconsts<>+1420(SB)/4, $0x3f800000
+DATA mathconsts<>+1424(SB)/4, $0x3f800000
+DATA mathconsts<>+1428(SB)/4, $0x3f800000
+DATA mathconsts<>+1432(SB)/4, $0x3f800000
+DATA mathconsts<>+1436(SB)/4, $0x3f800000
+DATA mathconsts<>+1440(SB)/4, $0x3f800000
+DATA mathconsts<>+1444(SB)/4, $0x3f800000
+DATA mathconsts<>+1448(SB)/4, $0x3f800000
+DATA mathconsts<>+1452(SB)/4, $0x3f800000
+DATA mathconsts<>+1456(SB)/4, $0x3f800000
+DATA mathconsts<>+1460(SB)/4, $0x3f800000
+DATA mathconsts<>+1464(SB)/4, $0x3f800000
+DATA mathconsts<>+1468(SB)/4, $0x3f800000
+DATA mathconsts<>+1472(SB)/4, $0x3f800000
+DATA mathconsts<>+1476(SB)/4, $0x3f800000
+DATA mathconsts<>+1480(SB)/4, $0x3f800000
+DATA mathconsts<>+1484(SB)/4, $0x3f800000
+DATA mathconsts<>+1488(SB)/4, $0x3f800000
+DATA mathconsts<>+1492(SB)/4, $0x3f800000
+DATA mathconsts<>+1496(SB)/4, $0x3f800000
+DATA mathconsts<>+1500(SB)/4, $0x3f800000
+DATA mathconsts<>+1504(SB)/4, $0x3f800000
+DATA mathconsts<>+1508(SB)/4, $0x3f800000
+DATA mathconsts<>+1512(SB)/4, $0x3f800000
+DATA mathconsts<>+1516(SB)/4, $0x3f800000
+DATA mathconsts<>+1520(SB)/4, $0x3f800000
+DATA mathconsts<>+1524(SB)/4, $0x3f800000
+DATA mathconsts<>+1528(SB)/4, $0x3f800000
+DATA mathconsts<>+1532(SB)/4, $0x3f800000
+DATA mathconsts<>+1536(SB)/4, $0x40000000
+DATA mathconsts<>+1540(SB)/4, $0x40000000
+DATA mathconsts<>+1544(SB)/4, $0x40000000
+DATA mathconsts<>+1548(SB)/4, $0x40000000
+DATA mathconsts<>+1552(SB)/4, $0x40000000
+DATA mathconsts<>+1556(SB)/4, $0x40000000
+DATA mathconsts<>+1560(SB)/4, $0x40000000
+DATA mathconsts<>+1564(SB)/4, $0x40000000
+DATA mathconsts<>+1568(SB)/4, $0x40000000
+DATA mathconsts<>+1572(SB)/4, $0x40000000
+DATA mathconsts<>+1576(SB)/4, $0x40000000
+DATA mathconsts<>+1580(SB)/4, $0x40000000
+DATA mathconsts<>+1584(SB)/4, $0x40000000
+DATA mathconsts<>+1588(SB)/4, $0x40000000
+DATA mathconsts<>+1592(SB)/4, $0x40000000
+DATA mathconsts<>+1596(SB)/4, $0x40000000
+DATA mathconsts<>+1600(SB)/4, $0x40000000
+DATA mathconsts<>+1604(SB)/4, $0x40000000
+DATA mathconsts<>+1608(SB)/4, $0x40000000
+DATA mathconsts<>+1612(SB)/4, $0x40000000
+DATA mathconsts<>+1616(SB)/4, $0x40000000
+DATA mathconsts<>+1620(SB)/4, $0x40000000
+DATA mathconsts<>+1624(SB)/4, $0x40000000
+DATA mathconsts<>+1628(SB)/4, $0x40000000
+DATA mathconsts<>+1632(SB)/4, $0x40000000
+DATA mathconsts<>+1636(SB)/4, $0x40000000
+DATA mathconsts<>+1640(SB)/4, $0x40000000
+DATA mathconsts<>+1644(SB)/4, $0x40000000
+DATA mathconsts<>+1648(SB)/4, $0x40000000
+DATA mathconsts<>+1652(SB)/4, $0x40000000
+DATA mathconsts<>+1656(SB)/4, $0x40000000
+DATA mathconsts<>+1660(SB)/4, $0x40000000
+DATA mathconsts<>+1664(SB)/4, $0x7fffffff
+DATA mathconsts<>+1668(SB)/4, $0x7fffffff
+DATA mathconsts<>+1672(SB)/4, $0x7fffffff
+DATA mathconsts<>+1676(SB)/4, $0x7fffffff
+DATA mathconsts<>+1680(SB)/4, $0x7fffffff
+DATA mathconsts<>+1684(SB)/4, $0x7fffffff
+DATA mathconsts<>+1688(SB)/4, $0x7fffffff
+DATA mathconsts<>+1692(SB)/4, $0x7fffffff
+DATA mathconsts<>+1696(SB)/4, $0x7fffffff
+DATA mathconsts<>+1700(SB)/4, $0x7fffffff
+DATA mathconsts<>+1704(SB)/4, $0x7fffffff
+DATA mathconsts<>+1708(SB)/4, $0x7fffffff
+DATA mathconsts<>+1712(SB)/4, $0x7fffffff
+DATA mathconsts<>+1716(SB)/4, $0x7fffffff
+DATA mathconsts<>+1720(SB)/4, $0x7fffffff
+DATA mathconsts<>+1724(SB)/4, $0x7fffffff
+DATA mathconsts<>+1728(SB)/4, $0x7fffffff
+DATA mathconsts<>+1732(SB)/4, $0x7fffffff
+DATA mathconsts<>+1736(SB)/4, $0x7fffffff
+DATA mathconsts<>+1740(SB)/4, $0x7fffffff
+DATA mathconsts<>+1744(SB)/4, $0x7fffffff
+DATA mathconsts<>+1748(SB)/4, $0x7fffffff
+DATA mathconsts<>+1752(SB)/4, $0x7fffffff
+DATA mathconsts<>+1756(SB)/4, $0x7fffffff
+DATA mathconsts<>+1760(SB)/4, $0x7fffffff
+DATA mathconsts<>+1764(SB)/4, $0x7fffffff
+DATA mathconsts<>+1768(SB)/4, $0x7fffffff
+DATA mathconsts<>+1772(SB)/4, $0x7fffffff
+DATA mathconsts<>+1776(SB)/4, $0x7fffffff
+DATA mathconsts<>+1780(SB)/4, $0x7fffffff
+DATA mathconsts<>+1784(SB)/4, $0x7fffffff
+DATA mathconsts<>+1788(SB)/4, $0x7fffffff
+DATA mathconsts<>+1792(SB)/4, $0x80000000
+DATA mathconsts<>+1796(SB)/4, $0x80000000
+DATA mathconsts<>+1800(SB)/4, $0x80000000
+DATA mathconsts<>+1804(SB)/4, $0x80000000
+DATA mathconsts<>+1808(SB)/4, $0x80000000
+DATA mathconsts<>+1812(SB)/4, $0x80000000
+DATA mathconsts<>+1816(SB)/4, $0x80000000
+DATA mathconsts<>+1820(SB)/4, $0x80000000
+DATA mathconsts<>+1824(SB)/4, $0x80000000
+DATA mathconsts<>+1828(SB)/4, $0x80000000
+DATA mathconsts<>+1832(SB)/4, $0x80000000
+DATA mathconsts<>+1836(SB)/4, $0x80000000
+DATA mathconsts<>+1840(SB)/4, $0x80000000
+DATA mathconsts<>+1844(SB)/4, $0x80000000
+DATA mathconsts<>+1848(SB)/4, $0x80000000
+DATA mathconsts<>+1852(SB)/4, $0x80000000
+DATA mathconsts<>+1856(SB)/4, $0x80000000
+DATA mathconsts<>+1860(SB)/4, $0x80000000
+DATA mathconsts<>+1864(SB)/4, $0x80000000
+DATA mathconsts<>+1868(SB)/4, $0x80000000
+DATA mathconsts<>+1872(SB)/4, $0x80000000
+DATA mathconsts<>+1876(SB)/4, $0x80000000
+DATA mathconsts<>+1880(SB)/4, $0x80000000
+DATA mathconsts<>+1884(SB)/4, $0x80000000
+DATA mathconsts<>+1888(SB)/4, $0x80000000
+DATA mathconsts<>+1892(SB)/4, $0x80000000
+DATA mathconsts<>+1896(SB)/4, $0x80000000
+DATA mathconsts<>+1900(SB)/4, $0x80000000
+DATA mathconsts<>+1904(SB)/4, $0x80000000
+DATA mathconsts<>+1908(SB)/4, $0x80000000
+DATA mathconsts<>+1912(SB)/4, $0x80000000
+DATA mathconsts<>+1916(SB)/4, $0x80000000
+DATA mathconsts<>+1920(SB)/4, $0x0000007f
+DATA mathconsts<>+1924(SB)/4, $0x0000007f
+DATA mathconsts<>+1928(SB)/4, $0x0000007f
+DATA mathconsts<>+1932(SB)/4, $0x0000007f
+DATA mathconsts<>+1936(SB)/4, $0x0000007f
+DATA mathconsts<>+1940(SB)/4, $0x0000007f
+DATA mathconsts<>+1944(SB)/4, $0x0000007f
+DATA mathconsts<>+1948(SB)/4, $0x0000007f
+DATA mathconsts<>+1952(SB)/4, $0x0000007f
+DATA mathconsts<>+1956(SB)/4, $0x0000007f
+DATA mathconsts<>+1960(SB)/4, $0x0000007f
+DATA mathconsts<>+1964(SB)/4, $0x0000007f
+DATA mathconsts<>+1968(SB)/4, $0x0000007f
+DATA mathconsts<>+1972(SB)/4, $0x0000007f
+DATA mathconsts<>+1976(SB)/4, $0x0000007f
+DATA mathconsts<>+1980(SB)/4, $0x0000007f
+DATA mathconsts<>+1984(SB)/4, $0x0000007f
+DATA mathconsts<>+1988(SB)/4, $0x0000007f
+DATA mathconsts<>+1992(SB)/4, $0x0000007f
+DATA mathconsts<>+1996(SB)/4, $0x0000007f
+DATA mathconsts<>+2000(SB)/4, $0x0000007f
+DATA mathconsts<>+2004(SB)/4, $0x0000007f
+DATA mathconsts<>+2008(SB)/4, $0x0000007f
+DATA mathconsts<>+2012(SB)/4, $0x0000007f
+DATA mathconsts<>+2016(SB)/4, $0x0000007f
+DATA mathconsts<>+2020(SB)/4, $0x0000007f
+DATA mathconsts<>+2024(SB)/4, $0x0000007f
+DATA mathconsts<>+2028(SB)/4, $0x0000007f
+DATA mathconsts<>+2032(SB)/4, $0x0000007f
+DATA mathconsts<>+2036(SB)/4, $0x0000007f
+DATA mathconsts<>+2040(SB)/4, $0x0000007f
+DATA mathconsts<>+2044(SB)/4, $0x0000007f
+DATA mathconsts<>+2048(SB)/4, $0x3f200000
+DATA mathconsts<>+2052(SB)/4, $0x3f200000
+DATA mathconsts<>+2056(SB)/4, $0x3f200000
+DATA mathconsts<>+2060(SB)/4, $0x3f200000
+DATA mathconsts<>+2064(SB)/4, $0x3f200000
+DATA mathconsts<>+2068(SB)/4, $0x3f200000
+DATA mathconsts<>+2072(SB)/4, $0x3f200000
+DATA mathconsts<>+2076(SB)/4, $0x3f200000
+DATA mathconsts<>+2080(SB)/4, $0x3f200000
+DATA mathconsts<>+2084(SB)/4, $0x3f200000
+DATA mathconsts<>+2088(SB)/4, $0x3f200000
+DATA mathconsts<>+2092(SB)/4, $0x3f200000
+DATA mathconsts<>+2096(SB)/4, $0x3f200000
+DATA mathconsts<>+2100(SB)/4, $0x3f200000
+DATA mathconsts<>+2104(SB)/4, $0x3f200000
+DATA mathconsts<>+2108(SB)/4, $0x3f200000
+DATA mathconsts<>+2112(SB)/4, $0x3f200000
+DATA mathconsts<>+2116(SB)/4, $0x3f200000
+DATA mathconsts<>+2120(SB)/4, $0x3f200000
+DATA mathconsts<>+2124(SB)/4, $0x3f200000
+DATA mathconsts<>+2128(SB)/4, $0x3f200000
+DATA mathconsts<>+2132(SB)/4, $0x3f200000
+DATA mathconsts<>+2136(SB)/4, $0x3f200000
+DATA mathconsts<>+2140(SB)/4, $0x3f200000
+DATA mathconsts<>+2144(SB)/4, $0x3f200000
+DATA mathconsts<>+2148(SB)/4, $0x3f200000
+DATA mathconsts<>+2152(SB)/4, $0x3f200000
+DATA mathconsts<>+2156(SB)/4, $0x3f200000
+DATA mathconsts<>+2160(SB)/4, $0x3f200000
+DATA mathconsts<>+2164(SB)/4, $0x3f200000
+DATA mathconsts<>+2168(SB)/4, $0x3f200000
+DATA mathconsts<>+2172(SB)/4, $0x3f200000
+DATA mathconsts<>+2176(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2180(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2184(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2188(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2192(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2196(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2200(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2204(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2208(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2212(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2216(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2220(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2224(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2228(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2232(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2236(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2240(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2244(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2248(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2252(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2256(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2260(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2264(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2268(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2272(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2276(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2280(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2284(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2288(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2292(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2296(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2300(SB)/4, $0xbbbaf0ea
+DATA mathconsts<>+2304(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2308(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2312(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2316(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2320(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2324(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2328(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2332(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2336(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2340(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2344(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2348(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2352(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2356(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2360(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2364(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2368(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2372(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2376(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2380(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2384(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2388(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2392(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2396(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2400(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2404(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2408(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2412(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2416(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2420(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2424(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2428(SB)/4, $0x3ca9134e
+DATA mathconsts<>+2432(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2436(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2440(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2444(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2448(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2452(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2456(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2460(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2464(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2468(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2472(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2476(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2480(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2484(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2488(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2492(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2496(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2500(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2504(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2508(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2512(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2516(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2520(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2524(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2528(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2532(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2536(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2540(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2544(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2548(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2552(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2556(SB)/4, $0xbd5c1e2d
+DATA mathconsts<>+2560(SB)/4, $0x3e088393
+DATA mathconsts<>+2564(SB)/4, $0x3e088393
+DATA mathconsts<>+2568(SB)/4, $0x3e088393
+DATA mathconsts<>+2572(SB)/4, $0x3e088393
+DATA mathconsts<>+2576(SB)/4, $0x3e088393
+DATA mathconsts<>+2580(SB)/4, $0x3e088393
+DATA mathconsts<>+2584(SB)/4, $0x3e088393
+DATA mathconsts<>+2588(SB)/4, $0x3e088393
+DATA mathconsts<>+2592(SB)/4, $0x3e088393
+DATA mathconsts<>+2596(SB)/4, $0x3e088393
+DATA mathconsts<>+2600(SB)/4, $0x3e088393
+DATA mathconsts<>+2604(SB)/4, $0x3e088393
+DATA mathconsts<>+2608(SB)/4, $0x3e088393
+DATA mathconsts<>+2612(SB)/4, $0x3e088393
+DATA mathconsts<>+2616(SB)/4, $0x3e088393
+DATA mathconsts<>+2620(SB)/4, $0x3e088393
+DATA mathconsts<>+2624(SB)/4, $0x3e088393
+DATA mathconsts<>+2628(SB)/4, $0x3e088393
+DATA mathconsts<>+2632(SB)/4, $0x3e088393
+DATA mathconsts<>+2636(SB)/4, $0x3e088393
+DATA mathconsts<>+2640(SB)/4, $0x3e088393
+DATA mathconsts<>+2644(SB)/4, $0x3e088393
+DATA mathconsts<>+2648(SB)/4, $0x3e088393
+DATA mathconsts<>+2652(SB)/4, $0x3e088393
+DATA mathconsts<>+2656(SB)/4, $0x3e088393
+DATA mathconsts<>+2660(SB)/4, $0x3e088393
+DATA mathconsts<>+2664(SB)/4, $0x3e088393
+DATA mathconsts<>+2668(SB)/4, $0x3e088393
+DATA mathconsts<>+2672(SB)/4, $0x3e088393
+DATA mathconsts<>+2676(SB)/4, $0x3e088393
+DATA mathconsts<>+2680(SB)/4, $0x3e088393
+DATA mathconsts<>+2684(SB)/4, $0x3e088393
+DATA mathconsts<>+2688(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2692(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2696(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2700(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2704(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2708(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2712(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2716(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2720(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2724(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2728(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2732(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2736(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2740(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2744(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2748(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2752(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2756(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2760(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2764(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2768(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2772(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2776(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2780(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2784(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2788(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2792(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2796(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2800(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2804(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2808(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2812(SB)/4, $0xbeaaaa99
+DATA mathconsts<>+2816(SB)/4, $0x38a4b519
+DATA mathconsts<>+2820(SB)/4, $0x38a4b519
+DATA mathconsts<>+2824(SB)/4, $0x38a4b519
+DATA mathconsts<>+2828(SB)/4, $0x38a4b519
+DATA mathconsts<>+2832(SB)/4, $0x38a4b519
+DATA mathconsts<>+2836(SB)/4, $0x38a4b519
+DATA mathconsts<>+2840(SB)/4, $0x38a4b519
+DATA mathconsts<>+2844(SB)/4, $0x38a4b519
+DATA mathconsts<>+2848(SB)/4, $0x38a4b519
+DATA mathconsts<>+2852(SB)/4, $0x38a4b519
+DATA mathconsts<>+2856(SB)/4, $0x38a4b519
+DATA mathconsts<>+2860(SB)/4, $0x38a4b519
+DATA mathconsts<>+2864(SB)/4, $0x38a4b519
+DATA mathconsts<>+2868(SB)/4, $0x38a4b519
+DATA mathconsts<>+2872(SB)/4, $0x38a4b519
+DATA mathconsts<>+2876(SB)/4, $0x38a4b519
+DATA mathconsts<>+2880(SB)/4, $0x38a4b519
+DATA mathconsts<>+2884(SB)/4, $0x38a4b519
+DATA mathconsts<>+2888(SB)/4, $0x38a4b519
+DATA mathconsts<>+2892(SB)/4, $0x38a4b519
+DATA mathconsts<>+2896(SB)/4, $0x38a4b519
+DATA mathconsts<>+2900(SB)/4, $0x38a4b519
+DATA mathconsts<>+2904(SB)/4, $0x38a4b519
+DATA mathconsts<>+2908(SB)/4, $0x38a4b519
+DATA mathconsts<>+2912(SB)/4, $0x38a4b519
+DATA mathconsts<>+2916(SB)/4, $0x38a4b519
+DATA mathconsts<>+2920(SB)/4, $0x38a4b519
+DATA mathconsts<>+2924(SB)/4, $0x38a4b519
+DATA mathconsts<>+2928(SB)/4, $0x38a4b519
+DATA mathconsts<>+2932(SB)/4, $0x38a4b519
+DATA mathconsts<>+2936(SB)/4, $0x38a4b519
+DATA mathconsts<>+2940(SB)/4, $0x38a4b519
+DATA mathconsts<>+2944(SB)/4, $0xba51fb80
+DATA mathconsts<>+2948(SB)/4, $0xba51fb80
+DATA mathconsts<>+2952(SB)/4, $0xba51fb80
+DATA mathconsts<>+2956(SB)/4, $0xba51fb80
+DATA mathconsts<>+2960(SB)/4, $0xba51fb80
+DATA mathconsts<>+2964(SB)/4, $0xba51fb80
+DATA mathconsts<>+2968(SB)/4, $0xba51fb80
+DATA mathconsts<>+2972(SB)/4, $0xba51fb80
+DATA mathconsts<>+2976(SB)/4, $0xba51fb80
+DATA mathconsts<>+2980(SB)/4, $0xba51fb80
+DATA mathconsts<>+2984(SB)/4, $0xba51fb80
+DATA mathconsts<>+2988(SB)/4, $0xba51fb80
+DATA mathconsts<>+2992(SB)/4, $0xba51fb80
+DATA mathconsts<>+2996(SB)/4, $0xba51fb80
+DATA mathconsts<>+3000(SB)/4, $0xba51fb80
+DATA mathconsts<>+3004(SB)/4, $0xba51fb80
+DATA mathconsts<>+3008(SB)/4, $0xba51fb80
+DATA mathconsts<>+3012(SB)/4, $0xba51fb80
+DATA mathconsts<>+3016(SB)/4, $0xba51fb80
+DATA mathconsts<>+3020(SB)/4, $0xba51fb80
+DATA mathconsts<>+3024(SB)/4, $0xba51fb80
+DATA mathconsts<>+3028(SB)/4, $0xba51fb80
+DATA mathconsts<>+3032(SB)/4, $0xba51fb80
+DATA mathconsts<>+3036(SB)/4, $0xba51fb80
+DATA mathconsts<>+3040(SB)/4, $0xba51fb80
+DATA mathconsts<>+3044(SB)/4, $0xba51fb80
+DATA mathconsts<>+3048(SB)/4, $0xba51fb80
+DATA mathconsts<>+3052(SB)/4, $0xba51fb80
+DATA mathconsts<>+3056(SB)/4, $0xba51fb80
+DATA mathconsts<>+3060(SB)/4, $0xba51fb80
+DATA mathconsts<>+3064(SB)/4, $0xba51fb80
+DATA mathconsts<>+3068(SB)/4, $0xba51fb80
+DATA mathconsts<>+3072(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3076(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3080(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3084(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3088(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3092(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3096(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3100(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3104(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3108(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3112(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3116(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3120(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3124(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3128(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3132(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3136(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3140(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3144(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3148(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3152(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3156(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3160(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3164(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3168(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3172(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3176(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3180(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3184(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3188(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3192(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3196(SB)/4, $0x3baa02d9
+DATA mathconsts<>+3200(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3204(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3208(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3212(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3216(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3220(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3224(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3228(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3232(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3236(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3240(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3244(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3248(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3252(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3256(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3260(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3264(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3268(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3272(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3276(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3280(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3284(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3288(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3292(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3296(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3300(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3304(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3308(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3312(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3316(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3320(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3324(SB)/4, $0xbcdbfc87
+DATA mathconsts<>+3328(SB)/4, $0x3de7167c
+DATA mathconsts<>+3332(SB)/4, $0x3de7167c
+DATA mathconsts<>+3336(SB)/4, $0x3de7167c
+DATA mathconsts<>+3340(SB)/4, $0x3de7167c
+DATA mathconsts<>+3344(SB)/4, $0x3de7167c
+DATA mathconsts<>+3348(SB)/4, $0x3de7167c
+DATA mathconsts<>+3352(SB)/4, $0x3de7167c
+DATA mathconsts<>+3356(SB)/4, $0x3de7167c
+DATA mathconsts<>+3360(SB)/4, $0x3de7167c
+DATA mathconsts<>+3364(SB)/4, $0x3de7167c
+DATA mathconsts<>+3368(SB)/4, $0x3de7167c
+DATA mathconsts<>+3372(SB)/4, $0x3de7167c
+DATA mathconsts<>+3376(SB)/4, $0x3de7167c
+DATA mathconsts<>+3380(SB)/4, $0x3de7167c
+DATA mathconsts<>+3384(SB)/4, $0x3de7167c
+DATA mathconsts<>+3388(SB)/4, $0x3de7167c
+DATA mathconsts<>+3392(SB)/4, $0x3de7167c
+DATA mathconsts<>+3396(SB)/4, $0x3de7167c
+DATA mathconsts<>+3400(SB)/4, $0x3de7167c
+DATA mathconsts<>+3404(SB)/4, $0x3de7167c
+DATA mathconsts<>+3408(SB)/4, $0x3de7167c
+DATA mathconsts<>+3412(SB)/4, $0x3de7167c
+DATA mathconsts<>+3416(SB)/4, $0x3de7167c
+DATA mathconsts<>+3420(SB)/4, $0x3de7167c
+DATA mathconsts<>+3424(SB)/4, $0x3de7167c
+DATA mathconsts<>+3428(SB)/4, $0x3de7167c
+DATA mathconsts<>+3432(SB)/4, $0x3de7167c
+DATA mathconsts<>+3436(SB)/4, $0x3de7167c
+DATA mathconsts<>+3440(SB)/4, $0x3de7167c
+DATA mathconsts<>+3444(SB)/4, $0x3de7167c
+DATA mathconsts<>+3448(SB)/4, $0x3de7167c
+DATA mathconsts<>+3452(SB)/4, $0x3de7167c
+DATA mathconsts<>+3456(SB)/4, $0xbec0939f
+DATA mathconsts<>+3460(SB)/4, $0xbec0939f
+DATA mathconsts<>+3464(SB)/4, $0xbec0939f
+DATA mathconsts<>+3468(SB)/4, $0xbec0939f
+DATA mathconsts<>+3472(SB)/4, $0xbec0939f
+DATA mathconsts<>+3476(SB)/4, $0xbec0939f
+DATA mathconsts<>+3480(SB)/4, $0xbec0939f
+DATA mathconsts<>+3484(SB)/4, $0xbec0939f
+DATA mathconsts<>+3488(SB)/4, $0xbec0939f
+DATA mathconsts<>+3492(SB)/4, $0xbec0939f
+DATA mathconsts<>+3496(SB)/4, $0xbec0939f
+DATA mathconsts<>+3500(SB)/4, $0xbec0939f
+DATA mathconsts<>+3504(SB)/4, $0xbec0939f
+DATA mathconsts<>+3508(SB)/4, $0xbec0939f
+DATA mathconsts<>+3512(SB)/4, $0xbec0939f
+DATA mathconsts<>+3516(SB)/4, $0xbec0939f
+DATA mathconsts<>+3520(SB)/4, $0xbec0939f
+DATA mathconsts<>+3524(SB)/4, $0xbec0939f
+DATA mathconsts<>+3528(SB)/4, $0xbec0939f
+DATA mathconsts<>+3532(SB)/4, $0xbec0939f
+DATA mathconsts<>+3536(SB)/4, $0xbec0939f
+DATA mathconsts<>+3540(SB)/4, $0xbec0939f
+DATA mathconsts<>+3544(SB)/4, $0xbec0939f
+DATA mathconsts<>+3548(SB)/4, $0xbec0939f
+DATA mathconsts<>+3552(SB)/4, $0xbec0939f
+DATA mathconsts<>+3556(SB)/4, $0xbec0939f
+DATA mathconsts<>+3560(SB)/4, $0xbec0939f
+DATA mathconsts<>+3564(SB)/4, $0xbec0939f
+DATA mathconsts<>+3568(SB)/4, $0xbec0939f
+DATA mathconsts<>+3572(SB)/4, $0xbec0939f
+DATA mathconsts<>+3576(SB)/4, $0xbec0939f
+DATA mathconsts<>+3580(SB)/4, $0xbec0939f
+DATA mathconsts<>+3584(SB)/4, $0x3f906eba
+DATA mathconsts<>+3588(SB)/4, $0x3f906eba
+DATA mathconsts<>+3592(SB)/4, $0x3f906eba
+DATA mathconsts<>+3596(SB)/4, $0x3f906eba
+DATA mathconsts<>+3600(SB)/4, $0x3f906eba
+DATA mathconsts<>+3604(SB)/4, $0x3f906eba
+DATA mathconsts<>+3608(SB)/4, $0x3f906eba
+DATA mathconsts<>+3612(SB)/4, $0x3f906eba
+DATA mathconsts<>+3616(SB)/4, $0x3f906eba
+DATA mathconsts<>+3620(SB)/4, $0x3f906eba
+DATA mathconsts<>+3624(SB)/4, $0x3f906eba
+DATA mathconsts<>+3628(SB)/4, $0x3f906eba
+DATA mathconsts<>+3632(SB)/4, $0x3f906eba
+DATA mathconsts<>+3636(SB)/4, $0x3f906eba
+DATA mathconsts<>+3640(SB)/4, $0x3f906eba
+DATA mathconsts<>+3644(SB)/4, $0x3f906eba
+DATA mathconsts<>+3648(SB)/4, $0x3f906eba
+DATA mathconsts<>+3652(SB)/4, $0x3f906eba
+DATA mathconsts<>+3656(SB)/4, $0x3f906eba
+DATA mathconsts<>+3660(SB)/4, $0x3f906eba
+DATA mathconsts<>+3664(SB)/4, $0x3f906eba
+DATA mathconsts<>+3668(SB)/4, $0x3f906eba
+DATA mathconsts<>+3672(SB)/4, $0x3f906eba
+DATA mathconsts<>+3676(SB)/4, $0x3f906eba
+DATA mathconsts<>+3680(SB)/4, $0x3f906eba
+DATA mathconsts<>+3684(SB)/4, $0x3f906eba
+DATA mathconsts<>+3688(SB)/4, $0x3f906eba
+DATA mathconsts<>+3692(SB)/4, $0x3f906eba
+DATA mathconsts<>+3696(SB)/4, $0x3f906eba
+DATA mathconsts<>+3700(SB)/4, $0x3f906eba
+DATA mathconsts<>+3704(SB)/4, $0x3f906eba
+DATA mathconsts<>+3708(SB)/4, $0x3f906eba
+DATA mathconsts<>+3712(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3716(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3720(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3724(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3728(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3732(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3736(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3740(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3744(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3748(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3752(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3756(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3760(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3764(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3768(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3772(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3776(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3780(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3784(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3788(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3792(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3796(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3800(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3804(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3808(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3812(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3816(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3820(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3824(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3828(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3832(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3836(SB)/4, $0x3ea7ba05
+DATA mathconsts<>+3840(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3844(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3848(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3852(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3856(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3860(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3864(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3868(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3872(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3876(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3880(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3884(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3888(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3892(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3896(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3900(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3904(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3908(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3912(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3916(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3920(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3924(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3928(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3932(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3936(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3940(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3944(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3948(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3952(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3956(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3960(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3964(SB)/4, $0x3f87dc22
+DATA mathconsts<>+3968(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3972(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3976(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3980(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3984(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3988(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3992(SB)/4, $0xbfba00e3
+DATA mathconsts<>+3996(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4000(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4004(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4008(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4012(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4016(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4020(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4024(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4028(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4032(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4036(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4040(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4044(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4048(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4052(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4056(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4060(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4064(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4068(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4072(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4076(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4080(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4084(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4088(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4092(SB)/4, $0xbfba00e3
+DATA mathconsts<>+4096(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4100(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4104(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4108(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4112(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4116(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4120(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4124(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4128(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4132(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4136(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4140(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4144(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4148(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4152(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4156(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4160(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4164(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4168(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4172(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4176(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4180(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4184(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4188(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4192(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4196(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4200(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4204(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4208(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4212(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4216(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4220(SB)/4, $0x3fb5f0e3
+DATA mathconsts<>+4224(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4228(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4232(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4236(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4240(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4244(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4248(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4252(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4256(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4260(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4264(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4268(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4272(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4276(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4280(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4284(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4288(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4292(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4296(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4300(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4304(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4308(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4312(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4316(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4320(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4324(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4328(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4332(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4336(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4340(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4344(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4348(SB)/4, $0xbe91a98e
+DATA mathconsts<>+4352(SB)/4, $0x3e827906
+DATA mathconsts<>+4356(SB)/4, $0x3e827906
+DATA mathconsts<>+4360(SB)/4, $0x3e827906
+DATA mathconsts<>+4364(SB)/4, $0x3e827906
+DATA mathconsts<>+4368(SB)/4, $0x3e827906
+DATA mathconsts<>+4372(SB)/4, $0x3e827906
+DATA mathconsts<>+4376(SB)/4, $0x3e827906
+DATA mathconsts<>+4380(SB)/4, $0x3e827906
+DATA mathconsts<>+4384(SB)/4, $0x3e827906
+DATA mathconsts<>+4388(SB)/4, $0x3e827906
+DATA mathconsts<>+4392(SB)/4, $0x3e827906
+DATA mathconsts<>+4396(SB)/4, $0x3e827906
+DATA mathconsts<>+4400(SB)/4, $0x3e827906
+DATA mathconsts<>+4404(SB)/4, $0x3e827906
+DATA mathconsts<>+4408(SB)/4, $0x3e827906
+DATA mathconsts<>+4412(SB)/4, $0x3e827906
+DATA mathconsts<>+4416(SB)/4, $0x3e827906
+DATA mathconsts<>+4420(SB)/4, $0x3e827906
+DATA mathconsts<>+4424(SB)/4, $0x3e827906
+DATA mathconsts<>+4428(SB)/4, $0x3e827906
+DATA mathconsts<>+4432(SB)/4, $0x3e827906
+DATA mathconsts<>+4436(SB)/4, $0x3e827906
+DATA mathconsts<>+4440(SB)/4, $0x3e827906
+DATA mathconsts<>+4444(SB)/4, $0x3e827906
+DATA mathconsts<>+4448(SB)/4, $0x3e827906
+DATA mathconsts<>+4452(SB)/4, $0x3e827906
+DATA mathconsts<>+4456(SB)/4, $0x3e827906
+DATA mathconsts<>+4460(SB)/4, $0x3e827906
+DATA mathconsts<>+4464(SB)/4, $0x3e827906
+DATA mathconsts<>+4468(SB)/4, $0x3e827906
+DATA mathconsts<>+4472(SB)/4, $0x3e827906
+DATA mathconsts<>+4476(SB)/4, $0x3e827906
+DATA mathconsts<>+4480(SB)/4, $0xff800000
+DATA mathconsts<>+4484(SB)/4, $0xff800000
+DATA mathconsts<>+4488(SB)/4, $0xff800000
+DATA mathconsts<>+4492(SB)/4, $0xff800000
+DATA mathconsts<>+4496(SB)/4, $0xff800000
+DATA mathconsts<>+4500(SB)/4, $0xff800000
+DATA mathconsts<>+4504(SB)/4, $0xff800000
+DATA mathconsts<>+4508(SB)/4, $0xff800000
+DATA mathconsts<>+4512(SB)/4, $0xff800000
+DATA mathconsts<>+4516(SB)/4, $0xff800000
+DATA mathconsts<>+4520(SB)/4, $0xff800000
+DATA mathconsts<>+4524(SB)/4, $0xff800000
+DATA mathconsts<>+4528(SB)/4, $0xff800000
+DATA mathconsts<>+4532(SB)/4, $0xff800000
+DATA mathconsts<>+4536(SB)/4, $0xff800000
+DATA mathconsts<>+4540(SB)/4, $0xff800000
+DATA mathconsts<>+4544(SB)/4, $0xff800000
+DATA mathconsts<>+4548(SB)/4, $0xff800000
+DATA mathconsts<>+4552(SB)/4, $0xff800000
+DATA mathconsts<>+4556(SB)/4, $0xff800000
+DATA mathconsts<>+4560(SB)/4, $0xff800000
+DATA mathconsts<>+4564(SB)/4, $0xff800000
+DATA mathconsts<>+4568(SB)/4, $0xff800000
+DATA mathconsts<>+4572(SB)/4, $0xff800000
+DATA mathconsts<>+4576(SB)/4, $0xff800000
+DATA mathconsts<>+4580(SB)/4, $0xff800000
+DATA mathconsts<>+4584(SB)/4, $0xff800000
+DATA mathconsts<>+4588(SB)/4, $0xff800000
+DATA mathconsts<>+4592(SB)/4, $0xff800000
+DATA mathconsts<>+4596(SB)/4, $0xff800000
+DATA mathconsts<>+4600(SB)/4, $0xff800000
+DATA mathconsts<>+4604(SB)/4, $0xff800000
+GLOBL mathconsts<>(SB), RODATA|NOPTR, $4608
 
 DATA deint<>+0(SB)/4, $0x00000000
 DATA deint<>+4(SB)/4, $0x00000002
@@ -1507,6 +2083,8 @@ TEXT ·expAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 expAVX2_loop2:
@@ -1517,54 +2095,54 @@ expAVX2_loop2:
 	VMOVUPS      (CX)(SI*4), Y0
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y0, Y1, Y0
-	VMULPS       128(BX), Y0, Y1
+	VMULPS       256(BX), Y0, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y0
-	VFNMADD231PS 256(BX), Y1, Y0
+	VFNMADD231PS 384(BX), Y1, Y0
+	VFNMADD231PS 512(BX), Y1, Y0
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y0, Y2
-	VFMADD213PS  448(BX), Y0, Y2
-	VFMADD213PS  512(BX), Y0, Y2
-	VFMADD213PS  576(BX), Y0, Y2
-	VFMADD213PS  640(BX), Y0, Y2
-	VFMADD213PS  704(BX), Y0, Y2
-	VFMADD213PS  704(BX), Y2, Y0
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y0, Y2
+	VFMADD213PS  896(BX), Y0, Y2
+	VFMADD213PS  1024(BX), Y0, Y2
+	VFMADD213PS  1152(BX), Y0, Y2
+	VFMADD213PS  1280(BX), Y0, Y2
+	VFMADD213PS  1408(BX), Y0, Y2
+	VFMADD213PS  1408(BX), Y2, Y0
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y0, Y0
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y0, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	VMOVUPS      32(CX)(SI*4), Y4
 	VMOVUPS      (BX), Y5
 	VMAXPS       Y4, Y5, Y4
-	VMOVUPS      64(BX), Y5
+	VMOVUPS      128(BX), Y5
 	VMINPS       Y4, Y5, Y4
-	VMULPS       128(BX), Y4, Y5
+	VMULPS       256(BX), Y4, Y5
 	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS 192(BX), Y5, Y4
-	VFNMADD231PS 256(BX), Y5, Y4
+	VFNMADD231PS 384(BX), Y5, Y4
+	VFNMADD231PS 512(BX), Y5, Y4
 	VCVTPS2DQ    Y5, Y5
-	VMOVUPS      320(BX), Y6
-	VFMADD213PS  384(BX), Y4, Y6
-	VFMADD213PS  448(BX), Y4, Y6
-	VFMADD213PS  512(BX), Y4, Y6
-	VFMADD213PS  576(BX), Y4, Y6
-	VFMADD213PS  640(BX), Y4, Y6
-	VFMADD213PS  704(BX), Y4, Y6
-	VFMADD213PS  704(BX), Y6, Y4
+	VMOVUPS      640(BX), Y6
+	VFMADD213PS  768(BX), Y4, Y6
+	VFMADD213PS  896(BX), Y4, Y6
+	VFMADD213PS  1024(BX), Y4, Y6
+	VFMADD213PS  1152(BX), Y4, Y6
+	VFMADD213PS  1280(BX), Y4, Y6
+	VFMADD213PS  1408(BX), Y4, Y6
+	VFMADD213PS  1408(BX), Y6, Y4
 	VPSRAD       $0x01, Y5, Y6
 	VPSUBD       Y6, Y5, Y5
-	VPADDD       960(BX), Y6, Y6
+	VPADDD       1920(BX), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y4, Y4
-	VPADDD       960(BX), Y5, Y5
+	VPADDD       1920(BX), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y5, Y4, Y4
 	VMOVUPS      Y4, 32(AX)(SI*4)
@@ -1577,27 +2155,27 @@ expAVX2_loop1:
 	VMOVUPS      (CX)(SI*4), Y0
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y0, Y1, Y0
-	VMULPS       128(BX), Y0, Y1
+	VMULPS       256(BX), Y0, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y0
-	VFNMADD231PS 256(BX), Y1, Y0
+	VFNMADD231PS 384(BX), Y1, Y0
+	VFNMADD231PS 512(BX), Y1, Y0
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y0, Y2
-	VFMADD213PS  448(BX), Y0, Y2
-	VFMADD213PS  512(BX), Y0, Y2
-	VFMADD213PS  576(BX), Y0, Y2
-	VFMADD213PS  640(BX), Y0, Y2
-	VFMADD213PS  704(BX), Y0, Y2
-	VFMADD213PS  704(BX), Y2, Y0
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y0, Y2
+	VFMADD213PS  896(BX), Y0, Y2
+	VFMADD213PS  1024(BX), Y0, Y2
+	VFMADD213PS  1152(BX), Y0, Y2
+	VFMADD213PS  1280(BX), Y0, Y2
+	VFMADD213PS  1408(BX), Y0, Y2
+	VFMADD213PS  1408(BX), Y2, Y0
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y0, Y0
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y0, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
@@ -1615,27 +2193,27 @@ expAVX2_tail:
 	VMASKMOVPS   (CX)(SI*4), Y12, Y0
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y0, Y1, Y0
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y0, Y1, Y0
-	VMULPS       128(BX), Y0, Y1
+	VMULPS       256(BX), Y0, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y0
-	VFNMADD231PS 256(BX), Y1, Y0
+	VFNMADD231PS 384(BX), Y1, Y0
+	VFNMADD231PS 512(BX), Y1, Y0
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y0, Y2
-	VFMADD213PS  448(BX), Y0, Y2
-	VFMADD213PS  512(BX), Y0, Y2
-	VFMADD213PS  576(BX), Y0, Y2
-	VFMADD213PS  640(BX), Y0, Y2
-	VFMADD213PS  704(BX), Y0, Y2
-	VFMADD213PS  704(BX), Y2, Y0
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y0, Y2
+	VFMADD213PS  896(BX), Y0, Y2
+	VFMADD213PS  1024(BX), Y0, Y2
+	VFMADD213PS  1152(BX), Y0, Y2
+	VFMADD213PS  1280(BX), Y0, Y2
+	VFMADD213PS  1408(BX), Y0, Y2
+	VFMADD213PS  1408(BX), Y2, Y0
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y0, Y0
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y0, Y0
 	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
@@ -1651,6 +2229,8 @@ TEXT ·logisticAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 logisticAVX2_loop2:
@@ -1659,67 +2239,67 @@ logisticAVX2_loop2:
 	CMPQ         DI, $0x00000010
 	JL           logisticAVX2_loop1
 	VMOVUPS      (CX)(SI*4), Y0
-	VORPS        896(BX), Y0, Y3
+	VORPS        1792(BX), Y0, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y1
-	VMOVUPS      704(BX), Y2
+	VADDPS       1408(BX), Y3, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
 	VMULPS       Y1, Y3, Y3
 	VBLENDVPS    Y0, Y3, Y1, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	VMOVUPS      32(CX)(SI*4), Y4
-	VORPS        896(BX), Y4, Y7
+	VORPS        1792(BX), Y4, Y7
 	VMOVUPS      (BX), Y5
 	VMAXPS       Y7, Y5, Y7
-	VMOVUPS      64(BX), Y5
+	VMOVUPS      128(BX), Y5
 	VMINPS       Y7, Y5, Y7
-	VMULPS       128(BX), Y7, Y5
+	VMULPS       256(BX), Y7, Y5
 	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS 192(BX), Y5, Y7
-	VFNMADD231PS 256(BX), Y5, Y7
+	VFNMADD231PS 384(BX), Y5, Y7
+	VFNMADD231PS 512(BX), Y5, Y7
 	VCVTPS2DQ    Y5, Y5
-	VMOVUPS      320(BX), Y6
-	VFMADD213PS  384(BX), Y7, Y6
-	VFMADD213PS  448(BX), Y7, Y6
-	VFMADD213PS  512(BX), Y7, Y6
-	VFMADD213PS  576(BX), Y7, Y6
-	VFMADD213PS  640(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y6, Y7
+	VMOVUPS      640(BX), Y6
+	VFMADD213PS  768(BX), Y7, Y6
+	VFMADD213PS  896(BX), Y7, Y6
+	VFMADD213PS  1024(BX), Y7, Y6
+	VFMADD213PS  1152(BX), Y7, Y6
+	VFMADD213PS  1280(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y6, Y7
 	VPSRAD       $0x01, Y5, Y6
 	VPSUBD       Y6, Y5, Y5
-	VPADDD       960(BX), Y6, Y6
+	VPADDD       1920(BX), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y7, Y7
-	VPADDD       960(BX), Y5, Y5
+	VPADDD       1920(BX), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y5, Y7, Y7
-	VADDPS       704(BX), Y7, Y5
-	VMOVUPS      704(BX), Y6
+	VADDPS       1408(BX), Y7, Y5
+	VMOVUPS      1408(BX), Y6
 	VDIVPS       Y5, Y6, Y5
 	VMULPS       Y5, Y7, Y7
 	VBLENDVPS    Y4, Y7, Y5, Y4
@@ -1731,34 +2311,34 @@ logisticAVX2_loop1:
 	CMPQ         DI, $0x00000008
 	JL           logisticAVX2_tail
 	VMOVUPS      (CX)(SI*4), Y0
-	VORPS        896(BX), Y0, Y3
+	VORPS        1792(BX), Y0, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y1
-	VMOVUPS      704(BX), Y2
+	VADDPS       1408(BX), Y3, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
 	VMULPS       Y1, Y3, Y3
 	VBLENDVPS    Y0, Y3, Y1, Y0
@@ -1775,34 +2355,34 @@ logisticAVX2_tail:
 	SUBQ         DI, R8
 	VMOVUPS      (DX)(R8*4), Y12
 	VMASKMOVPS   (CX)(SI*4), Y12, Y0
-	VORPS        896(BX), Y0, Y3
+	VORPS        1792(BX), Y0, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y1
-	VMOVUPS      704(BX), Y2
+	VADDPS       1408(BX), Y3, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
 	VMULPS       Y1, Y3, Y3
 	VBLENDVPS    Y0, Y3, Y1, Y0
@@ -1819,6 +2399,8 @@ TEXT ·siluAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 siluAVX2_loop2:
@@ -1827,68 +2409,68 @@ siluAVX2_loop2:
 	CMPQ         DI, $0x00000010
 	JL           siluAVX2_loop1
 	VMOVUPS      (CX)(SI*4), Y0
-	VORPS        896(BX), Y0, Y3
+	VORPS        1792(BX), Y0, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y1
-	VMOVUPS      704(BX), Y2
+	VADDPS       1408(BX), Y3, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
 	VMULPS       Y1, Y3, Y3
 	VBLENDVPS    Y0, Y3, Y1, Y3
 	VMULPS       Y3, Y0, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	VMOVUPS      32(CX)(SI*4), Y4
-	VORPS        896(BX), Y4, Y7
+	VORPS        1792(BX), Y4, Y7
 	VMOVUPS      (BX), Y5
 	VMAXPS       Y7, Y5, Y7
-	VMOVUPS      64(BX), Y5
+	VMOVUPS      128(BX), Y5
 	VMINPS       Y7, Y5, Y7
-	VMULPS       128(BX), Y7, Y5
+	VMULPS       256(BX), Y7, Y5
 	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS 192(BX), Y5, Y7
-	VFNMADD231PS 256(BX), Y5, Y7
+	VFNMADD231PS 384(BX), Y5, Y7
+	VFNMADD231PS 512(BX), Y5, Y7
 	VCVTPS2DQ    Y5, Y5
-	VMOVUPS      320(BX), Y6
-	VFMADD213PS  384(BX), Y7, Y6
-	VFMADD213PS  448(BX), Y7, Y6
-	VFMADD213PS  512(BX), Y7, Y6
-	VFMADD213PS  576(BX), Y7, Y6
-	VFMADD213PS  640(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y6, Y7
+	VMOVUPS      640(BX), Y6
+	VFMADD213PS  768(BX), Y7, Y6
+	VFMADD213PS  896(BX), Y7, Y6
+	VFMADD213PS  1024(BX), Y7, Y6
+	VFMADD213PS  1152(BX), Y7, Y6
+	VFMADD213PS  1280(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y6, Y7
 	VPSRAD       $0x01, Y5, Y6
 	VPSUBD       Y6, Y5, Y5
-	VPADDD       960(BX), Y6, Y6
+	VPADDD       1920(BX), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y7, Y7
-	VPADDD       960(BX), Y5, Y5
+	VPADDD       1920(BX), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y5, Y7, Y7
-	VADDPS       704(BX), Y7, Y5
-	VMOVUPS      704(BX), Y6
+	VADDPS       1408(BX), Y7, Y5
+	VMOVUPS      1408(BX), Y6
 	VDIVPS       Y5, Y6, Y5
 	VMULPS       Y5, Y7, Y7
 	VBLENDVPS    Y4, Y7, Y5, Y7
@@ -1901,34 +2483,34 @@ siluAVX2_loop1:
 	CMPQ         DI, $0x00000008
 	JL           siluAVX2_tail
 	VMOVUPS      (CX)(SI*4), Y0
-	VORPS        896(BX), Y0, Y3
+	VORPS        1792(BX), Y0, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y1
-	VMOVUPS      704(BX), Y2
+	VADDPS       1408(BX), Y3, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
 	VMULPS       Y1, Y3, Y3
 	VBLENDVPS    Y0, Y3, Y1, Y3
@@ -1946,34 +2528,34 @@ siluAVX2_tail:
 	SUBQ         DI, R8
 	VMOVUPS      (DX)(R8*4), Y12
 	VMASKMOVPS   (CX)(SI*4), Y12, Y0
-	VORPS        896(BX), Y0, Y3
+	VORPS        1792(BX), Y0, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y1
-	VMOVUPS      704(BX), Y2
+	VADDPS       1408(BX), Y3, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
 	VMULPS       Y1, Y3, Y3
 	VBLENDVPS    Y0, Y3, Y1, Y3
@@ -1991,6 +2573,8 @@ TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 tanhAVX2_loop2:
@@ -1999,97 +2583,97 @@ tanhAVX2_loop2:
 	CMPQ         DI, $0x00000010
 	JL           tanhAVX2_loop1
 	VMOVUPS      (CX)(SI*4), Y0
-	VANDPS       832(BX), Y0, Y3
+	VANDPS       1664(BX), Y0, Y3
 	VADDPS       Y3, Y3, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y3
-	VMOVUPS      768(BX), Y1
+	VADDPS       1408(BX), Y3, Y3
+	VMOVUPS      1536(BX), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      704(BX), Y1
+	VMOVUPS      1408(BX), Y1
 	VSUBPS       Y3, Y1, Y3
-	VANDPS       896(BX), Y0, Y1
+	VANDPS       1792(BX), Y0, Y1
 	VORPS        Y1, Y3, Y3
 	VMULPS       Y0, Y0, Y1
-	VMOVUPS      1088(BX), Y2
-	VFMADD213PS  1152(BX), Y1, Y2
-	VFMADD213PS  1216(BX), Y1, Y2
-	VFMADD213PS  1280(BX), Y1, Y2
-	VFMADD213PS  1344(BX), Y1, Y2
+	VMOVUPS      2176(BX), Y2
+	VFMADD213PS  2304(BX), Y1, Y2
+	VFMADD213PS  2432(BX), Y1, Y2
+	VFMADD213PS  2560(BX), Y1, Y2
+	VFMADD213PS  2688(BX), Y1, Y2
 	VMULPS       Y1, Y2, Y2
 	VFMADD213PS  Y0, Y0, Y2
-	VANDPS       832(BX), Y0, Y1
-	VCMPPS       $0x11, 1024(BX), Y1, Y1
+	VANDPS       1664(BX), Y0, Y1
+	VCMPPS       $0x11, 2048(BX), Y1, Y1
 	VBLENDVPS    Y1, Y2, Y3, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	VMOVUPS      32(CX)(SI*4), Y4
-	VANDPS       832(BX), Y4, Y7
+	VANDPS       1664(BX), Y4, Y7
 	VADDPS       Y7, Y7, Y7
 	VMOVUPS      (BX), Y5
 	VMAXPS       Y7, Y5, Y7
-	VMOVUPS      64(BX), Y5
+	VMOVUPS      128(BX), Y5
 	VMINPS       Y7, Y5, Y7
-	VMULPS       128(BX), Y7, Y5
+	VMULPS       256(BX), Y7, Y5
 	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS 192(BX), Y5, Y7
-	VFNMADD231PS 256(BX), Y5, Y7
+	VFNMADD231PS 384(BX), Y5, Y7
+	VFNMADD231PS 512(BX), Y5, Y7
 	VCVTPS2DQ    Y5, Y5
-	VMOVUPS      320(BX), Y6
-	VFMADD213PS  384(BX), Y7, Y6
-	VFMADD213PS  448(BX), Y7, Y6
-	VFMADD213PS  512(BX), Y7, Y6
-	VFMADD213PS  576(BX), Y7, Y6
-	VFMADD213PS  640(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y6, Y7
+	VMOVUPS      640(BX), Y6
+	VFMADD213PS  768(BX), Y7, Y6
+	VFMADD213PS  896(BX), Y7, Y6
+	VFMADD213PS  1024(BX), Y7, Y6
+	VFMADD213PS  1152(BX), Y7, Y6
+	VFMADD213PS  1280(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y6, Y7
 	VPSRAD       $0x01, Y5, Y6
 	VPSUBD       Y6, Y5, Y5
-	VPADDD       960(BX), Y6, Y6
+	VPADDD       1920(BX), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y7, Y7
-	VPADDD       960(BX), Y5, Y5
+	VPADDD       1920(BX), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y5, Y7, Y7
-	VADDPS       704(BX), Y7, Y7
-	VMOVUPS      768(BX), Y5
+	VADDPS       1408(BX), Y7, Y7
+	VMOVUPS      1536(BX), Y5
 	VDIVPS       Y7, Y5, Y7
-	VMOVUPS      704(BX), Y5
+	VMOVUPS      1408(BX), Y5
 	VSUBPS       Y7, Y5, Y7
-	VANDPS       896(BX), Y4, Y5
+	VANDPS       1792(BX), Y4, Y5
 	VORPS        Y5, Y7, Y7
 	VMULPS       Y4, Y4, Y5
-	VMOVUPS      1088(BX), Y6
-	VFMADD213PS  1152(BX), Y5, Y6
-	VFMADD213PS  1216(BX), Y5, Y6
-	VFMADD213PS  1280(BX), Y5, Y6
-	VFMADD213PS  1344(BX), Y5, Y6
+	VMOVUPS      2176(BX), Y6
+	VFMADD213PS  2304(BX), Y5, Y6
+	VFMADD213PS  2432(BX), Y5, Y6
+	VFMADD213PS  2560(BX), Y5, Y6
+	VFMADD213PS  2688(BX), Y5, Y6
 	VMULPS       Y5, Y6, Y6
 	VFMADD213PS  Y4, Y4, Y6
-	VANDPS       832(BX), Y4, Y5
-	VCMPPS       $0x11, 1024(BX), Y5, Y5
+	VANDPS       1664(BX), Y4, Y5
+	VCMPPS       $0x11, 2048(BX), Y5, Y5
 	VBLENDVPS    Y5, Y6, Y7, Y4
 	VMOVUPS      Y4, 32(AX)(SI*4)
 	ADDQ         $0x00000010, SI
@@ -2099,50 +2683,50 @@ tanhAVX2_loop1:
 	CMPQ         DI, $0x00000008
 	JL           tanhAVX2_tail
 	VMOVUPS      (CX)(SI*4), Y0
-	VANDPS       832(BX), Y0, Y3
+	VANDPS       1664(BX), Y0, Y3
 	VADDPS       Y3, Y3, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y3
-	VMOVUPS      768(BX), Y1
+	VADDPS       1408(BX), Y3, Y3
+	VMOVUPS      1536(BX), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      704(BX), Y1
+	VMOVUPS      1408(BX), Y1
 	VSUBPS       Y3, Y1, Y3
-	VANDPS       896(BX), Y0, Y1
+	VANDPS       1792(BX), Y0, Y1
 	VORPS        Y1, Y3, Y3
 	VMULPS       Y0, Y0, Y1
-	VMOVUPS      1088(BX), Y2
-	VFMADD213PS  1152(BX), Y1, Y2
-	VFMADD213PS  1216(BX), Y1, Y2
-	VFMADD213PS  1280(BX), Y1, Y2
-	VFMADD213PS  1344(BX), Y1, Y2
+	VMOVUPS      2176(BX), Y2
+	VFMADD213PS  2304(BX), Y1, Y2
+	VFMADD213PS  2432(BX), Y1, Y2
+	VFMADD213PS  2560(BX), Y1, Y2
+	VFMADD213PS  2688(BX), Y1, Y2
 	VMULPS       Y1, Y2, Y2
 	VFMADD213PS  Y0, Y0, Y2
-	VANDPS       832(BX), Y0, Y1
-	VCMPPS       $0x11, 1024(BX), Y1, Y1
+	VANDPS       1664(BX), Y0, Y1
+	VCMPPS       $0x11, 2048(BX), Y1, Y1
 	VBLENDVPS    Y1, Y2, Y3, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	ADDQ         $0x00000008, SI
@@ -2157,50 +2741,50 @@ tanhAVX2_tail:
 	SUBQ         DI, R8
 	VMOVUPS      (DX)(R8*4), Y12
 	VMASKMOVPS   (CX)(SI*4), Y12, Y0
-	VANDPS       832(BX), Y0, Y3
+	VANDPS       1664(BX), Y0, Y3
 	VADDPS       Y3, Y3, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VADDPS       704(BX), Y3, Y3
-	VMOVUPS      768(BX), Y1
+	VADDPS       1408(BX), Y3, Y3
+	VMOVUPS      1536(BX), Y1
 	VDIVPS       Y3, Y1, Y3
-	VMOVUPS      704(BX), Y1
+	VMOVUPS      1408(BX), Y1
 	VSUBPS       Y3, Y1, Y3
-	VANDPS       896(BX), Y0, Y1
+	VANDPS       1792(BX), Y0, Y1
 	VORPS        Y1, Y3, Y3
 	VMULPS       Y0, Y0, Y1
-	VMOVUPS      1088(BX), Y2
-	VFMADD213PS  1152(BX), Y1, Y2
-	VFMADD213PS  1216(BX), Y1, Y2
-	VFMADD213PS  1280(BX), Y1, Y2
-	VFMADD213PS  1344(BX), Y1, Y2
+	VMOVUPS      2176(BX), Y2
+	VFMADD213PS  2304(BX), Y1, Y2
+	VFMADD213PS  2432(BX), Y1, Y2
+	VFMADD213PS  2560(BX), Y1, Y2
+	VFMADD213PS  2688(BX), Y1, Y2
 	VMULPS       Y1, Y2, Y2
 	VFMADD213PS  Y0, Y0, Y2
-	VANDPS       832(BX), Y0, Y1
-	VCMPPS       $0x11, 1024(BX), Y1, Y1
+	VANDPS       1664(BX), Y0, Y1
+	VCMPPS       $0x11, 2048(BX), Y1, Y1
 	VBLENDVPS    Y1, Y2, Y3, Y0
 	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
 
@@ -2215,6 +2799,8 @@ TEXT ·erfAVX2(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 erfAVX2_loop2:
@@ -2224,116 +2810,116 @@ erfAVX2_loop2:
 	JL           erfAVX2_loop1
 	VMOVUPS      (CX)(SI*4), Y0
 	VMULPS       Y0, Y0, Y3
-	VXORPS       896(BX), Y3, Y3
+	VXORPS       1792(BX), Y3, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VANDPS       832(BX), Y0, Y1
-	VMOVUPS      1856(BX), Y2
-	VFMADD213PS  704(BX), Y2, Y1
-	VMOVUPS      704(BX), Y2
+	VANDPS       1664(BX), Y0, Y1
+	VMOVUPS      3712(BX), Y2
+	VFMADD213PS  1408(BX), Y2, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
-	VMOVUPS      1920(BX), Y2
-	VFMADD213PS  1984(BX), Y1, Y2
-	VFMADD213PS  2048(BX), Y1, Y2
-	VFMADD213PS  2112(BX), Y1, Y2
-	VFMADD213PS  2176(BX), Y1, Y2
+	VMOVUPS      3840(BX), Y2
+	VFMADD213PS  3968(BX), Y1, Y2
+	VFMADD213PS  4096(BX), Y1, Y2
+	VFMADD213PS  4224(BX), Y1, Y2
+	VFMADD213PS  4352(BX), Y1, Y2
 	VMULPS       Y1, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      704(BX), Y1
+	VMOVUPS      1408(BX), Y1
 	VSUBPS       Y3, Y1, Y3
-	VANDPS       896(BX), Y0, Y1
+	VANDPS       1792(BX), Y0, Y1
 	VORPS        Y1, Y3, Y3
 	VMULPS       Y0, Y0, Y1
-	VMOVUPS      1408(BX), Y2
-	VFMADD213PS  1472(BX), Y1, Y2
-	VFMADD213PS  1536(BX), Y1, Y2
-	VFMADD213PS  1600(BX), Y1, Y2
-	VFMADD213PS  1664(BX), Y1, Y2
-	VFMADD213PS  1728(BX), Y1, Y2
-	VFMADD213PS  1792(BX), Y1, Y2
+	VMOVUPS      2816(BX), Y2
+	VFMADD213PS  2944(BX), Y1, Y2
+	VFMADD213PS  3072(BX), Y1, Y2
+	VFMADD213PS  3200(BX), Y1, Y2
+	VFMADD213PS  3328(BX), Y1, Y2
+	VFMADD213PS  3456(BX), Y1, Y2
+	VFMADD213PS  3584(BX), Y1, Y2
 	VMULPS       Y0, Y2, Y2
-	VANDPS       832(BX), Y0, Y1
-	VCMPPS       $0x11, 704(BX), Y1, Y1
+	VANDPS       1664(BX), Y0, Y1
+	VCMPPS       $0x11, 1408(BX), Y1, Y1
 	VBLENDVPS    Y1, Y2, Y3, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	VMOVUPS      32(CX)(SI*4), Y4
 	VMULPS       Y4, Y4, Y7
-	VXORPS       896(BX), Y7, Y7
+	VXORPS       1792(BX), Y7, Y7
 	VMOVUPS      (BX), Y5
 	VMAXPS       Y7, Y5, Y7
-	VMOVUPS      64(BX), Y5
+	VMOVUPS      128(BX), Y5
 	VMINPS       Y7, Y5, Y7
-	VMULPS       128(BX), Y7, Y5
+	VMULPS       256(BX), Y7, Y5
 	VROUNDPS     $0x00, Y5, Y5
-	VFNMADD231PS 192(BX), Y5, Y7
-	VFNMADD231PS 256(BX), Y5, Y7
+	VFNMADD231PS 384(BX), Y5, Y7
+	VFNMADD231PS 512(BX), Y5, Y7
 	VCVTPS2DQ    Y5, Y5
-	VMOVUPS      320(BX), Y6
-	VFMADD213PS  384(BX), Y7, Y6
-	VFMADD213PS  448(BX), Y7, Y6
-	VFMADD213PS  512(BX), Y7, Y6
-	VFMADD213PS  576(BX), Y7, Y6
-	VFMADD213PS  640(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y7, Y6
-	VFMADD213PS  704(BX), Y6, Y7
+	VMOVUPS      640(BX), Y6
+	VFMADD213PS  768(BX), Y7, Y6
+	VFMADD213PS  896(BX), Y7, Y6
+	VFMADD213PS  1024(BX), Y7, Y6
+	VFMADD213PS  1152(BX), Y7, Y6
+	VFMADD213PS  1280(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y7, Y6
+	VFMADD213PS  1408(BX), Y6, Y7
 	VPSRAD       $0x01, Y5, Y6
 	VPSUBD       Y6, Y5, Y5
-	VPADDD       960(BX), Y6, Y6
+	VPADDD       1920(BX), Y6, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VMULPS       Y6, Y7, Y7
-	VPADDD       960(BX), Y5, Y5
+	VPADDD       1920(BX), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y5, Y7, Y7
-	VANDPS       832(BX), Y4, Y5
-	VMOVUPS      1856(BX), Y6
-	VFMADD213PS  704(BX), Y6, Y5
-	VMOVUPS      704(BX), Y6
+	VANDPS       1664(BX), Y4, Y5
+	VMOVUPS      3712(BX), Y6
+	VFMADD213PS  1408(BX), Y6, Y5
+	VMOVUPS      1408(BX), Y6
 	VDIVPS       Y5, Y6, Y5
-	VMOVUPS      1920(BX), Y6
-	VFMADD213PS  1984(BX), Y5, Y6
-	VFMADD213PS  2048(BX), Y5, Y6
-	VFMADD213PS  2112(BX), Y5, Y6
-	VFMADD213PS  2176(BX), Y5, Y6
+	VMOVUPS      3840(BX), Y6
+	VFMADD213PS  3968(BX), Y5, Y6
+	VFMADD213PS  4096(BX), Y5, Y6
+	VFMADD213PS  4224(BX), Y5, Y6
+	VFMADD213PS  4352(BX), Y5, Y6
 	VMULPS       Y5, Y6, Y6
 	VMULPS       Y6, Y7, Y7
-	VMOVUPS      704(BX), Y5
+	VMOVUPS      1408(BX), Y5
 	VSUBPS       Y7, Y5, Y7
-	VANDPS       896(BX), Y4, Y5
+	VANDPS       1792(BX), Y4, Y5
 	VORPS        Y5, Y7, Y7
 	VMULPS       Y4, Y4, Y5
-	VMOVUPS      1408(BX), Y6
-	VFMADD213PS  1472(BX), Y5, Y6
-	VFMADD213PS  1536(BX), Y5, Y6
-	VFMADD213PS  1600(BX), Y5, Y6
-	VFMADD213PS  1664(BX), Y5, Y6
-	VFMADD213PS  1728(BX), Y5, Y6
-	VFMADD213PS  1792(BX), Y5, Y6
+	VMOVUPS      2816(BX), Y6
+	VFMADD213PS  2944(BX), Y5, Y6
+	VFMADD213PS  3072(BX), Y5, Y6
+	VFMADD213PS  3200(BX), Y5, Y6
+	VFMADD213PS  3328(BX), Y5, Y6
+	VFMADD213PS  3456(BX), Y5, Y6
+	VFMADD213PS  3584(BX), Y5, Y6
 	VMULPS       Y4, Y6, Y6
-	VANDPS       832(BX), Y4, Y5
-	VCMPPS       $0x11, 704(BX), Y5, Y5
+	VANDPS       1664(BX), Y4, Y5
+	VCMPPS       $0x11, 1408(BX), Y5, Y5
 	VBLENDVPS    Y5, Y6, Y7, Y4
 	VMOVUPS      Y4, 32(AX)(SI*4)
 	ADDQ         $0x00000010, SI
@@ -2344,59 +2930,59 @@ erfAVX2_loop1:
 	JL           erfAVX2_tail
 	VMOVUPS      (CX)(SI*4), Y0
 	VMULPS       Y0, Y0, Y3
-	VXORPS       896(BX), Y3, Y3
+	VXORPS       1792(BX), Y3, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VANDPS       832(BX), Y0, Y1
-	VMOVUPS      1856(BX), Y2
-	VFMADD213PS  704(BX), Y2, Y1
-	VMOVUPS      704(BX), Y2
+	VANDPS       1664(BX), Y0, Y1
+	VMOVUPS      3712(BX), Y2
+	VFMADD213PS  1408(BX), Y2, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
-	VMOVUPS      1920(BX), Y2
-	VFMADD213PS  1984(BX), Y1, Y2
-	VFMADD213PS  2048(BX), Y1, Y2
-	VFMADD213PS  2112(BX), Y1, Y2
-	VFMADD213PS  2176(BX), Y1, Y2
+	VMOVUPS      3840(BX), Y2
+	VFMADD213PS  3968(BX), Y1, Y2
+	VFMADD213PS  4096(BX), Y1, Y2
+	VFMADD213PS  4224(BX), Y1, Y2
+	VFMADD213PS  4352(BX), Y1, Y2
 	VMULPS       Y1, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      704(BX), Y1
+	VMOVUPS      1408(BX), Y1
 	VSUBPS       Y3, Y1, Y3
-	VANDPS       896(BX), Y0, Y1
+	VANDPS       1792(BX), Y0, Y1
 	VORPS        Y1, Y3, Y3
 	VMULPS       Y0, Y0, Y1
-	VMOVUPS      1408(BX), Y2
-	VFMADD213PS  1472(BX), Y1, Y2
-	VFMADD213PS  1536(BX), Y1, Y2
-	VFMADD213PS  1600(BX), Y1, Y2
-	VFMADD213PS  1664(BX), Y1, Y2
-	VFMADD213PS  1728(BX), Y1, Y2
-	VFMADD213PS  1792(BX), Y1, Y2
+	VMOVUPS      2816(BX), Y2
+	VFMADD213PS  2944(BX), Y1, Y2
+	VFMADD213PS  3072(BX), Y1, Y2
+	VFMADD213PS  3200(BX), Y1, Y2
+	VFMADD213PS  3328(BX), Y1, Y2
+	VFMADD213PS  3456(BX), Y1, Y2
+	VFMADD213PS  3584(BX), Y1, Y2
 	VMULPS       Y0, Y2, Y2
-	VANDPS       832(BX), Y0, Y1
-	VCMPPS       $0x11, 704(BX), Y1, Y1
+	VANDPS       1664(BX), Y0, Y1
+	VCMPPS       $0x11, 1408(BX), Y1, Y1
 	VBLENDVPS    Y1, Y2, Y3, Y0
 	VMOVUPS      Y0, (AX)(SI*4)
 	ADDQ         $0x00000008, SI
@@ -2412,59 +2998,59 @@ erfAVX2_tail:
 	VMOVUPS      (DX)(R8*4), Y12
 	VMASKMOVPS   (CX)(SI*4), Y12, Y0
 	VMULPS       Y0, Y0, Y3
-	VXORPS       896(BX), Y3, Y3
+	VXORPS       1792(BX), Y3, Y3
 	VMOVUPS      (BX), Y1
 	VMAXPS       Y3, Y1, Y3
-	VMOVUPS      64(BX), Y1
+	VMOVUPS      128(BX), Y1
 	VMINPS       Y3, Y1, Y3
-	VMULPS       128(BX), Y3, Y1
+	VMULPS       256(BX), Y3, Y1
 	VROUNDPS     $0x00, Y1, Y1
-	VFNMADD231PS 192(BX), Y1, Y3
-	VFNMADD231PS 256(BX), Y1, Y3
+	VFNMADD231PS 384(BX), Y1, Y3
+	VFNMADD231PS 512(BX), Y1, Y3
 	VCVTPS2DQ    Y1, Y1
-	VMOVUPS      320(BX), Y2
-	VFMADD213PS  384(BX), Y3, Y2
-	VFMADD213PS  448(BX), Y3, Y2
-	VFMADD213PS  512(BX), Y3, Y2
-	VFMADD213PS  576(BX), Y3, Y2
-	VFMADD213PS  640(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y3, Y2
-	VFMADD213PS  704(BX), Y2, Y3
+	VMOVUPS      640(BX), Y2
+	VFMADD213PS  768(BX), Y3, Y2
+	VFMADD213PS  896(BX), Y3, Y2
+	VFMADD213PS  1024(BX), Y3, Y2
+	VFMADD213PS  1152(BX), Y3, Y2
+	VFMADD213PS  1280(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y3, Y2
+	VFMADD213PS  1408(BX), Y2, Y3
 	VPSRAD       $0x01, Y1, Y2
 	VPSUBD       Y2, Y1, Y1
-	VPADDD       960(BX), Y2, Y2
+	VPADDD       1920(BX), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VPADDD       960(BX), Y1, Y1
+	VPADDD       1920(BX), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y3, Y3
-	VANDPS       832(BX), Y0, Y1
-	VMOVUPS      1856(BX), Y2
-	VFMADD213PS  704(BX), Y2, Y1
-	VMOVUPS      704(BX), Y2
+	VANDPS       1664(BX), Y0, Y1
+	VMOVUPS      3712(BX), Y2
+	VFMADD213PS  1408(BX), Y2, Y1
+	VMOVUPS      1408(BX), Y2
 	VDIVPS       Y1, Y2, Y1
-	VMOVUPS      1920(BX), Y2
-	VFMADD213PS  1984(BX), Y1, Y2
-	VFMADD213PS  2048(BX), Y1, Y2
-	VFMADD213PS  2112(BX), Y1, Y2
-	VFMADD213PS  2176(BX), Y1, Y2
+	VMOVUPS      3840(BX), Y2
+	VFMADD213PS  3968(BX), Y1, Y2
+	VFMADD213PS  4096(BX), Y1, Y2
+	VFMADD213PS  4224(BX), Y1, Y2
+	VFMADD213PS  4352(BX), Y1, Y2
 	VMULPS       Y1, Y2, Y2
 	VMULPS       Y2, Y3, Y3
-	VMOVUPS      704(BX), Y1
+	VMOVUPS      1408(BX), Y1
 	VSUBPS       Y3, Y1, Y3
-	VANDPS       896(BX), Y0, Y1
+	VANDPS       1792(BX), Y0, Y1
 	VORPS        Y1, Y3, Y3
 	VMULPS       Y0, Y0, Y1
-	VMOVUPS      1408(BX), Y2
-	VFMADD213PS  1472(BX), Y1, Y2
-	VFMADD213PS  1536(BX), Y1, Y2
-	VFMADD213PS  1600(BX), Y1, Y2
-	VFMADD213PS  1664(BX), Y1, Y2
-	VFMADD213PS  1728(BX), Y1, Y2
-	VFMADD213PS  1792(BX), Y1, Y2
+	VMOVUPS      2816(BX), Y2
+	VFMADD213PS  2944(BX), Y1, Y2
+	VFMADD213PS  3072(BX), Y1, Y2
+	VFMADD213PS  3200(BX), Y1, Y2
+	VFMADD213PS  3328(BX), Y1, Y2
+	VFMADD213PS  3456(BX), Y1, Y2
+	VFMADD213PS  3584(BX), Y1, Y2
 	VMULPS       Y0, Y2, Y2
-	VANDPS       832(BX), Y0, Y1
-	VCMPPS       $0x11, 704(BX), Y1, Y1
+	VANDPS       1664(BX), Y0, Y1
+	VCMPPS       $0x11, 1408(BX), Y1, Y1
 	VBLENDVPS    Y1, Y2, Y3, Y0
 	VMASKMOVPS   Y0, Y12, (AX)(SI*4)
 
@@ -4116,6 +4702,8 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 expAVX512_loop2:
@@ -4126,54 +4714,54 @@ expAVX512_loop2:
 	VMOVUPS      (CX)(SI*4), Z0
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z0, Z1, Z0
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       128(BX), Z0, Z1
+	VMULPS       256(BX), Z0, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z0
-	VFNMADD231PS 256(BX), Z1, Z0
+	VFNMADD231PS 384(BX), Z1, Z0
+	VFNMADD231PS 512(BX), Z1, Z0
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z0, Z2
-	VFMADD213PS  448(BX), Z0, Z2
-	VFMADD213PS  512(BX), Z0, Z2
-	VFMADD213PS  576(BX), Z0, Z2
-	VFMADD213PS  640(BX), Z0, Z2
-	VFMADD213PS  704(BX), Z0, Z2
-	VFMADD213PS  704(BX), Z2, Z0
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z0, Z2
+	VFMADD213PS  896(BX), Z0, Z2
+	VFMADD213PS  1024(BX), Z0, Z2
+	VFMADD213PS  1152(BX), Z0, Z2
+	VFMADD213PS  1280(BX), Z0, Z2
+	VFMADD213PS  1408(BX), Z0, Z2
+	VFMADD213PS  1408(BX), Z2, Z0
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z0, Z0
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	VMOVUPS      64(CX)(SI*4), Z4
 	VMOVUPS      (BX), Z5
 	VMAXPS       Z4, Z5, Z4
-	VMOVUPS      64(BX), Z5
+	VMOVUPS      128(BX), Z5
 	VMINPS       Z4, Z5, Z4
-	VMULPS       128(BX), Z4, Z5
+	VMULPS       256(BX), Z4, Z5
 	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS 192(BX), Z5, Z4
-	VFNMADD231PS 256(BX), Z5, Z4
+	VFNMADD231PS 384(BX), Z5, Z4
+	VFNMADD231PS 512(BX), Z5, Z4
 	VCVTPS2DQ    Z5, Z5
-	VMOVUPS      320(BX), Z6
-	VFMADD213PS  384(BX), Z4, Z6
-	VFMADD213PS  448(BX), Z4, Z6
-	VFMADD213PS  512(BX), Z4, Z6
-	VFMADD213PS  576(BX), Z4, Z6
-	VFMADD213PS  640(BX), Z4, Z6
-	VFMADD213PS  704(BX), Z4, Z6
-	VFMADD213PS  704(BX), Z6, Z4
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z4, Z6
+	VFMADD213PS  896(BX), Z4, Z6
+	VFMADD213PS  1024(BX), Z4, Z6
+	VFMADD213PS  1152(BX), Z4, Z6
+	VFMADD213PS  1280(BX), Z4, Z6
+	VFMADD213PS  1408(BX), Z4, Z6
+	VFMADD213PS  1408(BX), Z6, Z4
 	VPSRAD       $0x01, Z5, Z6
 	VPSUBD       Z6, Z5, Z5
-	VPADDD       960(BX), Z6, Z6
+	VPADDD       1920(BX), Z6, Z6
 	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z6, Z4, Z4
-	VPADDD       960(BX), Z5, Z5
+	VPADDD       1920(BX), Z5, Z5
 	VPSLLD       $0x17, Z5, Z5
 	VMULPS       Z5, Z4, Z4
 	VMOVUPS      Z4, 64(AX)(SI*4)
@@ -4186,27 +4774,27 @@ expAVX512_loop1:
 	VMOVUPS      (CX)(SI*4), Z0
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z0, Z1, Z0
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       128(BX), Z0, Z1
+	VMULPS       256(BX), Z0, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z0
-	VFNMADD231PS 256(BX), Z1, Z0
+	VFNMADD231PS 384(BX), Z1, Z0
+	VFNMADD231PS 512(BX), Z1, Z0
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z0, Z2
-	VFMADD213PS  448(BX), Z0, Z2
-	VFMADD213PS  512(BX), Z0, Z2
-	VFMADD213PS  576(BX), Z0, Z2
-	VFMADD213PS  640(BX), Z0, Z2
-	VFMADD213PS  704(BX), Z0, Z2
-	VFMADD213PS  704(BX), Z2, Z0
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z0, Z2
+	VFMADD213PS  896(BX), Z0, Z2
+	VFMADD213PS  1024(BX), Z0, Z2
+	VFMADD213PS  1152(BX), Z0, Z2
+	VFMADD213PS  1280(BX), Z0, Z2
+	VFMADD213PS  1408(BX), Z0, Z2
+	VFMADD213PS  1408(BX), Z2, Z0
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z0, Z0
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
@@ -4222,27 +4810,27 @@ expAVX512_tail:
 	VMOVUPS.Z    (CX)(SI*4), K1, Z0
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z0, Z1, Z0
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       128(BX), Z0, Z1
+	VMULPS       256(BX), Z0, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z0
-	VFNMADD231PS 256(BX), Z1, Z0
+	VFNMADD231PS 384(BX), Z1, Z0
+	VFNMADD231PS 512(BX), Z1, Z0
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z0, Z2
-	VFMADD213PS  448(BX), Z0, Z2
-	VFMADD213PS  512(BX), Z0, Z2
-	VFMADD213PS  576(BX), Z0, Z2
-	VFMADD213PS  640(BX), Z0, Z2
-	VFMADD213PS  704(BX), Z0, Z2
-	VFMADD213PS  704(BX), Z2, Z0
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z0, Z2
+	VFMADD213PS  896(BX), Z0, Z2
+	VFMADD213PS  1024(BX), Z0, Z2
+	VFMADD213PS  1152(BX), Z0, Z2
+	VFMADD213PS  1280(BX), Z0, Z2
+	VFMADD213PS  1408(BX), Z0, Z2
+	VFMADD213PS  1408(BX), Z2, Z0
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z0, Z0
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)(SI*4)
@@ -4258,6 +4846,8 @@ TEXT ·logisticAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 logisticAVX512_loop2:
@@ -4266,72 +4856,74 @@ logisticAVX512_loop2:
 	CMPQ         DI, $0x00000020
 	JL           logisticAVX512_loop1
 	VMOVUPS      (CX)(SI*4), Z0
-	VPORD        896(BX), Z0, Z3
+	VPORD        1792(BX), Z0, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z1
-	VMOVUPS      704(BX), Z2
-	VDIVPS       Z1, Z2, Z1
-	VMULPS       Z1, Z3, Z3
-	VPTESTMD     896(BX), Z0, K2
-	VBLENDMPS    Z3, Z1, K2, Z0
+	VADDPS       1408(BX), Z3, Z1
+	VRCP14PS     Z1, Z2
+	VFNMADD213PS 1408(BX), Z2, Z1
+	VFMADD213PS  Z2, Z1, Z2
+	VMULPS       Z2, Z3, Z3
+	VPTESTMD     1792(BX), Z0, K2
+	VBLENDMPS    Z3, Z2, K2, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	VMOVUPS      64(CX)(SI*4), Z4
-	VPORD        896(BX), Z4, Z7
+	VPORD        1792(BX), Z4, Z7
 	VMOVUPS      (BX), Z5
 	VMAXPS       Z7, Z5, Z7
-	VMOVUPS      64(BX), Z5
+	VMOVUPS      128(BX), Z5
 	VMINPS       Z7, Z5, Z7
-	VMULPS       128(BX), Z7, Z5
+	VMULPS       256(BX), Z7, Z5
 	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS 192(BX), Z5, Z7
-	VFNMADD231PS 256(BX), Z5, Z7
+	VFNMADD231PS 384(BX), Z5, Z7
+	VFNMADD231PS 512(BX), Z5, Z7
 	VCVTPS2DQ    Z5, Z5
-	VMOVUPS      320(BX), Z6
-	VFMADD213PS  384(BX), Z7, Z6
-	VFMADD213PS  448(BX), Z7, Z6
-	VFMADD213PS  512(BX), Z7, Z6
-	VFMADD213PS  576(BX), Z7, Z6
-	VFMADD213PS  640(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z6, Z7
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z7, Z6
+	VFMADD213PS  896(BX), Z7, Z6
+	VFMADD213PS  1024(BX), Z7, Z6
+	VFMADD213PS  1152(BX), Z7, Z6
+	VFMADD213PS  1280(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z6, Z7
 	VPSRAD       $0x01, Z5, Z6
 	VPSUBD       Z6, Z5, Z5
-	VPADDD       960(BX), Z6, Z6
+	VPADDD       1920(BX), Z6, Z6
 	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z6, Z7, Z7
-	VPADDD       960(BX), Z5, Z5
+	VPADDD       1920(BX), Z5, Z5
 	VPSLLD       $0x17, Z5, Z5
 	VMULPS       Z5, Z7, Z7
-	VADDPS       704(BX), Z7, Z5
-	VMOVUPS      704(BX), Z6
-	VDIVPS       Z5, Z6, Z5
-	VMULPS       Z5, Z7, Z7
-	VPTESTMD     896(BX), Z4, K2
-	VBLENDMPS    Z7, Z5, K2, Z4
+	VADDPS       1408(BX), Z7, Z5
+	VRCP14PS     Z5, Z6
+	VFNMADD213PS 1408(BX), Z6, Z5
+	VFMADD213PS  Z6, Z5, Z6
+	VMULPS       Z6, Z7, Z7
+	VPTESTMD     1792(BX), Z4, K2
+	VBLENDMPS    Z7, Z6, K2, Z4
 	VMOVUPS      Z4, 64(AX)(SI*4)
 	ADDQ         $0x00000020, SI
 	JMP          logisticAVX512_loop2
@@ -4340,38 +4932,39 @@ logisticAVX512_loop1:
 	CMPQ         DI, $0x00000010
 	JL           logisticAVX512_tail
 	VMOVUPS      (CX)(SI*4), Z0
-	VPORD        896(BX), Z0, Z3
+	VPORD        1792(BX), Z0, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z1
-	VMOVUPS      704(BX), Z2
-	VDIVPS       Z1, Z2, Z1
-	VMULPS       Z1, Z3, Z3
-	VPTESTMD     896(BX), Z0, K2
-	VBLENDMPS    Z3, Z1, K2, Z0
+	VADDPS       1408(BX), Z3, Z1
+	VRCP14PS     Z1, Z2
+	VFNMADD213PS 1408(BX), Z2, Z1
+	VFMADD213PS  Z2, Z1, Z2
+	VMULPS       Z2, Z3, Z3
+	VPTESTMD     1792(BX), Z0, K2
+	VBLENDMPS    Z3, Z2, K2, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	ADDQ         $0x00000010, SI
 	SUBQ         $0x00000010, DI
@@ -4383,38 +4976,39 @@ logisticAVX512_tail:
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(DI*2), K1
 	VMOVUPS.Z    (CX)(SI*4), K1, Z0
-	VPORD        896(BX), Z0, Z3
+	VPORD        1792(BX), Z0, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z1
-	VMOVUPS      704(BX), Z2
-	VDIVPS       Z1, Z2, Z1
-	VMULPS       Z1, Z3, Z3
-	VPTESTMD     896(BX), Z0, K2
-	VBLENDMPS    Z3, Z1, K2, Z0
+	VADDPS       1408(BX), Z3, Z1
+	VRCP14PS     Z1, Z2
+	VFNMADD213PS 1408(BX), Z2, Z1
+	VFMADD213PS  Z2, Z1, Z2
+	VMULPS       Z2, Z3, Z3
+	VPTESTMD     1792(BX), Z0, K2
+	VBLENDMPS    Z3, Z2, K2, Z0
 	VMOVUPS      Z0, K1, (AX)(SI*4)
 
 logisticAVX512_done:
@@ -4428,6 +5022,8 @@ TEXT ·siluAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 siluAVX512_loop2:
@@ -4436,73 +5032,75 @@ siluAVX512_loop2:
 	CMPQ         DI, $0x00000020
 	JL           siluAVX512_loop1
 	VMOVUPS      (CX)(SI*4), Z0
-	VPORD        896(BX), Z0, Z3
+	VPORD        1792(BX), Z0, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z1
-	VMOVUPS      704(BX), Z2
-	VDIVPS       Z1, Z2, Z1
-	VMULPS       Z1, Z3, Z3
-	VPTESTMD     896(BX), Z0, K2
-	VBLENDMPS    Z3, Z1, K2, Z3
+	VADDPS       1408(BX), Z3, Z1
+	VRCP14PS     Z1, Z2
+	VFNMADD213PS 1408(BX), Z2, Z1
+	VFMADD213PS  Z2, Z1, Z2
+	VMULPS       Z2, Z3, Z3
+	VPTESTMD     1792(BX), Z0, K2
+	VBLENDMPS    Z3, Z2, K2, Z3
 	VMULPS       Z3, Z0, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	VMOVUPS      64(CX)(SI*4), Z4
-	VPORD        896(BX), Z4, Z7
+	VPORD        1792(BX), Z4, Z7
 	VMOVUPS      (BX), Z5
 	VMAXPS       Z7, Z5, Z7
-	VMOVUPS      64(BX), Z5
+	VMOVUPS      128(BX), Z5
 	VMINPS       Z7, Z5, Z7
-	VMULPS       128(BX), Z7, Z5
+	VMULPS       256(BX), Z7, Z5
 	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS 192(BX), Z5, Z7
-	VFNMADD231PS 256(BX), Z5, Z7
+	VFNMADD231PS 384(BX), Z5, Z7
+	VFNMADD231PS 512(BX), Z5, Z7
 	VCVTPS2DQ    Z5, Z5
-	VMOVUPS      320(BX), Z6
-	VFMADD213PS  384(BX), Z7, Z6
-	VFMADD213PS  448(BX), Z7, Z6
-	VFMADD213PS  512(BX), Z7, Z6
-	VFMADD213PS  576(BX), Z7, Z6
-	VFMADD213PS  640(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z6, Z7
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z7, Z6
+	VFMADD213PS  896(BX), Z7, Z6
+	VFMADD213PS  1024(BX), Z7, Z6
+	VFMADD213PS  1152(BX), Z7, Z6
+	VFMADD213PS  1280(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z6, Z7
 	VPSRAD       $0x01, Z5, Z6
 	VPSUBD       Z6, Z5, Z5
-	VPADDD       960(BX), Z6, Z6
+	VPADDD       1920(BX), Z6, Z6
 	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z6, Z7, Z7
-	VPADDD       960(BX), Z5, Z5
+	VPADDD       1920(BX), Z5, Z5
 	VPSLLD       $0x17, Z5, Z5
 	VMULPS       Z5, Z7, Z7
-	VADDPS       704(BX), Z7, Z5
-	VMOVUPS      704(BX), Z6
-	VDIVPS       Z5, Z6, Z5
-	VMULPS       Z5, Z7, Z7
-	VPTESTMD     896(BX), Z4, K2
-	VBLENDMPS    Z7, Z5, K2, Z7
+	VADDPS       1408(BX), Z7, Z5
+	VRCP14PS     Z5, Z6
+	VFNMADD213PS 1408(BX), Z6, Z5
+	VFMADD213PS  Z6, Z5, Z6
+	VMULPS       Z6, Z7, Z7
+	VPTESTMD     1792(BX), Z4, K2
+	VBLENDMPS    Z7, Z6, K2, Z7
 	VMULPS       Z7, Z4, Z4
 	VMOVUPS      Z4, 64(AX)(SI*4)
 	ADDQ         $0x00000020, SI
@@ -4512,38 +5110,39 @@ siluAVX512_loop1:
 	CMPQ         DI, $0x00000010
 	JL           siluAVX512_tail
 	VMOVUPS      (CX)(SI*4), Z0
-	VPORD        896(BX), Z0, Z3
+	VPORD        1792(BX), Z0, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z1
-	VMOVUPS      704(BX), Z2
-	VDIVPS       Z1, Z2, Z1
-	VMULPS       Z1, Z3, Z3
-	VPTESTMD     896(BX), Z0, K2
-	VBLENDMPS    Z3, Z1, K2, Z3
+	VADDPS       1408(BX), Z3, Z1
+	VRCP14PS     Z1, Z2
+	VFNMADD213PS 1408(BX), Z2, Z1
+	VFMADD213PS  Z2, Z1, Z2
+	VMULPS       Z2, Z3, Z3
+	VPTESTMD     1792(BX), Z0, K2
+	VBLENDMPS    Z3, Z2, K2, Z3
 	VMULPS       Z3, Z0, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	ADDQ         $0x00000010, SI
@@ -4556,38 +5155,39 @@ siluAVX512_tail:
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(DI*2), K1
 	VMOVUPS.Z    (CX)(SI*4), K1, Z0
-	VPORD        896(BX), Z0, Z3
+	VPORD        1792(BX), Z0, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z1
-	VMOVUPS      704(BX), Z2
-	VDIVPS       Z1, Z2, Z1
-	VMULPS       Z1, Z3, Z3
-	VPTESTMD     896(BX), Z0, K2
-	VBLENDMPS    Z3, Z1, K2, Z3
+	VADDPS       1408(BX), Z3, Z1
+	VRCP14PS     Z1, Z2
+	VFNMADD213PS 1408(BX), Z2, Z1
+	VFMADD213PS  Z2, Z1, Z2
+	VMULPS       Z2, Z3, Z3
+	VPTESTMD     1792(BX), Z0, K2
+	VBLENDMPS    Z3, Z2, K2, Z3
 	VMULPS       Z3, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)(SI*4)
 
@@ -4602,6 +5202,8 @@ TEXT ·tanhAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 tanhAVX512_loop2:
@@ -4610,97 +5212,97 @@ tanhAVX512_loop2:
 	CMPQ         DI, $0x00000020
 	JL           tanhAVX512_loop1
 	VMOVUPS      (CX)(SI*4), Z0
-	VPANDD       832(BX), Z0, Z3
+	VPANDD       1664(BX), Z0, Z3
 	VADDPS       Z3, Z3, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z3
-	VMOVUPS      768(BX), Z1
+	VADDPS       1408(BX), Z3, Z3
+	VMOVUPS      1536(BX), Z1
 	VDIVPS       Z3, Z1, Z3
-	VMOVUPS      704(BX), Z1
+	VMOVUPS      1408(BX), Z1
 	VSUBPS       Z3, Z1, Z3
-	VPANDD       896(BX), Z0, Z1
+	VPANDD       1792(BX), Z0, Z1
 	VPORD        Z1, Z3, Z3
 	VMULPS       Z0, Z0, Z1
-	VMOVUPS      1088(BX), Z2
-	VFMADD213PS  1152(BX), Z1, Z2
-	VFMADD213PS  1216(BX), Z1, Z2
-	VFMADD213PS  1280(BX), Z1, Z2
-	VFMADD213PS  1344(BX), Z1, Z2
+	VMOVUPS      2176(BX), Z2
+	VFMADD213PS  2304(BX), Z1, Z2
+	VFMADD213PS  2432(BX), Z1, Z2
+	VFMADD213PS  2560(BX), Z1, Z2
+	VFMADD213PS  2688(BX), Z1, Z2
 	VMULPS       Z1, Z2, Z2
 	VFMADD213PS  Z0, Z0, Z2
-	VPANDD       832(BX), Z0, Z1
-	VCMPPS       $0x11, 1024(BX), Z1, K2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 2048(BX), Z1, K2
 	VBLENDMPS    Z2, Z3, K2, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	VMOVUPS      64(CX)(SI*4), Z4
-	VPANDD       832(BX), Z4, Z7
+	VPANDD       1664(BX), Z4, Z7
 	VADDPS       Z7, Z7, Z7
 	VMOVUPS      (BX), Z5
 	VMAXPS       Z7, Z5, Z7
-	VMOVUPS      64(BX), Z5
+	VMOVUPS      128(BX), Z5
 	VMINPS       Z7, Z5, Z7
-	VMULPS       128(BX), Z7, Z5
+	VMULPS       256(BX), Z7, Z5
 	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS 192(BX), Z5, Z7
-	VFNMADD231PS 256(BX), Z5, Z7
+	VFNMADD231PS 384(BX), Z5, Z7
+	VFNMADD231PS 512(BX), Z5, Z7
 	VCVTPS2DQ    Z5, Z5
-	VMOVUPS      320(BX), Z6
-	VFMADD213PS  384(BX), Z7, Z6
-	VFMADD213PS  448(BX), Z7, Z6
-	VFMADD213PS  512(BX), Z7, Z6
-	VFMADD213PS  576(BX), Z7, Z6
-	VFMADD213PS  640(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z6, Z7
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z7, Z6
+	VFMADD213PS  896(BX), Z7, Z6
+	VFMADD213PS  1024(BX), Z7, Z6
+	VFMADD213PS  1152(BX), Z7, Z6
+	VFMADD213PS  1280(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z6, Z7
 	VPSRAD       $0x01, Z5, Z6
 	VPSUBD       Z6, Z5, Z5
-	VPADDD       960(BX), Z6, Z6
+	VPADDD       1920(BX), Z6, Z6
 	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z6, Z7, Z7
-	VPADDD       960(BX), Z5, Z5
+	VPADDD       1920(BX), Z5, Z5
 	VPSLLD       $0x17, Z5, Z5
 	VMULPS       Z5, Z7, Z7
-	VADDPS       704(BX), Z7, Z7
-	VMOVUPS      768(BX), Z5
+	VADDPS       1408(BX), Z7, Z7
+	VMOVUPS      1536(BX), Z5
 	VDIVPS       Z7, Z5, Z7
-	VMOVUPS      704(BX), Z5
+	VMOVUPS      1408(BX), Z5
 	VSUBPS       Z7, Z5, Z7
-	VPANDD       896(BX), Z4, Z5
+	VPANDD       1792(BX), Z4, Z5
 	VPORD        Z5, Z7, Z7
 	VMULPS       Z4, Z4, Z5
-	VMOVUPS      1088(BX), Z6
-	VFMADD213PS  1152(BX), Z5, Z6
-	VFMADD213PS  1216(BX), Z5, Z6
-	VFMADD213PS  1280(BX), Z5, Z6
-	VFMADD213PS  1344(BX), Z5, Z6
+	VMOVUPS      2176(BX), Z6
+	VFMADD213PS  2304(BX), Z5, Z6
+	VFMADD213PS  2432(BX), Z5, Z6
+	VFMADD213PS  2560(BX), Z5, Z6
+	VFMADD213PS  2688(BX), Z5, Z6
 	VMULPS       Z5, Z6, Z6
 	VFMADD213PS  Z4, Z4, Z6
-	VPANDD       832(BX), Z4, Z5
-	VCMPPS       $0x11, 1024(BX), Z5, K2
+	VPANDD       1664(BX), Z4, Z5
+	VCMPPS       $0x11, 2048(BX), Z5, K2
 	VBLENDMPS    Z6, Z7, K2, Z4
 	VMOVUPS      Z4, 64(AX)(SI*4)
 	ADDQ         $0x00000020, SI
@@ -4710,50 +5312,50 @@ tanhAVX512_loop1:
 	CMPQ         DI, $0x00000010
 	JL           tanhAVX512_tail
 	VMOVUPS      (CX)(SI*4), Z0
-	VPANDD       832(BX), Z0, Z3
+	VPANDD       1664(BX), Z0, Z3
 	VADDPS       Z3, Z3, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z3
-	VMOVUPS      768(BX), Z1
+	VADDPS       1408(BX), Z3, Z3
+	VMOVUPS      1536(BX), Z1
 	VDIVPS       Z3, Z1, Z3
-	VMOVUPS      704(BX), Z1
+	VMOVUPS      1408(BX), Z1
 	VSUBPS       Z3, Z1, Z3
-	VPANDD       896(BX), Z0, Z1
+	VPANDD       1792(BX), Z0, Z1
 	VPORD        Z1, Z3, Z3
 	VMULPS       Z0, Z0, Z1
-	VMOVUPS      1088(BX), Z2
-	VFMADD213PS  1152(BX), Z1, Z2
-	VFMADD213PS  1216(BX), Z1, Z2
-	VFMADD213PS  1280(BX), Z1, Z2
-	VFMADD213PS  1344(BX), Z1, Z2
+	VMOVUPS      2176(BX), Z2
+	VFMADD213PS  2304(BX), Z1, Z2
+	VFMADD213PS  2432(BX), Z1, Z2
+	VFMADD213PS  2560(BX), Z1, Z2
+	VFMADD213PS  2688(BX), Z1, Z2
 	VMULPS       Z1, Z2, Z2
 	VFMADD213PS  Z0, Z0, Z2
-	VPANDD       832(BX), Z0, Z1
-	VCMPPS       $0x11, 1024(BX), Z1, K2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 2048(BX), Z1, K2
 	VBLENDMPS    Z2, Z3, K2, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	ADDQ         $0x00000010, SI
@@ -4766,50 +5368,50 @@ tanhAVX512_tail:
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(DI*2), K1
 	VMOVUPS.Z    (CX)(SI*4), K1, Z0
-	VPANDD       832(BX), Z0, Z3
+	VPANDD       1664(BX), Z0, Z3
 	VADDPS       Z3, Z3, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VADDPS       704(BX), Z3, Z3
-	VMOVUPS      768(BX), Z1
+	VADDPS       1408(BX), Z3, Z3
+	VMOVUPS      1536(BX), Z1
 	VDIVPS       Z3, Z1, Z3
-	VMOVUPS      704(BX), Z1
+	VMOVUPS      1408(BX), Z1
 	VSUBPS       Z3, Z1, Z3
-	VPANDD       896(BX), Z0, Z1
+	VPANDD       1792(BX), Z0, Z1
 	VPORD        Z1, Z3, Z3
 	VMULPS       Z0, Z0, Z1
-	VMOVUPS      1088(BX), Z2
-	VFMADD213PS  1152(BX), Z1, Z2
-	VFMADD213PS  1216(BX), Z1, Z2
-	VFMADD213PS  1280(BX), Z1, Z2
-	VFMADD213PS  1344(BX), Z1, Z2
+	VMOVUPS      2176(BX), Z2
+	VFMADD213PS  2304(BX), Z1, Z2
+	VFMADD213PS  2432(BX), Z1, Z2
+	VFMADD213PS  2560(BX), Z1, Z2
+	VFMADD213PS  2688(BX), Z1, Z2
 	VMULPS       Z1, Z2, Z2
 	VFMADD213PS  Z0, Z0, Z2
-	VPANDD       832(BX), Z0, Z1
-	VCMPPS       $0x11, 1024(BX), Z1, K2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 2048(BX), Z1, K2
 	VBLENDMPS    Z2, Z3, K2, Z0
 	VMOVUPS      Z0, K1, (AX)(SI*4)
 
@@ -4824,6 +5426,8 @@ TEXT ·erfAVX512(SB), NOSPLIT, $0-24
 	MOVQ src+8(FP), CX
 	MOVQ n+16(FP), DX
 	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
 	XORQ SI, SI
 
 erfAVX512_loop2:
@@ -4833,116 +5437,116 @@ erfAVX512_loop2:
 	JL           erfAVX512_loop1
 	VMOVUPS      (CX)(SI*4), Z0
 	VMULPS       Z0, Z0, Z3
-	VPXORD       896(BX), Z3, Z3
+	VPXORD       1792(BX), Z3, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VPANDD       832(BX), Z0, Z1
-	VMOVUPS      1856(BX), Z2
-	VFMADD213PS  704(BX), Z2, Z1
-	VMOVUPS      704(BX), Z2
+	VPANDD       1664(BX), Z0, Z1
+	VMOVUPS      3712(BX), Z2
+	VFMADD213PS  1408(BX), Z2, Z1
+	VMOVUPS      1408(BX), Z2
 	VDIVPS       Z1, Z2, Z1
-	VMOVUPS      1920(BX), Z2
-	VFMADD213PS  1984(BX), Z1, Z2
-	VFMADD213PS  2048(BX), Z1, Z2
-	VFMADD213PS  2112(BX), Z1, Z2
-	VFMADD213PS  2176(BX), Z1, Z2
+	VMOVUPS      3840(BX), Z2
+	VFMADD213PS  3968(BX), Z1, Z2
+	VFMADD213PS  4096(BX), Z1, Z2
+	VFMADD213PS  4224(BX), Z1, Z2
+	VFMADD213PS  4352(BX), Z1, Z2
 	VMULPS       Z1, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VMOVUPS      704(BX), Z1
+	VMOVUPS      1408(BX), Z1
 	VSUBPS       Z3, Z1, Z3
-	VPANDD       896(BX), Z0, Z1
+	VPANDD       1792(BX), Z0, Z1
 	VPORD        Z1, Z3, Z3
 	VMULPS       Z0, Z0, Z1
-	VMOVUPS      1408(BX), Z2
-	VFMADD213PS  1472(BX), Z1, Z2
-	VFMADD213PS  1536(BX), Z1, Z2
-	VFMADD213PS  1600(BX), Z1, Z2
-	VFMADD213PS  1664(BX), Z1, Z2
-	VFMADD213PS  1728(BX), Z1, Z2
-	VFMADD213PS  1792(BX), Z1, Z2
+	VMOVUPS      2816(BX), Z2
+	VFMADD213PS  2944(BX), Z1, Z2
+	VFMADD213PS  3072(BX), Z1, Z2
+	VFMADD213PS  3200(BX), Z1, Z2
+	VFMADD213PS  3328(BX), Z1, Z2
+	VFMADD213PS  3456(BX), Z1, Z2
+	VFMADD213PS  3584(BX), Z1, Z2
 	VMULPS       Z0, Z2, Z2
-	VPANDD       832(BX), Z0, Z1
-	VCMPPS       $0x11, 704(BX), Z1, K2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 1408(BX), Z1, K2
 	VBLENDMPS    Z2, Z3, K2, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	VMOVUPS      64(CX)(SI*4), Z4
 	VMULPS       Z4, Z4, Z7
-	VPXORD       896(BX), Z7, Z7
+	VPXORD       1792(BX), Z7, Z7
 	VMOVUPS      (BX), Z5
 	VMAXPS       Z7, Z5, Z7
-	VMOVUPS      64(BX), Z5
+	VMOVUPS      128(BX), Z5
 	VMINPS       Z7, Z5, Z7
-	VMULPS       128(BX), Z7, Z5
+	VMULPS       256(BX), Z7, Z5
 	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS 192(BX), Z5, Z7
-	VFNMADD231PS 256(BX), Z5, Z7
+	VFNMADD231PS 384(BX), Z5, Z7
+	VFNMADD231PS 512(BX), Z5, Z7
 	VCVTPS2DQ    Z5, Z5
-	VMOVUPS      320(BX), Z6
-	VFMADD213PS  384(BX), Z7, Z6
-	VFMADD213PS  448(BX), Z7, Z6
-	VFMADD213PS  512(BX), Z7, Z6
-	VFMADD213PS  576(BX), Z7, Z6
-	VFMADD213PS  640(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z7, Z6
-	VFMADD213PS  704(BX), Z6, Z7
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z7, Z6
+	VFMADD213PS  896(BX), Z7, Z6
+	VFMADD213PS  1024(BX), Z7, Z6
+	VFMADD213PS  1152(BX), Z7, Z6
+	VFMADD213PS  1280(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z6, Z7
 	VPSRAD       $0x01, Z5, Z6
 	VPSUBD       Z6, Z5, Z5
-	VPADDD       960(BX), Z6, Z6
+	VPADDD       1920(BX), Z6, Z6
 	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z6, Z7, Z7
-	VPADDD       960(BX), Z5, Z5
+	VPADDD       1920(BX), Z5, Z5
 	VPSLLD       $0x17, Z5, Z5
 	VMULPS       Z5, Z7, Z7
-	VPANDD       832(BX), Z4, Z5
-	VMOVUPS      1856(BX), Z6
-	VFMADD213PS  704(BX), Z6, Z5
-	VMOVUPS      704(BX), Z6
+	VPANDD       1664(BX), Z4, Z5
+	VMOVUPS      3712(BX), Z6
+	VFMADD213PS  1408(BX), Z6, Z5
+	VMOVUPS      1408(BX), Z6
 	VDIVPS       Z5, Z6, Z5
-	VMOVUPS      1920(BX), Z6
-	VFMADD213PS  1984(BX), Z5, Z6
-	VFMADD213PS  2048(BX), Z5, Z6
-	VFMADD213PS  2112(BX), Z5, Z6
-	VFMADD213PS  2176(BX), Z5, Z6
+	VMOVUPS      3840(BX), Z6
+	VFMADD213PS  3968(BX), Z5, Z6
+	VFMADD213PS  4096(BX), Z5, Z6
+	VFMADD213PS  4224(BX), Z5, Z6
+	VFMADD213PS  4352(BX), Z5, Z6
 	VMULPS       Z5, Z6, Z6
 	VMULPS       Z6, Z7, Z7
-	VMOVUPS      704(BX), Z5
+	VMOVUPS      1408(BX), Z5
 	VSUBPS       Z7, Z5, Z7
-	VPANDD       896(BX), Z4, Z5
+	VPANDD       1792(BX), Z4, Z5
 	VPORD        Z5, Z7, Z7
 	VMULPS       Z4, Z4, Z5
-	VMOVUPS      1408(BX), Z6
-	VFMADD213PS  1472(BX), Z5, Z6
-	VFMADD213PS  1536(BX), Z5, Z6
-	VFMADD213PS  1600(BX), Z5, Z6
-	VFMADD213PS  1664(BX), Z5, Z6
-	VFMADD213PS  1728(BX), Z5, Z6
-	VFMADD213PS  1792(BX), Z5, Z6
+	VMOVUPS      2816(BX), Z6
+	VFMADD213PS  2944(BX), Z5, Z6
+	VFMADD213PS  3072(BX), Z5, Z6
+	VFMADD213PS  3200(BX), Z5, Z6
+	VFMADD213PS  3328(BX), Z5, Z6
+	VFMADD213PS  3456(BX), Z5, Z6
+	VFMADD213PS  3584(BX), Z5, Z6
 	VMULPS       Z4, Z6, Z6
-	VPANDD       832(BX), Z4, Z5
-	VCMPPS       $0x11, 704(BX), Z5, K2
+	VPANDD       1664(BX), Z4, Z5
+	VCMPPS       $0x11, 1408(BX), Z5, K2
 	VBLENDMPS    Z6, Z7, K2, Z4
 	VMOVUPS      Z4, 64(AX)(SI*4)
 	ADDQ         $0x00000020, SI
@@ -4953,59 +5557,59 @@ erfAVX512_loop1:
 	JL           erfAVX512_tail
 	VMOVUPS      (CX)(SI*4), Z0
 	VMULPS       Z0, Z0, Z3
-	VPXORD       896(BX), Z3, Z3
+	VPXORD       1792(BX), Z3, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VPANDD       832(BX), Z0, Z1
-	VMOVUPS      1856(BX), Z2
-	VFMADD213PS  704(BX), Z2, Z1
-	VMOVUPS      704(BX), Z2
+	VPANDD       1664(BX), Z0, Z1
+	VMOVUPS      3712(BX), Z2
+	VFMADD213PS  1408(BX), Z2, Z1
+	VMOVUPS      1408(BX), Z2
 	VDIVPS       Z1, Z2, Z1
-	VMOVUPS      1920(BX), Z2
-	VFMADD213PS  1984(BX), Z1, Z2
-	VFMADD213PS  2048(BX), Z1, Z2
-	VFMADD213PS  2112(BX), Z1, Z2
-	VFMADD213PS  2176(BX), Z1, Z2
+	VMOVUPS      3840(BX), Z2
+	VFMADD213PS  3968(BX), Z1, Z2
+	VFMADD213PS  4096(BX), Z1, Z2
+	VFMADD213PS  4224(BX), Z1, Z2
+	VFMADD213PS  4352(BX), Z1, Z2
 	VMULPS       Z1, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VMOVUPS      704(BX), Z1
+	VMOVUPS      1408(BX), Z1
 	VSUBPS       Z3, Z1, Z3
-	VPANDD       896(BX), Z0, Z1
+	VPANDD       1792(BX), Z0, Z1
 	VPORD        Z1, Z3, Z3
 	VMULPS       Z0, Z0, Z1
-	VMOVUPS      1408(BX), Z2
-	VFMADD213PS  1472(BX), Z1, Z2
-	VFMADD213PS  1536(BX), Z1, Z2
-	VFMADD213PS  1600(BX), Z1, Z2
-	VFMADD213PS  1664(BX), Z1, Z2
-	VFMADD213PS  1728(BX), Z1, Z2
-	VFMADD213PS  1792(BX), Z1, Z2
+	VMOVUPS      2816(BX), Z2
+	VFMADD213PS  2944(BX), Z1, Z2
+	VFMADD213PS  3072(BX), Z1, Z2
+	VFMADD213PS  3200(BX), Z1, Z2
+	VFMADD213PS  3328(BX), Z1, Z2
+	VFMADD213PS  3456(BX), Z1, Z2
+	VFMADD213PS  3584(BX), Z1, Z2
 	VMULPS       Z0, Z2, Z2
-	VPANDD       832(BX), Z0, Z1
-	VCMPPS       $0x11, 704(BX), Z1, K2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 1408(BX), Z1, K2
 	VBLENDMPS    Z2, Z3, K2, Z0
 	VMOVUPS      Z0, (AX)(SI*4)
 	ADDQ         $0x00000010, SI
@@ -5019,59 +5623,59 @@ erfAVX512_tail:
 	KMOVW        (DX)(DI*2), K1
 	VMOVUPS.Z    (CX)(SI*4), K1, Z0
 	VMULPS       Z0, Z0, Z3
-	VPXORD       896(BX), Z3, Z3
+	VPXORD       1792(BX), Z3, Z3
 	VMOVUPS      (BX), Z1
 	VMAXPS       Z3, Z1, Z3
-	VMOVUPS      64(BX), Z1
+	VMOVUPS      128(BX), Z1
 	VMINPS       Z3, Z1, Z3
-	VMULPS       128(BX), Z3, Z1
+	VMULPS       256(BX), Z3, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
-	VFNMADD231PS 192(BX), Z1, Z3
-	VFNMADD231PS 256(BX), Z1, Z3
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
 	VCVTPS2DQ    Z1, Z1
-	VMOVUPS      320(BX), Z2
-	VFMADD213PS  384(BX), Z3, Z2
-	VFMADD213PS  448(BX), Z3, Z2
-	VFMADD213PS  512(BX), Z3, Z2
-	VFMADD213PS  576(BX), Z3, Z2
-	VFMADD213PS  640(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z3, Z2
-	VFMADD213PS  704(BX), Z2, Z3
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
 	VPSRAD       $0x01, Z1, Z2
 	VPSUBD       Z2, Z1, Z1
-	VPADDD       960(BX), Z2, Z2
+	VPADDD       1920(BX), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VPADDD       960(BX), Z1, Z1
+	VPADDD       1920(BX), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z3, Z3
-	VPANDD       832(BX), Z0, Z1
-	VMOVUPS      1856(BX), Z2
-	VFMADD213PS  704(BX), Z2, Z1
-	VMOVUPS      704(BX), Z2
+	VPANDD       1664(BX), Z0, Z1
+	VMOVUPS      3712(BX), Z2
+	VFMADD213PS  1408(BX), Z2, Z1
+	VMOVUPS      1408(BX), Z2
 	VDIVPS       Z1, Z2, Z1
-	VMOVUPS      1920(BX), Z2
-	VFMADD213PS  1984(BX), Z1, Z2
-	VFMADD213PS  2048(BX), Z1, Z2
-	VFMADD213PS  2112(BX), Z1, Z2
-	VFMADD213PS  2176(BX), Z1, Z2
+	VMOVUPS      3840(BX), Z2
+	VFMADD213PS  3968(BX), Z1, Z2
+	VFMADD213PS  4096(BX), Z1, Z2
+	VFMADD213PS  4224(BX), Z1, Z2
+	VFMADD213PS  4352(BX), Z1, Z2
 	VMULPS       Z1, Z2, Z2
 	VMULPS       Z2, Z3, Z3
-	VMOVUPS      704(BX), Z1
+	VMOVUPS      1408(BX), Z1
 	VSUBPS       Z3, Z1, Z3
-	VPANDD       896(BX), Z0, Z1
+	VPANDD       1792(BX), Z0, Z1
 	VPORD        Z1, Z3, Z3
 	VMULPS       Z0, Z0, Z1
-	VMOVUPS      1408(BX), Z2
-	VFMADD213PS  1472(BX), Z1, Z2
-	VFMADD213PS  1536(BX), Z1, Z2
-	VFMADD213PS  1600(BX), Z1, Z2
-	VFMADD213PS  1664(BX), Z1, Z2
-	VFMADD213PS  1728(BX), Z1, Z2
-	VFMADD213PS  1792(BX), Z1, Z2
+	VMOVUPS      2816(BX), Z2
+	VFMADD213PS  2944(BX), Z1, Z2
+	VFMADD213PS  3072(BX), Z1, Z2
+	VFMADD213PS  3200(BX), Z1, Z2
+	VFMADD213PS  3328(BX), Z1, Z2
+	VFMADD213PS  3456(BX), Z1, Z2
+	VFMADD213PS  3584(BX), Z1, Z2
 	VMULPS       Z0, Z2, Z2
-	VPANDD       832(BX), Z0, Z1
-	VCMPPS       $0x11, 704(BX), Z1, K2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 1408(BX), Z1, K2
 	VBLENDMPS    Z2, Z3, K2, Z0
 	VMOVUPS      Z0, K1, (AX)(SI*4)
 
