@@ -122,9 +122,7 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 				// compacted: long vectors instead of a call per short row.
 				g := (*flat)[:(p.OH-1)*lp+p.OW]
 				kernel(&g[0], len(g), &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
-				for oh := 0; oh < p.OH; oh++ {
-					copy(yp[oh*p.OW:(oh+1)*p.OW], g[oh*lp:])
-				}
+				CopyRows(yp, p.OW, g, lp, p.OH, p.OW)
 				continue
 			}
 			for oh := 0; oh < p.OH; oh++ {
@@ -152,6 +150,28 @@ func fillPhasePlane(pad, xp []float32, h, w, padTop, padLeft, s, hp, lp int, fil
 		}
 	}
 	rowLen := s * lp
+	if s == 1 && !padding {
+		// Only the input rows to write, in one call.
+		if r0 := max(padTop, 0); r0 < hp && h > 0 {
+			CopyRows(pad[r0*rowLen+padLeft:], rowLen, xp[(r0-padTop)*w:], w, min(h-(r0-padTop), hp-r0), min(w, rowLen-padLeft))
+		}
+		return
+	}
+	if s == 2 && !padding {
+		// The two phases of every input row, their bounds worked out
+		// once.
+		var j0, j1 [2]int
+		for q := 0; q < 2; q++ {
+			j0[q] = min(lp, max(0, (padLeft-q+1)/2))
+			j1[q] = max(j0[q], min(lp, (w+padLeft-q+1)/2))
+		}
+		d := newDeint2(w, padLeft, j0, j1)
+		for r := max(padTop, 0); r < min(hp, padTop+h); r++ {
+			row := pad[r*rowLen : (r+1)*rowLen]
+			d.run(row[:lp], row[lp:], xp[(r-padTop)*w:(r-padTop+1)*w])
+		}
+		return
+	}
 	for r := 0; r < hp; r++ {
 		row := pad[r*rowLen : (r+1)*rowLen]
 		ih := r - padTop
@@ -224,42 +244,64 @@ func splitPhases(row, src []float32, padLeft, s, lp int, setAll func([]float32))
 // phase (iw+padLeft)%2 at (iw+padLeft)/2, each phase q only over
 // [j0[q], j1[q]).
 func deinterleave2(ph0, ph1, src []float32, padLeft int, j0, j1 [2]int) {
-	ph := [2][]float32{ph0, ph1}
+	d := newDeint2(len(src), padLeft, j0, j1)
+	d.run(ph0, ph1, src)
+}
+
+// deint2Plan is deinterleave2 for rows of one length and padding: the
+// bounds are the same for every row of a plane, so they are worked out
+// once.
+type deint2Plan struct {
+	o, base, lo, hi, done int
+	j0, j1                [2]int
+}
+
+func newDeint2(w, padLeft int, j0, j1 [2]int) deint2Plan {
 	// Input column iw of phase q at j: iw = 2j + q - padLeft. Pairs
 	// (src[2i+o], src[2i+o+1]) with o = padLeft%2 land in phases (0, 1)
 	// at the same j = i + (o+padLeft)/2.
-	o := padLeft % 2
-	base := (o + padLeft) / 2 // j of the pair i = 0
+	d := deint2Plan{o: padLeft % 2, j0: j0, j1: j1}
+	d.base = (d.o + padLeft) / 2 // j of the pair i = 0
 	// The pairs whose both halves are in their phases' ranges.
-	lo := max(0, j0[0]-base, j0[1]-base)
-	hi := min((len(src)-o)/2, j1[0]-base, j1[1]-base)
-	scalar := func(q, ja, jb int) {
-		for j := ja; j < jb; j++ {
-			ph[q][j] = src[2*j+q-padLeft]
-		}
+	d.lo = max(0, j0[0]-d.base, j0[1]-d.base)
+	d.hi = min((w-d.o)/2, j1[0]-d.base, j1[1]-d.base)
+	if d.hi > d.lo && simd.deint2 != nil {
+		d.done = (d.hi - d.lo) / 16 * 16 // both widths divide 16
 	}
-	if hi <= lo {
-		scalar(0, j0[0], j1[0])
-		scalar(1, j0[1], j1[1])
+	return d
+}
+
+func (d *deint2Plan) run(ph0, ph1, src []float32) {
+	padLeft := 2*d.base - d.o
+	if d.hi <= d.lo {
+		for j := d.j0[0]; j < d.j1[0]; j++ {
+			ph0[j] = src[2*j-padLeft]
+		}
+		for j := d.j0[1]; j < d.j1[1]; j++ {
+			ph1[j] = src[2*j+1-padLeft]
+		}
 		return
 	}
-	n := hi - lo
-	done := 0
-	if f := simd.deint2; f != nil {
-		done = n / 16 * 16 // both widths divide 16
-		if done > 0 {
-			f(&ph0[base+lo], &ph1[base+lo], &src[2*lo+o], done)
-		}
+	if d.done > 0 {
+		simd.deint2(&ph0[d.base+d.lo], &ph1[d.base+d.lo], &src[2*d.lo+d.o], d.done)
 	}
-	for i := lo + done; i < hi; i++ {
-		ph0[base+i] = src[2*i+o]
-		ph1[base+i] = src[2*i+o+1]
+	for i := d.lo + d.done; i < d.hi; i++ {
+		ph0[d.base+i] = src[2*i+d.o]
+		ph1[d.base+i] = src[2*i+d.o+1]
 	}
 	// The ends outside the pair range.
-	scalar(0, j0[0], base+lo)
-	scalar(1, j0[1], base+lo)
-	scalar(0, base+hi, j1[0])
-	scalar(1, base+hi, j1[1])
+	for j := d.j0[0]; j < d.base+d.lo; j++ {
+		ph0[j] = src[2*j-padLeft]
+	}
+	for j := d.j0[1]; j < d.base+d.lo; j++ {
+		ph1[j] = src[2*j+1-padLeft]
+	}
+	for j := d.base + d.hi; j < d.j1[0]; j++ {
+		ph0[j] = src[2*j-padLeft]
+	}
+	for j := d.base + d.hi; j < d.j1[1]; j++ {
+		ph1[j] = src[2*j+1-padLeft]
+	}
 }
 
 // tapOffsets sets offs to the start, in a phase-split padded plane, of

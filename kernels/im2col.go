@@ -229,6 +229,10 @@ func (g *Im2col2D) fillPadded(xp, x []float32, hs, ls, ps, c0, c1 int) {
 	for c := c0; c < c1; c++ {
 		plane := xp[c*ps : (c+1)*ps]
 		clear(plane)
+		if sh == 1 && sw == 1 {
+			CopyRows(plane[g.PadTop*ls+g.PadLeft:], ls, x[c*g.H*g.W:], g.W, g.H, g.W)
+			continue
+		}
 		for ih := 0; ih < g.H; ih++ {
 			r := ih + g.PadTop
 			src := x[(c*g.H+ih)*g.W : (c*g.H+ih+1)*g.W]

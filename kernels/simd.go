@@ -26,11 +26,13 @@ type simdImpl struct {
 	dwRow  func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
 	maxRow func(y *float32, n int, x *float32, offs *int, taps int)
 	deint2 func(even, odd, src *float32, n int)
-	vv     [numBinaryOps]vvFunc
-	vs     [numBinaryOps]vsFunc
-	sv     [numBinaryOps]svFunc
-	clip   clipFunc
-	sqrt   mapFunc
+	// copyRows copies rows of n values between row strides (CopyRows).
+	copyRows func(dst *float32, ldd int, src *float32, lds int, rows, n int)
+	vv       [numBinaryOps]vvFunc
+	vs       [numBinaryOps]vsFunc
+	sv       [numBinaryOps]svFunc
+	clip     clipFunc
+	sqrt     mapFunc
 	// Few-row products (skinny.go): skinny[m] for m = 1..8.
 	skinny  [9]skinnyKernel
 	dotRows func(y *float32, a *float32, lda int, rows int, x *float32, k int)

@@ -3875,6 +3875,54 @@ deint2AVX2_done:
 	VZEROUPPER
 	RET
 
+// func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, rows int, n int)
+// Requires: AVX
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ    dst+0(FP), AX
+	MOVQ    ldd+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    src+16(FP), DX
+	MOVQ    lds+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    rows+32(FP), SI
+	MOVQ    n+40(FP), DI
+	MOVQ    DI, R8
+	ANDQ    $-8, R8
+	SUBQ    R8, DI
+	LEAQ    lanemask32<>+0(SB), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    DI, R10
+	VMOVUPS (R9)(R10*4), Y2
+	TESTQ   SI, SI
+	JZ      copyRowsAVX2_done
+
+copyRowsAVX2_row:
+	XORQ R9, R9
+
+copyRowsAVX2_vec:
+	CMPQ    R9, R8
+	JGE     copyRowsAVX2_tail
+	VMOVUPS (DX)(R9*4), Y0
+	VMOVUPS Y0, (AX)(R9*4)
+	ADDQ    $0x08, R9
+	JMP     copyRowsAVX2_vec
+
+copyRowsAVX2_tail:
+	TESTQ      DI, DI
+	JZ         copyRowsAVX2_next
+	VMASKMOVPS (DX)(R9*4), Y2, Y0
+	VMASKMOVPS Y0, Y2, (AX)(R9*4)
+
+copyRowsAVX2_next:
+	ADDQ BX, DX
+	ADDQ CX, AX
+	DECQ SI
+	JNZ  copyRowsAVX2_row
+
+copyRowsAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, AVX512F
 TEXT ·dwRowAVX512(SB), NOSPLIT, $0-60
@@ -6738,5 +6786,51 @@ deint2AVX512_loop:
 	JMP       deint2AVX512_loop
 
 deint2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func copyRowsAVX512(dst *float32, ldd int, src *float32, lds int, rows int, n int)
+// Requires: AVX, AVX512F
+TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ  dst+0(FP), AX
+	MOVQ  ldd+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src+16(FP), DX
+	MOVQ  lds+24(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  rows+32(FP), SI
+	MOVQ  n+40(FP), DI
+	MOVQ  DI, R8
+	ANDQ  $-16, R8
+	SUBQ  R8, DI
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(DI*2), K1
+	TESTQ SI, SI
+	JZ    copyRowsAVX512_done
+
+copyRowsAVX512_row:
+	XORQ R9, R9
+
+copyRowsAVX512_vec:
+	CMPQ    R9, R8
+	JGE     copyRowsAVX512_tail
+	VMOVUPS (DX)(R9*4), Z0
+	VMOVUPS Z0, (AX)(R9*4)
+	ADDQ    $0x10, R9
+	JMP     copyRowsAVX512_vec
+
+copyRowsAVX512_tail:
+	TESTQ     DI, DI
+	JZ        copyRowsAVX512_next
+	VMOVUPS.Z (DX)(R9*4), K1, Z0
+	VMOVUPS   Z0, K1, (AX)(R9*4)
+
+copyRowsAVX512_next:
+	ADDQ BX, DX
+	ADDQ CX, AX
+	DECQ SI
+	JNZ  copyRowsAVX512_row
+
+copyRowsAVX512_done:
 	VZEROUPPER
 	RET

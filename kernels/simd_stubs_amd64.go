@@ -149,6 +149,11 @@ func dotRowsAVX2(y *float32, a *float32, lda int, rows int, x *float32, k int)
 //go:noescape
 func deint2AVX2(even *float32, odd *float32, src *float32, n int)
 
+// copyRowsAVX2 copies rows x n values from src (row stride lds) to dst (row stride ldd) (see package gen).
+//
+//go:noescape
+func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, rows int, n int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -293,3 +298,8 @@ func dotRowsAVX512(y *float32, a *float32, lda int, rows int, x *float32, k int)
 //
 //go:noescape
 func deint2AVX512(even *float32, odd *float32, src *float32, n int)
+
+// copyRowsAVX512 copies rows x n values from src (row stride lds) to dst (row stride ldd) (see package gen).
+//
+//go:noescape
+func copyRowsAVX512(dst *float32, ldd int, src *float32, lds int, rows int, n int)

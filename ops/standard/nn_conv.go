@@ -323,13 +323,15 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 				}
 				kernels.SgemmRowsB(nnWorkers(env), mg, np, kk, 1, wg, kk, xp, offs, 0, wide, np, ep)
 				env.ParallelFor(mg*g.OH, max(1, 4096/g.OW), func(lo, hi int) {
+					if zg == nil {
+						kernels.CopyRows(yg[lo*g.OW:], g.OW, wide[lo*wp:], wp, hi-lo, g.OW)
+						return
+					}
 					for r := lo; r < hi; r++ {
 						row := yg[r*g.OW : (r+1)*g.OW]
 						copy(row, wide[r*wp:])
-						if zg != nil {
-							fusedAddTo(row, zg[r*g.OW:])
-							act.Apply(row)
-						}
+						fusedAddTo(row, zg[r*g.OW:])
+						act.Apply(row)
 					}
 				})
 				continue

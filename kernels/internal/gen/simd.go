@@ -16,5 +16,6 @@ func simd() {
 		}
 		dotRows(s)
 		deint2(s)
+		copyRows(s)
 	}
 }
