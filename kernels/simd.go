@@ -26,6 +26,10 @@ type simdImpl struct {
 	dwRow  func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
 	maxRow func(y *float32, n int, x *float32, offs *int, taps int)
 	deint2 func(even, odd, src *float32, n int)
+	// Layer normalization's row passes (skiplayernorm.go).
+	rowSum   func(x *float32, n int) float32
+	rowSqDev func(x *float32, n int, mean float32) float32
+	rowNorm  func(y, x *float32, n int, mean, inv float32, gamma, beta *float32)
 	// copyRows copies rows of n values between row strides (CopyRows).
 	copyRows func(dst *float32, ldd int, src *float32, lds int, rows, n int)
 	vv       [numBinaryOps]vvFunc

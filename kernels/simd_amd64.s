@@ -3923,6 +3923,180 @@ copyRowsAVX2_done:
 	VZEROUPPER
 	RET
 
+// func rowSumAVX2(x *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·rowSumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	XORQ   DX, DX
+
+rowSumAVX2_two:
+	MOVQ    CX, BX
+	SUBQ    DX, BX
+	CMPQ    BX, $0x00000010
+	JL      rowSumAVX2_one
+	VMOVUPS (AX)(DX*4), Y2
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS 32(AX)(DX*4), Y2
+	VADDPS  Y2, Y1, Y1
+	ADDQ    $0x00000010, DX
+	JMP     rowSumAVX2_two
+
+rowSumAVX2_one:
+	CMPQ    BX, $0x00000008
+	JL      rowSumAVX2_tail
+	VMOVUPS (AX)(DX*4), Y2
+	VADDPS  Y2, Y0, Y0
+	ADDQ    $0x00000008, DX
+	SUBQ    $0x00000008, BX
+
+rowSumAVX2_tail:
+	TESTQ      BX, BX
+	JZ         rowSumAVX2_end
+	LEAQ       lanemask32<>+0(SB), CX
+	MOVQ       $0x00000008, SI
+	SUBQ       BX, SI
+	VMOVUPS    (CX)(SI*4), Y15
+	VMASKMOVPS (AX)(DX*4), Y15, Y2
+	VADDPS     Y2, Y0, Y0
+
+rowSumAVX2_end:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func rowSqDevAVX2(x *float32, n int, mean float32) float32
+// Requires: AVX, FMA3, SSE
+TEXT ·rowSqDevAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS mean+16(FP), Y3
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	XORQ         DX, DX
+
+rowSqDevAVX2_two:
+	MOVQ        CX, BX
+	SUBQ        DX, BX
+	CMPQ        BX, $0x00000010
+	JL          rowSqDevAVX2_one
+	VMOVUPS     (AX)(DX*4), Y2
+	VSUBPS      Y3, Y2, Y2
+	VFMADD231PS Y2, Y2, Y0
+	VMOVUPS     32(AX)(DX*4), Y2
+	VSUBPS      Y3, Y2, Y2
+	VFMADD231PS Y2, Y2, Y1
+	ADDQ        $0x00000010, DX
+	JMP         rowSqDevAVX2_two
+
+rowSqDevAVX2_one:
+	CMPQ        BX, $0x00000008
+	JL          rowSqDevAVX2_tail
+	VMOVUPS     (AX)(DX*4), Y2
+	VSUBPS      Y3, Y2, Y2
+	VFMADD231PS Y2, Y2, Y0
+	ADDQ        $0x00000008, DX
+	SUBQ        $0x00000008, BX
+
+rowSqDevAVX2_tail:
+	TESTQ       BX, BX
+	JZ          rowSqDevAVX2_end
+	LEAQ        lanemask32<>+0(SB), CX
+	MOVQ        $0x00000008, SI
+	SUBQ        BX, SI
+	VMOVUPS     (CX)(SI*4), Y15
+	VMASKMOVPS  (AX)(DX*4), Y15, Y2
+	VSUBPS      Y3, Y2, Y2
+	VANDPS      Y15, Y2, Y2
+	VFMADD231PS Y2, Y2, Y0
+
+rowSqDevAVX2_end:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func rowNormAVX2(y *float32, x *float32, n int, mean float32, inv float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·rowNormAVX2(SB), NOSPLIT, $0-48
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVQ         gamma+32(FP), BX
+	MOVQ         beta+40(FP), SI
+	VBROADCASTSS mean+24(FP), Y3
+	VBROADCASTSS inv+28(FP), Y4
+	XORQ         DI, DI
+
+rowNormAVX2_two:
+	MOVQ        DX, R8
+	SUBQ        DI, R8
+	CMPQ        R8, $0x00000010
+	JL          rowNormAVX2_one
+	VMOVUPS     (CX)(DI*4), Y2
+	VMOVUPS     (BX)(DI*4), Y5
+	VMOVUPS     (SI)(DI*4), Y6
+	VSUBPS      Y3, Y2, Y2
+	VMULPS      Y4, Y2, Y2
+	VFMADD213PS Y6, Y5, Y2
+	VMOVUPS     Y2, (AX)(DI*4)
+	VMOVUPS     32(CX)(DI*4), Y0
+	VMOVUPS     32(BX)(DI*4), Y1
+	VMOVUPS     32(SI)(DI*4), Y7
+	VSUBPS      Y3, Y0, Y0
+	VMULPS      Y4, Y0, Y0
+	VFMADD213PS Y7, Y1, Y0
+	VMOVUPS     Y0, 32(AX)(DI*4)
+	ADDQ        $0x00000010, DI
+	JMP         rowNormAVX2_two
+
+rowNormAVX2_one:
+	CMPQ        R8, $0x00000008
+	JL          rowNormAVX2_tail
+	VMOVUPS     (CX)(DI*4), Y2
+	VMOVUPS     (BX)(DI*4), Y5
+	VMOVUPS     (SI)(DI*4), Y6
+	VSUBPS      Y3, Y2, Y2
+	VMULPS      Y4, Y2, Y2
+	VFMADD213PS Y6, Y5, Y2
+	VMOVUPS     Y2, (AX)(DI*4)
+	ADDQ        $0x00000008, DI
+	SUBQ        $0x00000008, R8
+
+rowNormAVX2_tail:
+	TESTQ       R8, R8
+	JZ          rowNormAVX2_end
+	LEAQ        lanemask32<>+0(SB), DX
+	MOVQ        $0x00000008, R9
+	SUBQ        R8, R9
+	VMOVUPS     (DX)(R9*4), Y15
+	VMASKMOVPS  (CX)(DI*4), Y15, Y2
+	VMASKMOVPS  (BX)(DI*4), Y15, Y5
+	VMASKMOVPS  (SI)(DI*4), Y15, Y6
+	VSUBPS      Y3, Y2, Y2
+	VMULPS      Y4, Y2, Y2
+	VFMADD213PS Y6, Y5, Y2
+	VMASKMOVPS  Y2, Y15, (AX)(DI*4)
+
+rowNormAVX2_end:
+	VZEROUPPER
+	RET
+
 // func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, AVX512F
 TEXT ·dwRowAVX512(SB), NOSPLIT, $0-60
@@ -6832,5 +7006,177 @@ copyRowsAVX512_next:
 	JNZ  copyRowsAVX512_row
 
 copyRowsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func rowSumAVX512(x *float32, n int) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·rowSumAVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	XORQ   DX, DX
+
+rowSumAVX512_two:
+	MOVQ    CX, BX
+	SUBQ    DX, BX
+	CMPQ    BX, $0x00000020
+	JL      rowSumAVX512_one
+	VMOVUPS (AX)(DX*4), Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS 64(AX)(DX*4), Z2
+	VADDPS  Z2, Z1, Z1
+	ADDQ    $0x00000020, DX
+	JMP     rowSumAVX512_two
+
+rowSumAVX512_one:
+	CMPQ    BX, $0x00000010
+	JL      rowSumAVX512_tail
+	VMOVUPS (AX)(DX*4), Z2
+	VADDPS  Z2, Z0, Z0
+	ADDQ    $0x00000010, DX
+	SUBQ    $0x00000010, BX
+
+rowSumAVX512_tail:
+	TESTQ     BX, BX
+	JZ        rowSumAVX512_end
+	LEAQ      tailmask16<>+0(SB), CX
+	KMOVW     (CX)(BX*2), K1
+	VMOVUPS.Z (AX)(DX*4), K1, Z2
+	VADDPS    Z2, Z0, Z0
+
+rowSumAVX512_end:
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	MOVSS         X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func rowSqDevAVX512(x *float32, n int, mean float32) float32
+// Requires: AVX, AVX512DQ, AVX512F, SSE
+TEXT ·rowSqDevAVX512(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS mean+16(FP), Z3
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z1, Z1, Z1
+	XORQ         DX, DX
+
+rowSqDevAVX512_two:
+	MOVQ        CX, BX
+	SUBQ        DX, BX
+	CMPQ        BX, $0x00000020
+	JL          rowSqDevAVX512_one
+	VMOVUPS     (AX)(DX*4), Z2
+	VSUBPS      Z3, Z2, Z2
+	VFMADD231PS Z2, Z2, Z0
+	VMOVUPS     64(AX)(DX*4), Z2
+	VSUBPS      Z3, Z2, Z2
+	VFMADD231PS Z2, Z2, Z1
+	ADDQ        $0x00000020, DX
+	JMP         rowSqDevAVX512_two
+
+rowSqDevAVX512_one:
+	CMPQ        BX, $0x00000010
+	JL          rowSqDevAVX512_tail
+	VMOVUPS     (AX)(DX*4), Z2
+	VSUBPS      Z3, Z2, Z2
+	VFMADD231PS Z2, Z2, Z0
+	ADDQ        $0x00000010, DX
+	SUBQ        $0x00000010, BX
+
+rowSqDevAVX512_tail:
+	TESTQ       BX, BX
+	JZ          rowSqDevAVX512_end
+	LEAQ        tailmask16<>+0(SB), CX
+	KMOVW       (CX)(BX*2), K1
+	VMOVUPS.Z   (AX)(DX*4), K1, Z2
+	VSUBPS      Z3, Z2, Z2
+	VMOVAPS.Z   Z2, K1, Z2
+	VFMADD231PS Z2, Z2, Z0
+
+rowSqDevAVX512_end:
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	MOVSS         X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func rowNormAVX512(y *float32, x *float32, n int, mean float32, inv float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX512F
+TEXT ·rowNormAVX512(SB), NOSPLIT, $0-48
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVQ         gamma+32(FP), BX
+	MOVQ         beta+40(FP), SI
+	VBROADCASTSS mean+24(FP), Z3
+	VBROADCASTSS inv+28(FP), Z4
+	XORQ         DI, DI
+
+rowNormAVX512_two:
+	MOVQ        DX, R8
+	SUBQ        DI, R8
+	CMPQ        R8, $0x00000020
+	JL          rowNormAVX512_one
+	VMOVUPS     (CX)(DI*4), Z2
+	VMOVUPS     (BX)(DI*4), Z5
+	VMOVUPS     (SI)(DI*4), Z6
+	VSUBPS      Z3, Z2, Z2
+	VMULPS      Z4, Z2, Z2
+	VFMADD213PS Z6, Z5, Z2
+	VMOVUPS     Z2, (AX)(DI*4)
+	VMOVUPS     64(CX)(DI*4), Z0
+	VMOVUPS     64(BX)(DI*4), Z1
+	VMOVUPS     64(SI)(DI*4), Z7
+	VSUBPS      Z3, Z0, Z0
+	VMULPS      Z4, Z0, Z0
+	VFMADD213PS Z7, Z1, Z0
+	VMOVUPS     Z0, 64(AX)(DI*4)
+	ADDQ        $0x00000020, DI
+	JMP         rowNormAVX512_two
+
+rowNormAVX512_one:
+	CMPQ        R8, $0x00000010
+	JL          rowNormAVX512_tail
+	VMOVUPS     (CX)(DI*4), Z2
+	VMOVUPS     (BX)(DI*4), Z5
+	VMOVUPS     (SI)(DI*4), Z6
+	VSUBPS      Z3, Z2, Z2
+	VMULPS      Z4, Z2, Z2
+	VFMADD213PS Z6, Z5, Z2
+	VMOVUPS     Z2, (AX)(DI*4)
+	ADDQ        $0x00000010, DI
+	SUBQ        $0x00000010, R8
+
+rowNormAVX512_tail:
+	TESTQ       R8, R8
+	JZ          rowNormAVX512_end
+	LEAQ        tailmask16<>+0(SB), DX
+	KMOVW       (DX)(R8*2), K1
+	VMOVUPS.Z   (CX)(DI*4), K1, Z2
+	VMOVUPS.Z   (BX)(DI*4), K1, Z5
+	VMOVUPS.Z   (SI)(DI*4), K1, Z6
+	VSUBPS      Z3, Z2, Z2
+	VMULPS      Z4, Z2, Z2
+	VFMADD213PS Z6, Z5, Z2
+	VMOVUPS     Z2, K1, (AX)(DI*4)
+
+rowNormAVX512_end:
 	VZEROUPPER
 	RET

@@ -154,6 +154,21 @@ func deint2AVX2(even *float32, odd *float32, src *float32, n int)
 //go:noescape
 func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, rows int, n int)
 
+// rowSumAVX2 returns the sum of x[:n] (see package gen).
+//
+//go:noescape
+func rowSumAVX2(x *float32, n int) float32
+
+// rowSqDevAVX2 returns the sum of (x[i]-mean)² over x[:n] (see package gen).
+//
+//go:noescape
+func rowSqDevAVX2(x *float32, n int, mean float32) float32
+
+// rowNormAVX2 sets y[i] = (x[i]-mean)·inv·gamma[i] + beta[i] for i < n (see package gen).
+//
+//go:noescape
+func rowNormAVX2(y *float32, x *float32, n int, mean float32, inv float32, gamma *float32, beta *float32)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -303,3 +318,18 @@ func deint2AVX512(even *float32, odd *float32, src *float32, n int)
 //
 //go:noescape
 func copyRowsAVX512(dst *float32, ldd int, src *float32, lds int, rows int, n int)
+
+// rowSumAVX512 returns the sum of x[:n] (see package gen).
+//
+//go:noescape
+func rowSumAVX512(x *float32, n int) float32
+
+// rowSqDevAVX512 returns the sum of (x[i]-mean)² over x[:n] (see package gen).
+//
+//go:noescape
+func rowSqDevAVX512(x *float32, n int, mean float32) float32
+
+// rowNormAVX512 sets y[i] = (x[i]-mean)·inv·gamma[i] + beta[i] for i < n (see package gen).
+//
+//go:noescape
+func rowNormAVX512(y *float32, x *float32, n int, mean float32, inv float32, gamma *float32, beta *float32)

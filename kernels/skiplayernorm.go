@@ -108,27 +108,23 @@ func addRow(s, x, skip, bias []float32) {
 	x = x[:len(s)]
 	switch {
 	case skip != nil && bias != nil:
-		skip, bias = skip[:len(s)], bias[:len(s)]
-		for i := range s {
-			s[i] = x[i] + skip[i] + bias[i]
-		}
+		BinaryF32(Add, s, x, skip[:len(s)])
+		BinaryF32(Add, s, s, bias[:len(s)])
 	case skip != nil:
-		skip = skip[:len(s)]
-		for i := range s {
-			s[i] = x[i] + skip[i]
-		}
+		BinaryF32(Add, s, x, skip[:len(s)])
 	case bias != nil:
-		bias = bias[:len(s)]
-		for i := range s {
-			s[i] = x[i] + bias[i]
-		}
+		BinaryF32(Add, s, x, bias[:len(s)])
 	default:
 		copy(s, x)
 	}
 }
 
-// sumRow returns Σ x in eight interleaved float32 partial sums.
+// sumRow returns Σ x in eight interleaved float32 partial sums (in the
+// vector kernels, one per lane of two vectors).
 func sumRow(x []float32) float32 {
+	if f := simd.rowSum; f != nil && len(x) > 0 {
+		return f(&x[0], len(x))
+	}
 	var a [8]float32
 	i := 0
 	for ; i+8 <= len(x); i += 8 {
@@ -150,6 +146,9 @@ func sumRow(x []float32) float32 {
 
 // sqDevRow returns Σ (x - mean)².
 func sqDevRow(x []float32, mean float32) float32 {
+	if f := simd.rowSqDev; f != nil && len(x) > 0 {
+		return f(&x[0], len(x), mean)
+	}
 	var a [8]float32
 	i := 0
 	for ; i+8 <= len(x); i += 8 {
@@ -176,6 +175,9 @@ func sqDevRow(x []float32, mean float32) float32 {
 func normRow(y, s []float32, mean, inv float32, gamma, beta []float32) {
 	s = s[:len(y)]
 	switch {
+	case gamma != nil && beta != nil && simd.rowNorm != nil && len(y) > 0:
+		gamma, beta = gamma[:len(y)], beta[:len(y)]
+		simd.rowNorm(&y[0], &s[0], len(y), mean, inv, &gamma[0], &beta[0])
 	case gamma != nil && beta != nil:
 		gamma, beta = gamma[:len(y)], beta[:len(y)]
 		for i := range y {

@@ -79,3 +79,50 @@ func TestLayerNorm(t *testing.T) {
 		}
 	}
 }
+
+// The row passes of every SIMD level against float64 sums, on rows of
+// every length around the vector widths (the masked tails) and long ones.
+func TestLayerNormRows(t *testing.T) {
+	withSIMD(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(34))
+		for n := 1; n <= 300; n += 1 + n/40 {
+			x := make([]float32, n)
+			g := make([]float32, n)
+			b := make([]float32, n)
+			for i := range x {
+				x[i] = rng.Float32()*4 - 1
+				g[i] = rng.Float32() + 0.5
+				b[i] = rng.Float32() - 0.5
+			}
+			var sum, abs float64
+			for _, v := range x {
+				sum += float64(v)
+				abs += math.Abs(float64(v))
+			}
+			if got := sumRow(x); math.Abs(float64(got)-sum) > 1e-6*abs+1e-6 {
+				t.Fatalf("n=%d: sum %v, want %v", n, got, sum)
+			}
+			mean := float32(sum / float64(n))
+			var sq float64
+			for _, v := range x {
+				d := float64(v) - float64(mean)
+				sq += d * d
+			}
+			if got := sqDevRow(x, mean); math.Abs(float64(got)-sq) > 1e-5*sq+1e-6 {
+				t.Fatalf("n=%d: squared deviations %v, want %v", n, got, sq)
+			}
+			y := make([]float32, n+1)
+			y[n] = 42
+			normRow(y[:n], x, mean, 0.7, g, b)
+			for i := range x {
+				want := (float64(x[i])-float64(mean))*0.7*float64(g[i]) + float64(b[i])
+				if math.Abs(float64(y[i])-want) > 1e-5*math.Abs(want)+1e-6 {
+					t.Fatalf("n=%d: y[%d] = %v, want %v", n, i, y[i], want)
+				}
+			}
+			if y[n] != 42 {
+				t.Fatalf("n=%d: wrote past the row", n)
+			}
+		}
+	})
+}

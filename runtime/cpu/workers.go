@@ -73,6 +73,7 @@ type task struct {
 type forState struct {
 	wg       sync.WaitGroup
 	pending  atomic.Int32 // chunks handed to workers and not finished
+	waiting  atomic.Int32 // chunks handed to workers and not started
 	panicked atomic.Bool
 	pval     any // the first panic of a worker chunk; written before wg.Done
 }
@@ -189,6 +190,7 @@ func (w *Workers) handOff(t task) bool {
 }
 
 func (t task) run() {
+	t.st.waiting.Add(-1)
 	defer func() {
 		if p := recover(); p != nil && t.st.panicked.CompareAndSwap(false, true) {
 			t.st.pval = p
@@ -200,8 +202,9 @@ func (t task) run() {
 }
 
 // Chunks returns how many chunks ParallelFor(n, grain, ...) uses:
-// min(Threads(), ceil(n/grain)), with grain below 1 taken as 1, and 0 when
-// n <= 0.
+// min(Threads(), GOMAXPROCS, ceil(n/grain)), with grain below 1 taken as 1,
+// and 0 when n <= 0. Chunks beyond the processors Go may run at once would
+// only queue behind the others (and a polling worker hold up the caller).
 func (w *Workers) Chunks(n, grain int) int {
 	if n <= 0 {
 		return 0
@@ -211,7 +214,7 @@ func (w *Workers) Chunks(n, grain int) int {
 	if n%grain != 0 {
 		c++
 	}
-	return min(c, w.threads)
+	return min(c, w.threads, runtime.GOMAXPROCS(0))
 }
 
 // chunkBounds returns chunk k of n items split into c chunks: the first n%c
@@ -229,7 +232,7 @@ func chunkBounds(n, c, k int) (lo, hi int) {
 
 // ParallelFor calls body over [0, n) split into contiguous, non-overlapping
 // chunks that together cover every index exactly once, possibly in parallel.
-// The split depends only on n, grain and Threads(), never on timing: there
+// The split depends only on n, grain, Threads() and GOMAXPROCS, never on timing: there
 // are c = Chunks(n, grain) chunks, and with q, r = n/c, n%c, chunk k is
 // [k*q + min(k, r), (k+1)*q + min(k+1, r)): the first r chunks get one
 // item more. So a kernel that reduces per chunk gets the same result on
@@ -272,11 +275,18 @@ func (w *Workers) ParallelFor(n, grain int, body func(lo, hi int)) {
 // waits in turn for a processor to pick it up, so the next loop's chunks
 // start late or run one after the other (measured: one hand-off in ten
 // starting 50 µs late, bert_mini no faster on two threads than on one).
+//
+// A worker that has not even started its chunk may be waiting for this
+// very processor (more runnable goroutines than processors): the caller
+// then yields as it polls.
 func (st *forState) awaitChunks() {
 	var deadline time.Time
 	for i := 0; st.pending.Load() > 0; i++ {
 		if i%256 != 255 {
 			continue
+		}
+		if st.waiting.Load() > 0 {
+			runtime.Gosched()
 		}
 		now := time.Now()
 		if deadline.IsZero() {
@@ -299,8 +309,10 @@ func (w *Workers) spread(st *forState, n, c int, body func(lo, hi int)) (p any, 
 		lo, hi := chunkBounds(n, c, k)
 		st.wg.Add(1)
 		st.pending.Add(1)
+		st.waiting.Add(1)
 		if !w.handOff(task{body: body, lo: lo, hi: hi, st: st}) {
 			st.pending.Add(-1)
+			st.waiting.Add(-1)
 			st.wg.Done()
 			body(lo, hi)
 		}

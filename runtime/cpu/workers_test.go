@@ -57,7 +57,32 @@ func wantSpans(n, grain, threads int) []span {
 	return out
 }
 
+// withProcs runs the rest of the test with GOMAXPROCS at least n, so that
+// every thread of a pool gets a chunk (Chunks is capped by GOMAXPROCS).
+func withProcs(t *testing.T, n int) {
+	if p := goruntime.GOMAXPROCS(0); p < n {
+		goruntime.GOMAXPROCS(n)
+		t.Cleanup(func() { goruntime.GOMAXPROCS(p) })
+	}
+}
+
+// Chunks never exceeds GOMAXPROCS: with one processor a pool of four runs
+// every loop on the caller, in one chunk.
+func TestChunksCappedByProcs(t *testing.T) {
+	p := goruntime.GOMAXPROCS(1)
+	defer goruntime.GOMAXPROCS(p)
+	w := NewWorkers(4)
+	defer w.Close()
+	if got := w.Chunks(1000, 1); got != 1 {
+		t.Fatalf("Chunks with GOMAXPROCS 1 = %d, want 1", got)
+	}
+	if got := runFor(t, w, 1000, 1); !slices.Equal(got, []span{{0, 1000}}) {
+		t.Fatalf("chunks %v, want one", got)
+	}
+}
+
 func TestParallelForPartition(t *testing.T) {
+	withProcs(t, 8)
 	ns := []int{0, -3, 1, 2, 3, 5, 7, 8, 63, 64, 65, 100, 1000, 4097}
 	grains := []int{-1, 0, 1, 2, 3, 7, 64, 1000, 1 << 30}
 	for _, threads := range []int{1, 2, 3, 4, 8} {
@@ -161,6 +186,7 @@ func TestParallelForConcurrentCallers(t *testing.T) {
 }
 
 func TestParallelForPanic(t *testing.T) {
+	withProcs(t, 8)
 	w := NewWorkers(4)
 	defer w.Close()
 	for _, bad := range []int{0, 1, 3} { // the caller's chunk and workers' chunks
@@ -189,6 +215,7 @@ func TestParallelForPanic(t *testing.T) {
 }
 
 func TestWorkersClose(t *testing.T) {
+	withProcs(t, 8)
 	w := NewWorkers(4)
 	w.Close()
 	w.Close() // idempotent

@@ -17,5 +17,6 @@ func simd() {
 		dotRows(s)
 		deint2(s)
 		copyRows(s)
+		layerNormKernels(s)
 	}
 }
