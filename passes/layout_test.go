@@ -41,7 +41,7 @@ func TestPackWeights(t *testing.T) {
 			b.output(b.op("MatMul", "y", nil, b.input("x", -1, 5, 40), b.init("w", w(t, 40, 8*nr+5))))
 		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
 		{name: "fused MatMul, bias and GELU keep their epilogue", level: 3, build: func(t testing.TB, b *builder) {
-			y := b.op("MatMul", "mm", nil, b.input("x", 2, 3, 33), b.init("w", w(t, 33, 2*nr)))
+			y := b.op("MatMul", "mm", nil, b.input("x", 2, 4, 33), b.init("w", w(t, 33, 2*nr)))
 			y = b.op("Add", "a", nil, y, b.init("bias", w(t, 2*nr)))
 			b.output(b.op("Relu", "y", nil, y))
 		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
@@ -58,9 +58,29 @@ func TestPackWeights(t *testing.T) {
 		{name: "activations times activations stay", level: 3, build: func(t testing.TB, b *builder) {
 			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 16), b.input("v", 16, 2*nr)))
 		}, wantOps: []string{"MatMul"}, check: packed(0)},
-		{name: "vector times matrix", level: 3, build: func(t testing.TB, b *builder) {
+		{name: "vector times matrix stays (few rows)", level: 3, build: func(t testing.TB, b *builder) {
 			b.output(b.op("MatMul", "y", nil, b.input("x", 24), b.init("w", w(t, 24, 8*nr+3))))
+		}, wantOps: []string{"MatMul"}, check: packed(0)},
+		{name: "classifier Gemm of one row stays", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("Gemm", "y", attrs("transB", attrInt(1)), b.input("x", 1, 40), b.init("w", w(t, 8*nr, 40)), b.init("c", w(t, 8*nr))))
+		}, wantOps: []string{"Gemm"}, check: packed(0)},
+		{name: "rows of a batch count", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 2, 24), b.init("w", w(t, 24, 8*nr+3))))
 		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
+		{name: "Gemm with transposed weights and a bias (a linear layer)", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("Gemm", "y", attrs("transB", attrInt(1)), b.input("x", 9, 40), b.init("w", w(t, 8*nr+5, 40)), b.init("c", w(t, 8*nr+5))))
+		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
+		{name: "Gemm with alpha and no C", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("Gemm", "y", attrs("alpha", attrF(0.5)), b.input("x", 9, 24), b.init("w", w(t, 24, 3*nr))))
+		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
+		{name: "Gemm with a matrix C stays", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("Gemm", "y", nil, b.input("x", 4, 24), b.init("w", w(t, 24, 2*nr)), b.input("c", 4, 2*nr)))
+		}, wantOps: []string{"Gemm"}, check: packed(0)},
+		{name: "Gemm with beta or transA stays", level: 3, build: func(t testing.TB, b *builder) {
+			y := b.op("Gemm", "y", attrs("beta", attrF(2)), b.input("x", 4, 24), b.init("w", w(t, 24, 2*nr)), b.init("c", w(t, 2*nr)))
+			z := b.op("Gemm", "z", attrs("transA", attrInt(1)), b.input("u", 24, 4), b.init("v", w(t, 24, 2*nr+1)))
+			b.output(y, z)
+		}, wantOps: []string{"Gemm", "Gemm"}, check: packed(0)},
 	})
 }
 
@@ -73,7 +93,7 @@ func TestPackWeightsInPlace(t *testing.T) {
 		build := func() (*graph.Model, *tensor.Tensor, *tensor.Tensor) {
 			b := newBuilder()
 			w := randF32(t, rand.New(rand.NewPCG(1, 2)), 24, 2*nr)
-			y := b.op("MatMul", "y", nil, b.input("x", 5, 24), b.init("w", w))
+			y := b.op("MatMul", "y", nil, b.input("x", 8, 24), b.init("w", w))
 			var view *tensor.Tensor
 			if alias {
 				var err error
