@@ -8,8 +8,11 @@ import (
 	"github.com/gocann/gocann/tensor"
 )
 
-// TransposeElimination composes consecutive Transposes into one and
-// removes Transposes that leave their input as it is.
+// TransposeElimination composes consecutive Transposes into one, removes
+// Transposes that leave their input as it is, and turns those that only
+// move dimensions of size 1 (a [1, 128, 256] ↔ [128, 1, 256] between a
+// model's layouts) into a Reshape, which the engine runs as a view instead
+// of a copy. The last needs the input's static shape.
 var TransposeElimination = Pass{Name: "transpose-elimination", Level: 1, Run: eliminateTransposes}
 
 // ReshapeElimination collapses chains of Reshape, Squeeze, Unsqueeze and
@@ -98,9 +101,50 @@ func eliminateTransposes(c *Context) (bool, error) {
 			c.RemoveNode(n)
 			c.Notef("removed %v (identity permutation)", n)
 			removed++
+			continue
+		}
+		if in, ok := c.StaticShape(n.Inputs[0]); ok && len(in) == len(p2) && movesOnlyUnitDims(in, p2) {
+			dims := make([]int64, len(p2))
+			for i, v := range p2 {
+				dims[i] = int64(in[v])
+			}
+			shape, err := tensor.FromSlice(dims, len(dims))
+			if err != nil {
+				return false, err
+			}
+			attrs := map[string]ops.Attr{}
+			if slices.Contains(dims, 0) {
+				if c.Opset("") < 14 {
+					continue
+				}
+				attrs["allowzero"] = ops.Attr{Type: ops.AttrInt, Int: 1}
+			}
+			r := &graph.Node{Name: c.NewName(n.Name), OpType: "Reshape", Attrs: attrs,
+				Inputs: []string{n.Inputs[0], c.AddInitializer(n.Outputs[0]+"_shape", shape)}, Outputs: n.Outputs}
+			c.RemoveNode(n)
+			c.AddNode(r)
+			c.Notef("%v only moves dimensions of size 1: a Reshape to %v", n, dims)
+			removed++
 		}
 	}
 	return composed+removed > 0, nil
+}
+
+// movesOnlyUnitDims reports whether permuting shape by p keeps the
+// dimensions larger than 1 in their order: the elements then stay where
+// they are, and the Transpose is a Reshape.
+func movesOnlyUnitDims(shape tensor.Shape, p []int) bool {
+	last := -1
+	for _, v := range p {
+		if shape[v] == 1 {
+			continue
+		}
+		if v < last {
+			return false
+		}
+		last = v
+	}
+	return true
 }
 
 // reshapeLike are the operators that only relabel dimensions.

@@ -40,6 +40,18 @@ func TestTransposeElimination(t *testing.T) {
 			t1 := b.op("Transpose", "t1", nil, x)
 			b.output(b.op("Abs", "y", nil, b.op("Transpose", "t2", nil, t1)), b.op("Neg", "z", nil, t1))
 		}, wantOps: []string{"Transpose", "Abs", "Neg"}},
+		{name: "moving unit dimensions is a reshape", build: func(t testing.TB, b *builder) {
+			x := b.input("x", 1, 5, 1, 3)
+			b.output(b.op("Abs", "y", nil, b.op("Transpose", "t", attrs("perm", ints(1, 2, 0, 3)), x)))
+		}, wantOps: []string{"Reshape", "Abs"}},
+		{name: "moving a unit dimension past others that swap stays", build: func(t testing.TB, b *builder) {
+			x := b.input("x", 1, 5, 3)
+			b.output(b.op("Abs", "y", nil, b.op("Transpose", "t", attrs("perm", ints(2, 0, 1)), x)))
+		}, wantOps: []string{"Transpose", "Abs"}},
+		{name: "a unit move of a dynamic shape stays", build: func(t testing.TB, b *builder) {
+			x := b.input("x", 1, -1, 3)
+			b.output(b.op("Abs", "y", nil, b.op("Transpose", "t", attrs("perm", ints(1, 0, 2)), x)))
+		}, wantOps: []string{"Transpose", "Abs"}},
 	})
 }
 

@@ -515,3 +515,57 @@ func TestShapeTransposeLarge(t *testing.T) {
 		}
 	}
 }
+
+// Transpose is a view exactly when its permutation keeps the dimensions
+// larger than 1 in order, and the kernel, which the engine may skip,
+// agrees with the view: the same elements in the same order.
+func TestTransposeUnitMoveIsView(t *testing.T) {
+	reg, err := standard.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := reg.Lookup("", "Transpose", 13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		shape tensor.Shape
+		perm  []int64
+		view  bool
+	}{
+		{tensor.Shape{1, 128, 8}, []int64{1, 0, 2}, true},
+		{tensor.Shape{4, 1, 1, 3}, []int64{0, 2, 3, 1}, true},
+		{tensor.Shape{2, 1, 3}, []int64{2, 1, 0}, false},
+		{tensor.Shape{2, 3}, []int64{1, 0}, false},
+		{tensor.Shape{-1, 1, 3}, []int64{1, 0, 2}, false},
+	} {
+		n := &ops.Node{OpType: "Transpose", Opset: 13, Attrs: ops.NewAttrs(map[string]ops.Attr{"perm": {Type: ops.AttrInts, Ints: c.perm}}),
+			Inputs: []ops.Type{ops.TensorType(tensor.Float32, c.shape)}, NumOutputs: 1}
+		plan, err := ops.PrepareOp(op, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.View != c.view {
+			t.Errorf("%v perm %v: view %v, want %v", c.shape, c.perm, plan.View, c.view)
+		}
+		if !c.view {
+			continue
+		}
+		x, _ := tensor.New(tensor.Float32, c.shape)
+		xv, _ := tensor.View[float32](x)
+		for i := range xv {
+			xv[i] = float32(i)
+		}
+		out := []*tensor.Tensor{nil}
+		out[0], _ = tensor.New(tensor.Float32, plan.Outputs[0].Shape)
+		if err := plan.Kernel(nil, []*tensor.Tensor{x}, out); err != nil {
+			t.Fatal(err)
+		}
+		yv, _ := tensor.View[float32](out[0])
+		for i := range yv {
+			if yv[i] != xv[i] {
+				t.Fatalf("%v perm %v: y[%d] = %v, want %v", c.shape, c.perm, i, yv[i], xv[i])
+			}
+		}
+	}
+}
