@@ -153,6 +153,14 @@ func (a Activation) ApplyTo(dst, src []float32) {
 	case ActTanh:
 		TanhSlice(dst, src)
 		return
+	case ActGelu:
+		if vecMath(simd.gelu, dst, src) {
+			return
+		}
+	case ActGeluTanh:
+		if vecMath(simd.geluTanh, dst, src) {
+			return
+		}
 	}
 	if a.Kind < numActKinds {
 		if f := actBulk[a.Kind]; f != nil {

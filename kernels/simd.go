@@ -42,6 +42,8 @@ type simdImpl struct {
 	dotRows func(y *float32, a *float32, lda int, rows int, x *float32, k int)
 	// Elementary functions (math.go states their accuracy).
 	exp, sigmoid, silu, tanh, erf mapFunc
+	// GELU, erf and tanh forms (AVX-512; AVX2 has its own in actBulk).
+	gelu, geluTanh mapFunc
 }
 
 // simdImpls lists the levels this build and processor can run, the widest

@@ -27,6 +27,7 @@ func init() {
 			sv:   [numBinaryOps]svFunc{Sub: subSVAVX512, Div: divSVAVX512},
 			clip: clipAVX512, sqrt: sqrtAVX512,
 			exp: expAVX512, sigmoid: logisticAVX512, silu: siluAVX512, tanh: tanhAVX512, erf: erfAVX512,
+			gelu: geluAVX512, geluTanh: geluTanhAVX512,
 		})
 	}
 	for _, s := range simdImpls {

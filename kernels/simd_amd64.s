@@ -1192,7 +1192,135 @@ DATA mathconsts<>+4592(SB)/4, $0xff800000
 DATA mathconsts<>+4596(SB)/4, $0xff800000
 DATA mathconsts<>+4600(SB)/4, $0xff800000
 DATA mathconsts<>+4604(SB)/4, $0xff800000
-GLOBL mathconsts<>(SB), RODATA|NOPTR, $4608
+DATA mathconsts<>+4608(SB)/4, $0x3f000000
+DATA mathconsts<>+4612(SB)/4, $0x3f000000
+DATA mathconsts<>+4616(SB)/4, $0x3f000000
+DATA mathconsts<>+4620(SB)/4, $0x3f000000
+DATA mathconsts<>+4624(SB)/4, $0x3f000000
+DATA mathconsts<>+4628(SB)/4, $0x3f000000
+DATA mathconsts<>+4632(SB)/4, $0x3f000000
+DATA mathconsts<>+4636(SB)/4, $0x3f000000
+DATA mathconsts<>+4640(SB)/4, $0x3f000000
+DATA mathconsts<>+4644(SB)/4, $0x3f000000
+DATA mathconsts<>+4648(SB)/4, $0x3f000000
+DATA mathconsts<>+4652(SB)/4, $0x3f000000
+DATA mathconsts<>+4656(SB)/4, $0x3f000000
+DATA mathconsts<>+4660(SB)/4, $0x3f000000
+DATA mathconsts<>+4664(SB)/4, $0x3f000000
+DATA mathconsts<>+4668(SB)/4, $0x3f000000
+DATA mathconsts<>+4672(SB)/4, $0x3f000000
+DATA mathconsts<>+4676(SB)/4, $0x3f000000
+DATA mathconsts<>+4680(SB)/4, $0x3f000000
+DATA mathconsts<>+4684(SB)/4, $0x3f000000
+DATA mathconsts<>+4688(SB)/4, $0x3f000000
+DATA mathconsts<>+4692(SB)/4, $0x3f000000
+DATA mathconsts<>+4696(SB)/4, $0x3f000000
+DATA mathconsts<>+4700(SB)/4, $0x3f000000
+DATA mathconsts<>+4704(SB)/4, $0x3f000000
+DATA mathconsts<>+4708(SB)/4, $0x3f000000
+DATA mathconsts<>+4712(SB)/4, $0x3f000000
+DATA mathconsts<>+4716(SB)/4, $0x3f000000
+DATA mathconsts<>+4720(SB)/4, $0x3f000000
+DATA mathconsts<>+4724(SB)/4, $0x3f000000
+DATA mathconsts<>+4728(SB)/4, $0x3f000000
+DATA mathconsts<>+4732(SB)/4, $0x3f000000
+DATA mathconsts<>+4736(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4740(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4744(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4748(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4752(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4756(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4760(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4764(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4768(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4772(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4776(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4780(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4784(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4788(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4792(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4796(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4800(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4804(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4808(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4812(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4816(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4820(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4824(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4828(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4832(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4836(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4840(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4844(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4848(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4852(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4856(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4860(SB)/4, $0x3f3504f3
+DATA mathconsts<>+4864(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4868(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4872(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4876(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4880(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4884(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4888(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4892(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4896(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4900(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4904(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4908(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4912(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4916(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4920(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4924(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4928(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4932(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4936(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4940(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4944(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4948(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4952(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4956(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4960(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4964(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4968(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4972(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4976(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4980(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4984(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4988(SB)/4, $0x3f4c422a
+DATA mathconsts<>+4992(SB)/4, $0x3d122279
+DATA mathconsts<>+4996(SB)/4, $0x3d122279
+DATA mathconsts<>+5000(SB)/4, $0x3d122279
+DATA mathconsts<>+5004(SB)/4, $0x3d122279
+DATA mathconsts<>+5008(SB)/4, $0x3d122279
+DATA mathconsts<>+5012(SB)/4, $0x3d122279
+DATA mathconsts<>+5016(SB)/4, $0x3d122279
+DATA mathconsts<>+5020(SB)/4, $0x3d122279
+DATA mathconsts<>+5024(SB)/4, $0x3d122279
+DATA mathconsts<>+5028(SB)/4, $0x3d122279
+DATA mathconsts<>+5032(SB)/4, $0x3d122279
+DATA mathconsts<>+5036(SB)/4, $0x3d122279
+DATA mathconsts<>+5040(SB)/4, $0x3d122279
+DATA mathconsts<>+5044(SB)/4, $0x3d122279
+DATA mathconsts<>+5048(SB)/4, $0x3d122279
+DATA mathconsts<>+5052(SB)/4, $0x3d122279
+DATA mathconsts<>+5056(SB)/4, $0x3d122279
+DATA mathconsts<>+5060(SB)/4, $0x3d122279
+DATA mathconsts<>+5064(SB)/4, $0x3d122279
+DATA mathconsts<>+5068(SB)/4, $0x3d122279
+DATA mathconsts<>+5072(SB)/4, $0x3d122279
+DATA mathconsts<>+5076(SB)/4, $0x3d122279
+DATA mathconsts<>+5080(SB)/4, $0x3d122279
+DATA mathconsts<>+5084(SB)/4, $0x3d122279
+DATA mathconsts<>+5088(SB)/4, $0x3d122279
+DATA mathconsts<>+5092(SB)/4, $0x3d122279
+DATA mathconsts<>+5096(SB)/4, $0x3d122279
+DATA mathconsts<>+5100(SB)/4, $0x3d122279
+DATA mathconsts<>+5104(SB)/4, $0x3d122279
+DATA mathconsts<>+5108(SB)/4, $0x3d122279
+DATA mathconsts<>+5112(SB)/4, $0x3d122279
+DATA mathconsts<>+5116(SB)/4, $0x3d122279
+GLOBL mathconsts<>(SB), RODATA|NOPTR, $5120
 
 DATA deint<>+0(SB)/4, $0x00000000
 DATA deint<>+4(SB)/4, $0x00000002
@@ -5902,6 +6030,546 @@ erfAVX512_tail:
 	VMOVUPS      Z0, K1, (AX)(SI*4)
 
 erfAVX512_done:
+	VZEROUPPER
+	RET
+
+// func geluAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
+	XORQ SI, SI
+
+geluAVX512_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000020
+	JL           geluAVX512_loop1
+	VMOVUPS      (CX)(SI*4), Z0
+	VMOVAPS      Z0, Z8
+	VMULPS       4736(BX), Z0, Z0
+	VMULPS       Z0, Z0, Z3
+	VPXORD       1792(BX), Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      128(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       256(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       1920(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       1920(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VPANDD       1664(BX), Z0, Z1
+	VMOVUPS      3712(BX), Z2
+	VFMADD213PS  1408(BX), Z2, Z1
+	VMOVUPS      1408(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMOVUPS      3840(BX), Z2
+	VFMADD213PS  3968(BX), Z1, Z2
+	VFMADD213PS  4096(BX), Z1, Z2
+	VFMADD213PS  4224(BX), Z1, Z2
+	VFMADD213PS  4352(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      1408(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       1792(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      2816(BX), Z2
+	VFMADD213PS  2944(BX), Z1, Z2
+	VFMADD213PS  3072(BX), Z1, Z2
+	VFMADD213PS  3200(BX), Z1, Z2
+	VFMADD213PS  3328(BX), Z1, Z2
+	VFMADD213PS  3456(BX), Z1, Z2
+	VFMADD213PS  3584(BX), Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 1408(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VADDPS       1408(BX), Z0, Z0
+	VMULPS       4608(BX), Z8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z4
+	VMOVAPS      Z4, Z9
+	VMULPS       4736(BX), Z4, Z4
+	VMULPS       Z4, Z4, Z7
+	VPXORD       1792(BX), Z7, Z7
+	VMOVUPS      (BX), Z5
+	VMAXPS       Z7, Z5, Z7
+	VMOVUPS      128(BX), Z5
+	VMINPS       Z7, Z5, Z7
+	VMULPS       256(BX), Z7, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS 384(BX), Z5, Z7
+	VFNMADD231PS 512(BX), Z5, Z7
+	VCVTPS2DQ    Z5, Z5
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z7, Z6
+	VFMADD213PS  896(BX), Z7, Z6
+	VFMADD213PS  1024(BX), Z7, Z6
+	VFMADD213PS  1152(BX), Z7, Z6
+	VFMADD213PS  1280(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z6, Z7
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VPADDD       1920(BX), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VPADDD       1920(BX), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VPANDD       1664(BX), Z4, Z5
+	VMOVUPS      3712(BX), Z6
+	VFMADD213PS  1408(BX), Z6, Z5
+	VMOVUPS      1408(BX), Z6
+	VDIVPS       Z5, Z6, Z5
+	VMOVUPS      3840(BX), Z6
+	VFMADD213PS  3968(BX), Z5, Z6
+	VFMADD213PS  4096(BX), Z5, Z6
+	VFMADD213PS  4224(BX), Z5, Z6
+	VFMADD213PS  4352(BX), Z5, Z6
+	VMULPS       Z5, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VMOVUPS      1408(BX), Z5
+	VSUBPS       Z7, Z5, Z7
+	VPANDD       1792(BX), Z4, Z5
+	VPORD        Z5, Z7, Z7
+	VMULPS       Z4, Z4, Z5
+	VMOVUPS      2816(BX), Z6
+	VFMADD213PS  2944(BX), Z5, Z6
+	VFMADD213PS  3072(BX), Z5, Z6
+	VFMADD213PS  3200(BX), Z5, Z6
+	VFMADD213PS  3328(BX), Z5, Z6
+	VFMADD213PS  3456(BX), Z5, Z6
+	VFMADD213PS  3584(BX), Z5, Z6
+	VMULPS       Z4, Z6, Z6
+	VPANDD       1664(BX), Z4, Z5
+	VCMPPS       $0x11, 1408(BX), Z5, K2
+	VBLENDMPS    Z6, Z7, K2, Z4
+	VADDPS       1408(BX), Z4, Z4
+	VMULPS       4608(BX), Z9, Z9
+	VMULPS       Z9, Z4, Z4
+	VMOVUPS      Z4, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          geluAVX512_loop2
+
+geluAVX512_loop1:
+	CMPQ         DI, $0x00000010
+	JL           geluAVX512_tail
+	VMOVUPS      (CX)(SI*4), Z0
+	VMOVAPS      Z0, Z8
+	VMULPS       4736(BX), Z0, Z0
+	VMULPS       Z0, Z0, Z3
+	VPXORD       1792(BX), Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      128(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       256(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       1920(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       1920(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VPANDD       1664(BX), Z0, Z1
+	VMOVUPS      3712(BX), Z2
+	VFMADD213PS  1408(BX), Z2, Z1
+	VMOVUPS      1408(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMOVUPS      3840(BX), Z2
+	VFMADD213PS  3968(BX), Z1, Z2
+	VFMADD213PS  4096(BX), Z1, Z2
+	VFMADD213PS  4224(BX), Z1, Z2
+	VFMADD213PS  4352(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      1408(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       1792(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      2816(BX), Z2
+	VFMADD213PS  2944(BX), Z1, Z2
+	VFMADD213PS  3072(BX), Z1, Z2
+	VFMADD213PS  3200(BX), Z1, Z2
+	VFMADD213PS  3328(BX), Z1, Z2
+	VFMADD213PS  3456(BX), Z1, Z2
+	VFMADD213PS  3584(BX), Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 1408(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VADDPS       1408(BX), Z0, Z0
+	VMULPS       4608(BX), Z8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	SUBQ         $0x00000010, DI
+	JMP          geluAVX512_loop1
+
+geluAVX512_tail:
+	TESTQ        DI, DI
+	JZ           geluAVX512_done
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(DI*2), K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z0
+	VMOVAPS      Z0, Z8
+	VMULPS       4736(BX), Z0, Z0
+	VMULPS       Z0, Z0, Z3
+	VPXORD       1792(BX), Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      128(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       256(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       1920(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       1920(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VPANDD       1664(BX), Z0, Z1
+	VMOVUPS      3712(BX), Z2
+	VFMADD213PS  1408(BX), Z2, Z1
+	VMOVUPS      1408(BX), Z2
+	VDIVPS       Z1, Z2, Z1
+	VMOVUPS      3840(BX), Z2
+	VFMADD213PS  3968(BX), Z1, Z2
+	VFMADD213PS  4096(BX), Z1, Z2
+	VFMADD213PS  4224(BX), Z1, Z2
+	VFMADD213PS  4352(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VMOVUPS      1408(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       1792(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      2816(BX), Z2
+	VFMADD213PS  2944(BX), Z1, Z2
+	VFMADD213PS  3072(BX), Z1, Z2
+	VFMADD213PS  3200(BX), Z1, Z2
+	VFMADD213PS  3328(BX), Z1, Z2
+	VFMADD213PS  3456(BX), Z1, Z2
+	VFMADD213PS  3584(BX), Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 1408(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VADDPS       1408(BX), Z0, Z0
+	VMULPS       4608(BX), Z8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)(SI*4)
+
+geluAVX512_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	LEAQ mathconsts<>+0(SB), BX
+	ADDQ $0x3f, BX
+	ANDQ $-64, BX
+	XORQ SI, SI
+
+geluTanhAVX512_loop2:
+	MOVQ         DX, DI
+	SUBQ         SI, DI
+	CMPQ         DI, $0x00000020
+	JL           geluTanhAVX512_loop1
+	VMOVUPS      (CX)(SI*4), Z0
+	VMOVAPS      Z0, Z8
+	VMULPS       Z0, Z0, Z0
+	VMOVUPS      4992(BX), Z1
+	VFMADD213PS  4864(BX), Z0, Z1
+	VMULPS       Z1, Z8, Z0
+	VPANDD       1664(BX), Z0, Z3
+	VADDPS       Z3, Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      128(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       256(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       1920(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       1920(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       1408(BX), Z3, Z3
+	VMOVUPS      1536(BX), Z1
+	VDIVPS       Z3, Z1, Z3
+	VMOVUPS      1408(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       1792(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      2176(BX), Z2
+	VFMADD213PS  2304(BX), Z1, Z2
+	VFMADD213PS  2432(BX), Z1, Z2
+	VFMADD213PS  2560(BX), Z1, Z2
+	VFMADD213PS  2688(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VFMADD213PS  Z0, Z0, Z2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 2048(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VADDPS       1408(BX), Z0, Z0
+	VMULPS       4608(BX), Z8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	VMOVUPS      64(CX)(SI*4), Z4
+	VMOVAPS      Z4, Z9
+	VMULPS       Z4, Z4, Z4
+	VMOVUPS      4992(BX), Z5
+	VFMADD213PS  4864(BX), Z4, Z5
+	VMULPS       Z5, Z9, Z4
+	VPANDD       1664(BX), Z4, Z7
+	VADDPS       Z7, Z7, Z7
+	VMOVUPS      (BX), Z5
+	VMAXPS       Z7, Z5, Z7
+	VMOVUPS      128(BX), Z5
+	VMINPS       Z7, Z5, Z7
+	VMULPS       256(BX), Z7, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS 384(BX), Z5, Z7
+	VFNMADD231PS 512(BX), Z5, Z7
+	VCVTPS2DQ    Z5, Z5
+	VMOVUPS      640(BX), Z6
+	VFMADD213PS  768(BX), Z7, Z6
+	VFMADD213PS  896(BX), Z7, Z6
+	VFMADD213PS  1024(BX), Z7, Z6
+	VFMADD213PS  1152(BX), Z7, Z6
+	VFMADD213PS  1280(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z7, Z6
+	VFMADD213PS  1408(BX), Z6, Z7
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VPADDD       1920(BX), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z6, Z7, Z7
+	VPADDD       1920(BX), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z7, Z7
+	VADDPS       1408(BX), Z7, Z7
+	VMOVUPS      1536(BX), Z5
+	VDIVPS       Z7, Z5, Z7
+	VMOVUPS      1408(BX), Z5
+	VSUBPS       Z7, Z5, Z7
+	VPANDD       1792(BX), Z4, Z5
+	VPORD        Z5, Z7, Z7
+	VMULPS       Z4, Z4, Z5
+	VMOVUPS      2176(BX), Z6
+	VFMADD213PS  2304(BX), Z5, Z6
+	VFMADD213PS  2432(BX), Z5, Z6
+	VFMADD213PS  2560(BX), Z5, Z6
+	VFMADD213PS  2688(BX), Z5, Z6
+	VMULPS       Z5, Z6, Z6
+	VFMADD213PS  Z4, Z4, Z6
+	VPANDD       1664(BX), Z4, Z5
+	VCMPPS       $0x11, 2048(BX), Z5, K2
+	VBLENDMPS    Z6, Z7, K2, Z4
+	VADDPS       1408(BX), Z4, Z4
+	VMULPS       4608(BX), Z9, Z9
+	VMULPS       Z9, Z4, Z4
+	VMOVUPS      Z4, 64(AX)(SI*4)
+	ADDQ         $0x00000020, SI
+	JMP          geluTanhAVX512_loop2
+
+geluTanhAVX512_loop1:
+	CMPQ         DI, $0x00000010
+	JL           geluTanhAVX512_tail
+	VMOVUPS      (CX)(SI*4), Z0
+	VMOVAPS      Z0, Z8
+	VMULPS       Z0, Z0, Z0
+	VMOVUPS      4992(BX), Z1
+	VFMADD213PS  4864(BX), Z0, Z1
+	VMULPS       Z1, Z8, Z0
+	VPANDD       1664(BX), Z0, Z3
+	VADDPS       Z3, Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      128(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       256(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       1920(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       1920(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       1408(BX), Z3, Z3
+	VMOVUPS      1536(BX), Z1
+	VDIVPS       Z3, Z1, Z3
+	VMOVUPS      1408(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       1792(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      2176(BX), Z2
+	VFMADD213PS  2304(BX), Z1, Z2
+	VFMADD213PS  2432(BX), Z1, Z2
+	VFMADD213PS  2560(BX), Z1, Z2
+	VFMADD213PS  2688(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VFMADD213PS  Z0, Z0, Z2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 2048(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VADDPS       1408(BX), Z0, Z0
+	VMULPS       4608(BX), Z8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*4)
+	ADDQ         $0x00000010, SI
+	SUBQ         $0x00000010, DI
+	JMP          geluTanhAVX512_loop1
+
+geluTanhAVX512_tail:
+	TESTQ        DI, DI
+	JZ           geluTanhAVX512_done
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(DI*2), K1
+	VMOVUPS.Z    (CX)(SI*4), K1, Z0
+	VMOVAPS      Z0, Z8
+	VMULPS       Z0, Z0, Z0
+	VMOVUPS      4992(BX), Z1
+	VFMADD213PS  4864(BX), Z0, Z1
+	VMULPS       Z1, Z8, Z0
+	VPANDD       1664(BX), Z0, Z3
+	VADDPS       Z3, Z3, Z3
+	VMOVUPS      (BX), Z1
+	VMAXPS       Z3, Z1, Z3
+	VMOVUPS      128(BX), Z1
+	VMINPS       Z3, Z1, Z3
+	VMULPS       256(BX), Z3, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS 384(BX), Z1, Z3
+	VFNMADD231PS 512(BX), Z1, Z3
+	VCVTPS2DQ    Z1, Z1
+	VMOVUPS      640(BX), Z2
+	VFMADD213PS  768(BX), Z3, Z2
+	VFMADD213PS  896(BX), Z3, Z2
+	VFMADD213PS  1024(BX), Z3, Z2
+	VFMADD213PS  1152(BX), Z3, Z2
+	VFMADD213PS  1280(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z3, Z2
+	VFMADD213PS  1408(BX), Z2, Z3
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       1920(BX), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z2, Z3, Z3
+	VPADDD       1920(BX), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z1, Z3, Z3
+	VADDPS       1408(BX), Z3, Z3
+	VMOVUPS      1536(BX), Z1
+	VDIVPS       Z3, Z1, Z3
+	VMOVUPS      1408(BX), Z1
+	VSUBPS       Z3, Z1, Z3
+	VPANDD       1792(BX), Z0, Z1
+	VPORD        Z1, Z3, Z3
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      2176(BX), Z2
+	VFMADD213PS  2304(BX), Z1, Z2
+	VFMADD213PS  2432(BX), Z1, Z2
+	VFMADD213PS  2560(BX), Z1, Z2
+	VFMADD213PS  2688(BX), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VFMADD213PS  Z0, Z0, Z2
+	VPANDD       1664(BX), Z0, Z1
+	VCMPPS       $0x11, 2048(BX), Z1, K2
+	VBLENDMPS    Z2, Z3, K2, Z0
+	VADDPS       1408(BX), Z0, Z0
+	VMULPS       4608(BX), Z8, Z8
+	VMULPS       Z8, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)(SI*4)
+
+geluTanhAVX512_done:
 	VZEROUPPER
 	RET
 

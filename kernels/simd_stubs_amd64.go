@@ -259,6 +259,16 @@ func tanhAVX512(dst *float32, src *float32, n int)
 //go:noescape
 func erfAVX512(dst *float32, src *float32, n int)
 
+// geluAVX512 sets dst[i] = src[i]/2·(1 + erf(src[i]/√2)) for i < n (see package gen).
+//
+//go:noescape
+func geluAVX512(dst *float32, src *float32, n int)
+
+// geluTanhAVX512 sets dst[i] = src[i]/2·(1 + tanh(√(2/π)·(src[i] + 0.044715·src[i]³))) for i < n (see package gen).
+//
+//go:noescape
+func geluTanhAVX512(dst *float32, src *float32, n int)
+
 // maxRowAVX512 computes one output row of a max pooling (see package gen).
 //
 //go:noescape

@@ -63,6 +63,11 @@ var mathConsts = []struct {
 	{"a4", -0.284496736, 0},
 	{"a5", 0.254829592, 0},
 	{"negInf", 0, 0xff800000},
+	// GELU
+	{"half", 0.5, 0},
+	{"rsqrt2", 0.70710678118654752, 0},
+	{"gc1", 0.7978845608028654, 0},   // √(2/π)
+	{"gc2", 0.035677408136300125, 0}, // 0.044715·√(2/π)
 }
 
 var mathTable Mem
@@ -140,7 +145,7 @@ func expCore(s isa, tb Register, x, t1, t2 VecPhysical) {
 // unaryMath generates func <name><ISA>(dst, src *float32, n int) applying
 // body to every element (in place on the register it is given, with three
 // scratch registers and the constant table's address).
-func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3 VecPhysical)) {
+func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3, t4 VecPhysical)) {
 	fn := name + s.name
 	TEXT(fn, NOSPLIT, "func(dst, src *float32, n int)")
 	Pragma("noescape")
@@ -155,7 +160,7 @@ func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3 Vec
 	// Two vectors per iteration (registers 0-3 and 4-7), then one, then a
 	// masked tail.
 	mask := s.vec(12)
-	one := func(x, t1, t2, t3 VecPhysical, disp int, tail bool) {
+	one := func(x, t1, t2, t3, t4 VecPhysical, disp int, tail bool) {
 		m := Mem{Base: src, Index: i, Scale: 4, Disp: disp}
 		switch {
 		case !tail:
@@ -165,7 +170,7 @@ func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3 Vec
 		default:
 			VMASKMOVPS(m, mask, x)
 		}
-		body(tb, x, t1, t2, t3)
+		body(tb, x, t1, t2, t3, t4)
 		d := Mem{Base: dst, Index: i, Scale: 4, Disp: disp}
 		switch {
 		case !tail:
@@ -182,14 +187,14 @@ func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3 Vec
 	SUBQ(i, rem)
 	CMPQ(rem, U32(2*L))
 	JL(LabelRef(fn + "_loop1"))
-	one(s.vec(0), s.vec(1), s.vec(2), s.vec(3), 0, false)
-	one(s.vec(4), s.vec(5), s.vec(6), s.vec(7), 4*L, false)
+	one(s.vec(0), s.vec(1), s.vec(2), s.vec(3), s.vec(8), 0, false)
+	one(s.vec(4), s.vec(5), s.vec(6), s.vec(7), s.vec(9), 4*L, false)
 	ADDQ(U32(2*L), i)
 	JMP(LabelRef(fn + "_loop2"))
 	Label(fn + "_loop1")
 	CMPQ(rem, U32(L))
 	JL(LabelRef(fn + "_tail"))
-	one(s.vec(0), s.vec(1), s.vec(2), s.vec(3), 0, false)
+	one(s.vec(0), s.vec(1), s.vec(2), s.vec(3), s.vec(8), 0, false)
 	ADDQ(U32(L), i)
 	SUBQ(U32(L), rem)
 	JMP(LabelRef(fn + "_loop1"))
@@ -201,7 +206,7 @@ func unaryMath(s isa, name, doc string, body func(tb Register, x, t1, t2, t3 Vec
 	} else {
 		laneMask(rem, mask)
 	}
-	one(s.vec(0), s.vec(1), s.vec(2), s.vec(3), 0, true)
+	one(s.vec(0), s.vec(1), s.vec(2), s.vec(3), s.vec(8), 0, true)
 	Label(fn + "_done")
 	VZEROUPPER()
 	RET()
@@ -280,68 +285,103 @@ func vxor(s isa, b Op, a, dst VecPhysical) {
 }
 
 func mathKernels(s isa) {
-	unaryMath(s, "exp", "sets dst[i] = e**src[i] for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
+	unaryMath(s, "exp", "sets dst[i] = e**src[i] for i < n (see package gen).", func(tb Register, x, t1, t2, t3, _ VecPhysical) {
 		expCore(s, tb, x, t1, t2)
 	})
-	unaryMath(s, "logistic", "sets dst[i] = 1/(1+e**-src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
+	unaryMath(s, "logistic", "sets dst[i] = 1/(1+e**-src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3, _ VecPhysical) {
 		logistic(s, tb, x, x, t1, t2, t3)
 	})
-	unaryMath(s, "silu", "sets dst[i] = src[i]/(1+e**-src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
+	unaryMath(s, "silu", "sets dst[i] = src[i]/(1+e**-src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3, _ VecPhysical) {
 		// x·sigmoid(x): the sigmoid into t3 (x is kept), then the product.
 		logistic(s, tb, x, t3, t1, t2, t3)
 		VMULPS(t3, x, x)
 	})
-	unaryMath(s, "tanh", "sets dst[i] = tanh(src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
-		// Large: 1 - 2/(e**(2|x|)+1) with x's sign; small: odd polynomial.
-		vand(s, mc(tb, "abs"), x, t3)
-		VADDPS(t3, t3, t3)
-		expCore(s, tb, t3, t1, t2)
-		VADDPS(mc(tb, "one"), t3, t3)
-		VMOVUPS(mc(tb, "two"), t1)
-		VDIVPS(t3, t1, t3)
-		VMOVUPS(mc(tb, "one"), t1)
-		VSUBPS(t3, t1, t3) // |tanh|
-		vand(s, mc(tb, "sign"), x, t1)
-		vor(s, t1, t3, t3) // with x's sign
-		// small
-		VMULPS(x, x, t1) // z
-		VMOVUPS(mc(tb, "t0"), t2)
-		for _, c := range []string{"t1", "t2", "t3", "t4"} {
-			VFMADD213PS(mc(tb, c), t1, t2)
-		}
-		VMULPS(t1, t2, t2)    // ·z
-		VFMADD213PS(x, x, t2) // ·x + x
-		vand(s, mc(tb, "abs"), x, t1)
-		blendLess(s, tb, t1, "tanhLo", t2, t3, x, t1)
+	unaryMath(s, "tanh", "sets dst[i] = tanh(src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3, _ VecPhysical) {
+		tanhBody(s, tb, x, t1, t2, t3)
 	})
-	unaryMath(s, "erf", "sets dst[i] = erf(src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3 VecPhysical) {
-		// Large: 1 - p(t)·e**(-x²), t = 1/(1+0.3275911|x|), with x's sign.
-		VMULPS(x, x, t3)
-		vxor(s, mc(tb, "sign"), t3, t3) // -x²
-		expCore(s, tb, t3, t1, t2)
-		vand(s, mc(tb, "abs"), x, t1)
-		VMOVUPS(mc(tb, "aP"), t2)
-		VFMADD213PS(mc(tb, "one"), t2, t1) // 1 + aP·|x|
-		VMOVUPS(mc(tb, "one"), t2)
-		VDIVPS(t1, t2, t1) // t
-		VMOVUPS(mc(tb, "a1"), t2)
-		for _, c := range []string{"a2", "a3", "a4", "a5"} {
-			VFMADD213PS(mc(tb, c), t1, t2)
-		}
-		VMULPS(t1, t2, t2) // p
-		VMULPS(t2, t3, t3)
-		VMOVUPS(mc(tb, "one"), t1)
-		VSUBPS(t3, t1, t3)
-		vand(s, mc(tb, "sign"), x, t1)
-		vor(s, t1, t3, t3)
-		// small: x·poly(x²)
-		VMULPS(x, x, t1)
-		VMOVUPS(mc(tb, "e0"), t2)
-		for _, c := range []string{"e1", "e2", "e3", "e4", "e5", "e6"} {
-			VFMADD213PS(mc(tb, c), t1, t2)
-		}
-		VMULPS(x, t2, t2)
-		vand(s, mc(tb, "abs"), x, t1)
-		blendLess(s, tb, t1, "one", t2, t3, x, t1)
+	unaryMath(s, "erf", "sets dst[i] = erf(src[i]) for i < n (see package gen).", func(tb Register, x, t1, t2, t3, _ VecPhysical) {
+		erfBody(s, tb, x, t1, t2, t3)
 	})
+	if s.lanes != 16 {
+		return // AVX2's GELUs are activation.go's (geluAVX2, geluTanhAVX2)
+	}
+	unaryMath(s, "gelu", "sets dst[i] = src[i]/2·(1 + erf(src[i]/√2)) for i < n (see package gen).", func(tb Register, x, t1, t2, t3, t4 VecPhysical) {
+		VMOVAPS(x, t4)
+		VMULPS(mc(tb, "rsqrt2"), x, x)
+		erfBody(s, tb, x, t1, t2, t3)
+		VADDPS(mc(tb, "one"), x, x)
+		VMULPS(mc(tb, "half"), t4, t4)
+		VMULPS(t4, x, x)
+	})
+	unaryMath(s, "geluTanh", "sets dst[i] = src[i]/2·(1 + tanh(√(2/π)·(src[i] + 0.044715·src[i]³))) for i < n (see package gen).", func(tb Register, x, t1, t2, t3, t4 VecPhysical) {
+		VMOVAPS(x, t4)
+		VMULPS(x, x, x)                   // x²
+		VMOVUPS(mc(tb, "gc2"), t1)        //
+		VFMADD213PS(mc(tb, "gc1"), x, t1) // gc2·x² + gc1
+		VMULPS(t1, t4, x)                 // ·x
+		tanhBody(s, tb, x, t1, t2, t3)
+		VADDPS(mc(tb, "one"), x, x)
+		VMULPS(mc(tb, "half"), t4, t4)
+		VMULPS(t4, x, x)
+	})
+}
+
+// tanhBody sets x = tanh(x): for large |x|, 1 - 2/(e**(2|x|)+1) with x's
+// sign; below 0.625 an odd polynomial. t1, t2, t3 are scratch.
+func tanhBody(s isa, tb Register, x, t1, t2, t3 VecPhysical) {
+	// Large: 1 - 2/(e**(2|x|)+1) with x's sign; small: odd polynomial.
+	vand(s, mc(tb, "abs"), x, t3)
+	VADDPS(t3, t3, t3)
+	expCore(s, tb, t3, t1, t2)
+	VADDPS(mc(tb, "one"), t3, t3)
+	VMOVUPS(mc(tb, "two"), t1)
+	VDIVPS(t3, t1, t3)
+	VMOVUPS(mc(tb, "one"), t1)
+	VSUBPS(t3, t1, t3) // |tanh|
+	vand(s, mc(tb, "sign"), x, t1)
+	vor(s, t1, t3, t3) // with x's sign
+	// small
+	VMULPS(x, x, t1) // z
+	VMOVUPS(mc(tb, "t0"), t2)
+	for _, c := range []string{"t1", "t2", "t3", "t4"} {
+		VFMADD213PS(mc(tb, c), t1, t2)
+	}
+	VMULPS(t1, t2, t2)    // ·z
+	VFMADD213PS(x, x, t2) // ·x + x
+	vand(s, mc(tb, "abs"), x, t1)
+	blendLess(s, tb, t1, "tanhLo", t2, t3, x, t1)
+}
+
+// erfBody sets x = erf(x): for |x| >= 1, 1 - p(t)·e**(-x²) with t =
+// 1/(1+0.3275911|x|) and x's sign; below, x·poly(x²). t1, t2, t3 are
+// scratch.
+func erfBody(s isa, tb Register, x, t1, t2, t3 VecPhysical) {
+	// Large: 1 - p(t)·e**(-x²), t = 1/(1+0.3275911|x|), with x's sign.
+	VMULPS(x, x, t3)
+	vxor(s, mc(tb, "sign"), t3, t3) // -x²
+	expCore(s, tb, t3, t1, t2)
+	vand(s, mc(tb, "abs"), x, t1)
+	VMOVUPS(mc(tb, "aP"), t2)
+	VFMADD213PS(mc(tb, "one"), t2, t1) // 1 + aP·|x|
+	VMOVUPS(mc(tb, "one"), t2)
+	VDIVPS(t1, t2, t1) // t
+	VMOVUPS(mc(tb, "a1"), t2)
+	for _, c := range []string{"a2", "a3", "a4", "a5"} {
+		VFMADD213PS(mc(tb, c), t1, t2)
+	}
+	VMULPS(t1, t2, t2) // p
+	VMULPS(t2, t3, t3)
+	VMOVUPS(mc(tb, "one"), t1)
+	VSUBPS(t3, t1, t3)
+	vand(s, mc(tb, "sign"), x, t1)
+	vor(s, t1, t3, t3)
+	// small: x·poly(x²)
+	VMULPS(x, x, t1)
+	VMOVUPS(mc(tb, "e0"), t2)
+	for _, c := range []string{"e1", "e2", "e3", "e4", "e5", "e6"} {
+		VFMADD213PS(mc(tb, c), t1, t2)
+	}
+	VMULPS(x, t2, t2)
+	vand(s, mc(tb, "abs"), x, t1)
+	blendLess(s, tb, t1, "one", t2, t3, x, t1)
 }
