@@ -10,14 +10,17 @@ func TestSumMaxF32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range lengths {
 		x := make([]float32, n)
-		var want float64
+		var want, mag float64
 		wantMax := math.Inf(-1)
 		for i := range x {
 			x[i] = float32(rng.NormFloat64())
 			want += float64(x[i])
+			mag += math.Abs(float64(x[i]))
 			wantMax = math.Max(wantMax, float64(x[i]))
 		}
-		if got := SumF32(x); math.Abs(got-want) > 1e-9*float64(n+1) {
+		// The documented bound: float32 within blocks, 2**-20 of the
+		// magnitudes summed (twice, for the lane sums).
+		if got := SumF32(x); math.Abs(got-want) > 0x1p-19*mag {
 			t.Errorf("SumF32 n=%d: %v, want %v", n, got, want)
 		}
 		if got := MaxF32(x); float64(got) != wantMax {
@@ -100,7 +103,8 @@ func TestLayerNormF32(t *testing.T) {
 					s, b = scale, bias
 				}
 				m, iv := LayerNormF32(got, x, s, b, 1e-5)
-				if math.Abs(m-mu) > 1e-9*math.Abs(mu) || math.Abs(iv-inv) > 1e-6*inv {
+				// SumF32's bound for the mean (the values are near 10).
+				if math.Abs(m-mu) > 0x1p-19*(math.Abs(mu)+3) || math.Abs(iv-inv) > 1e-6*inv {
 					t.Fatalf("n=%d: mean %v invstd %v, want %v %v", n, m, iv, mu, inv)
 				}
 				for i := range got {
