@@ -106,7 +106,8 @@ func loadMathTable(tb Register) {
 // expCore sets x = e**x, Cephes expf: x clamped to [-104, 89], n =
 // round(x·log2 e), r = x - n·ln2 in two parts, e**r by a degree-7
 // polynomial, then times 2**(n/2) and 2**(n-n/2) so results in the
-// denormals round once and large ones overflow to +Inf. NaN stays NaN.
+// denormals round once and large ones overflow to +Inf (AVX-512: times 2**n
+// by VSCALEFPS, which rounds once too). NaN stays NaN.
 // t1 and t2 are scratch.
 func expCore(s isa, tb Register, x, t1, t2 VecPhysical) {
 	// The bounds go in a register as the first operand, so that NaN (the
@@ -123,6 +124,19 @@ func expCore(s isa, tb Register, x, t1, t2 VecPhysical) {
 	}
 	VFNMADD231PS(mc(tb, "ln2Hi"), t1, x) // r
 	VFNMADD231PS(mc(tb, "ln2Lo"), t1, x)
+	if s.lanes == 16 {
+		// e**r by the polynomial, then VSCALEFPS multiplies by 2**n
+		// with one rounding, denormal and overflowing results included:
+		// one instruction for the nine of the integer route below.
+		VMOVUPS(mc(tb, "p0"), t2)
+		for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
+			VFMADD213PS(mc(tb, p), x, t2)
+		}
+		VFMADD213PS(mc(tb, "one"), x, t2)
+		VFMADD213PS(mc(tb, "one"), t2, x)
+		VSCALEFPS(t1, x, x)
+		return
+	}
 	VCVTPS2DQ(t1, t1) // n as int32
 	VMOVUPS(mc(tb, "p0"), t2)
 	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
