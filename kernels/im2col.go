@@ -226,6 +226,17 @@ func (g *Im2col2D) FillPadded(w *cpu.Workers, xp, x []float32, hs, ls int) {
 // fillPadded is FillPadded for channels [c0, c1).
 func (g *Im2col2D) fillPadded(xp, x []float32, hs, ls, ps, c0, c1 int) {
 	sh, sw := g.StrideH, g.StrideW
+	// Phase q of a row holds padded columns j*sw+q, input column
+	// j*sw+q-PadLeft, over [j0[q], j1[q]): the same for every row.
+	var j0s, j1s [2]int
+	var d2 deint2Plan
+	if sw == 2 {
+		for q := 0; q < 2; q++ {
+			j0s[q] = min(ls, max(0, (g.PadLeft-q+1)/2))
+			j1s[q] = max(j0s[q], min(ls, (g.W+g.PadLeft-q+1)/2))
+		}
+		d2 = newDeint2(g.W, g.PadLeft, j0s, j1s)
+	}
 	for c := c0; c < c1; c++ {
 		plane := xp[c*ps : (c+1)*ps]
 		clear(plane)
@@ -240,23 +251,17 @@ func (g *Im2col2D) fillPadded(xp, x []float32, hs, ls, ps, c0, c1 int) {
 				copy(plane[((r%sh)*hs+r/sh)*ls+g.PadLeft:], src)
 				continue
 			}
-			// Phase q holds padded columns j*sw+q, input column
-			// j*sw+q-PadLeft.
-			var j0s, j1s [2]int
+			if sw == 2 {
+				d2.run(plane[(((r%sh)*2)*hs+r/sh)*ls:][:ls], plane[(((r%sh)*2+1)*hs+r/sh)*ls:][:ls], src)
+				continue
+			}
 			for q := 0; q < sw; q++ {
 				j0 := min(ls, max(0, (g.PadLeft-q+sw-1)/sw))
 				j1 := max(j0, min(ls, (g.W+g.PadLeft-q+sw-1)/sw))
-				if sw == 2 {
-					j0s[q], j1s[q] = j0, j1
-					continue
-				}
 				dst := plane[(((r%sh)*sw+q)*hs+r/sh)*ls:][:ls]
 				for j, iw := j0, j0*sw+q-g.PadLeft; j < j1; j, iw = j+1, iw+sw {
 					dst[j] = src[iw]
 				}
-			}
-			if sw == 2 {
-				deinterleave2(plane[(((r%sh)*2)*hs+r/sh)*ls:][:ls], plane[(((r%sh)*2+1)*hs+r/sh)*ls:][:ls], src, g.PadLeft, j0s, j1s)
 			}
 		}
 	}

@@ -281,6 +281,9 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 		PadTop: win.pb[0], PadLeft: win.pb[1], OH: win.out[0], OW: win.out[1],
 	}
 	inS, outS, kk := win.in[0]*win.in[1], g.Cols(), g.Rows()
+	if g.KH == 1 && g.KW == 1 && g.PadTop == 0 && g.PadLeft == 0 {
+		return nnConv1x1Strided(env, p, &g, x, w, b, z, y, act)
+	}
 	// The padded grid (plain row copies instead of window gathers) when it
 	// adds at most 1/8 more columns.
 	hp, wp := g.PaddedGrid()
@@ -347,6 +350,44 @@ func nnConv2DPacked(env *ops.Env, p *nnConvPlan, x, w, b, z, y []float32, act ke
 				return err
 			}
 			kernels.SgemmPackedB(nnWorkers(env), mg, outS, kk, 1, wg, kk, pack, 0, yg, outS, ep)
+		}
+	}
+	return nil
+}
+
+// nnConv1x1Strided is a 1x1 convolution with strides and no padding (a
+// ResNet downsample): the input is subsampled to the output grid, one
+// small copy, and the product reads it as a 1x1 convolution does
+// (nnPointwise), straight into y with the epilogue. The padded grid would
+// split every plane into StrideH·StrideW phases to use one.
+func nnConv1x1Strided(env *ops.Env, p *nnConvPlan, g *kernels.Im2col2D, x, w, b, z, y []float32, act kernels.Activation) error {
+	cg, mg := p.c/p.g, p.m/p.g
+	inS, outS := g.H*g.W, g.OH*g.OW
+	sub, release := nnScratch32(cg * outS)
+	defer release()
+	for bi := 0; bi < p.batch; bi++ {
+		for gi := 0; gi < p.g; gi++ {
+			xg := x[(bi*p.c+gi*cg)*inS : (bi*p.c+(gi+1)*cg)*inS]
+			env.ParallelFor(cg, max(1, 4096/max(outS, 1)), func(lo, hi int) {
+				for c := lo; c < hi; c++ {
+					for oh := 0; oh < g.OH; oh++ {
+						src := xg[c*inS+oh*g.StrideH*g.W:]
+						dst := sub[c*outS+oh*g.OW : c*outS+(oh+1)*g.OW]
+						for ow := range dst {
+							dst[ow] = src[ow*g.StrideW]
+						}
+					}
+				}
+			})
+			yOff := (bi*p.m + gi*mg) * outS
+			ep := &kernels.Epilogue{Act: act}
+			if b != nil {
+				ep.RowBias = b[gi*mg : (gi+1)*mg]
+			}
+			if z != nil {
+				ep.Residual, ep.ResidualLD = z[yOff:yOff+mg*outS], outS
+			}
+			nnPointwise(env, p, mg, outS, cg, w[gi*mg*cg:(gi+1)*mg*cg], sub, y[yOff:yOff+mg*outS], ep)
 		}
 	}
 	return nil

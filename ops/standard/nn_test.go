@@ -248,6 +248,10 @@ func TestNNConvAgainstReference(t *testing.T) {
 		{[]int{2, 5, 13}, []int{7, 5, 4}, 1, []int64{3}, []int64{2, 1}, []int64{2}, ""},
 		{[]int{1, 4, 5, 6, 7}, []int{2, 2, 2, 3, 2}, 2, []int64{1, 2, 1}, []int64{0, 1, 0, 1, 0, 1}, []int64{1, 1, 2}, ""},
 		{[]int{1, 8, 6, 6}, []int{5, 8, 1, 1}, 1, []int64{1, 1}, []int64{0, 0, 0, 0}, []int64{1, 1}, ""},
+		// 1x1 with strides (subsampled, then a 1x1 product): odd sizes,
+		// groups, a batch, more output channels than a tile.
+		{[]int{2, 6, 9, 7}, []int{12, 3, 1, 1}, 2, []int64{2, 3}, []int64{0, 0, 0, 0}, []int64{1, 1}, ""},
+		{[]int{1, 16, 14, 14}, []int{24, 16, 1, 1}, 1, []int64{2, 2}, []int64{0, 0, 0, 0}, []int64{1, 1}, ""},
 	}
 	for ci, c := range cfgs {
 		x := nnRandT(rng, c.xs...)
