@@ -19,8 +19,8 @@ func layoutPasses() []Pass { return []Pass{PackWeights} }
 // (for Gemm's usual transposed weights, a gather per element); the node
 // becomes a FusedMatMul with packed_b set. A Gemm qualifies when it is a
 // matrix product plus a bias vector: transA 0, and C absent or of shape
-// [N] with beta 1. Products whose A is known to have fewer than 8 rows
-// keep their weights as they are (see fewRows). The packed tensor replaces the
+// [N] with beta 1. Products whose A may have fewer than 8 rows keep their
+// weights as they are (see fewRows). The packed tensor replaces the
 // weights (only weights with no other reader are packed), in their own
 // memory when Options.OwnsConstants allows and the size is the same (N a
 // multiple of the panel width); products whose padding would exceed an
@@ -119,11 +119,22 @@ func packWeights(c *Context) (bool, error) {
 	return c.noteCounts("packed the weights of", count), nil
 }
 
-// fewRows reports whether n's A has a static shape with fewer than 8 rows
-// (all dimensions but the last; the first two when transA).
+// fewRows reports whether n's A may have fewer than 8 rows (all dimensions
+// but the last; the first two when transA): it does by its static shape,
+// or it is a matrix whose rows are not static (a Gemm's A always is, and a
+// MatMul's when its type says so), which in the models seen is a batch of
+// feature vectors for a classifier (batch 1 in serving), while the
+// activations of a transformer layer have a rank of 3.
 func fewRows(c *Context, n *graph.Node) bool {
 	as, ok := c.StaticShape(n.Inputs[0])
-	if !ok || len(as) == 0 {
+	if !ok {
+		if isStd(n, "Gemm") {
+			return true
+		}
+		t, known := c.Type(n.Inputs[0])
+		return known && !t.UnknownRank && len(t.Shape) == 2
+	}
+	if len(as) == 0 {
 		return false
 	}
 	rows := 1

@@ -64,6 +64,9 @@ func TestPackWeights(t *testing.T) {
 		{name: "classifier Gemm of one row stays", level: 3, build: func(t testing.TB, b *builder) {
 			b.output(b.op("Gemm", "y", attrs("transB", attrInt(1)), b.input("x", 1, 40), b.init("w", w(t, 8*nr, 40)), b.init("c", w(t, 8*nr))))
 		}, wantOps: []string{"Gemm"}, check: packed(0)},
+		{name: "classifier with a dynamic batch stays", level: 3, build: func(t testing.TB, b *builder) {
+			b.output(b.op("Gemm", "y", attrs("transB", attrInt(1)), b.input("x", -1, 40), b.init("w", w(t, 8*nr, 40)), b.init("c", w(t, 8*nr))))
+		}, wantOps: []string{"Gemm"}, check: packed(0)},
 		{name: "rows of a batch count", level: 3, build: func(t testing.TB, b *builder) {
 			b.output(b.op("MatMul", "y", nil, b.input("x", 4, 2, 24), b.init("w", w(t, 24, 8*nr+3))))
 		}, wantOps: []string{"FusedMatMul"}, check: packed(1)},
