@@ -100,6 +100,18 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 			flat = getBuf(p.OH * lp)
 			defer putBuf(flat)
 		}
+		// Undilated rows of 3 or 5 taps: each window row's source read
+		// once (dwShift), from where its first tap reads.
+		var shift func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias, lo, hi float32)
+		var rowOffs []int
+		if flat != nil && p.DilW == 1 && p.KW < len(simd.dwShift) {
+			if shift = simd.dwShift[p.KW]; shift != nil {
+				rowOffs = make([]int, p.KH)
+				for r := range rowOffs {
+					rowOffs[r] = offs[r*p.KW]
+				}
+			}
+		}
 		lastIn := -1
 		for pl := a; pl < b; pl++ {
 			bi, oc := pl/m, pl%m
@@ -121,7 +133,11 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 				// grid (rows of lp, the last lp-OW of each wasted), then
 				// compacted: long vectors instead of a call per short row.
 				g := (*flat)[:(p.OH-1)*lp+p.OW]
-				kernel(&g[0], len(g), &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
+				if shift != nil {
+					shift(&g[0], len(g), &pad[0], &rowOffs[0], &wk[0], p.KH, bv, lo, hi)
+				} else {
+					kernel(&g[0], len(g), &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
+				}
 				CopyRows(yp, p.OW, g, lp, p.OH, p.OW)
 				continue
 			}

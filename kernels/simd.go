@@ -25,7 +25,10 @@ type simdImpl struct {
 	level  simdLevel
 	dwRow  func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
 	maxRow func(y *float32, n int, x *float32, offs *int, taps int)
-	deint2 func(even, odd, src *float32, n int)
+	// dwShift[kw] is dwRow for stride 1, no dilation and kw taps per
+	// window row, reading each row's source once (nil where missing).
+	dwShift [6]func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias, lo, hi float32)
+	deint2  func(even, odd, src *float32, n int)
 	// Layer normalization's row passes (skiplayernorm.go).
 	rowSum   func(x *float32, n int) float32
 	rowSqDev func(x *float32, n int, mean float32) float32

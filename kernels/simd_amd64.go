@@ -31,6 +31,9 @@ func init() {
 		})
 	}
 	for _, s := range simdImpls {
+		if s.level == simdAVX512 && cpu.X86.HasBMI2 {
+			s.dwShift[3], s.dwShift[5] = dwRowK3AVX512, dwRowK5AVX512
+		}
 		switch s.level {
 		case simdAVX2:
 			s.dotRows = dotRowsAVX2

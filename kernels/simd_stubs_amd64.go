@@ -4,6 +4,16 @@
 
 package kernels
 
+// dwRowK3AVX512 computes one output row of a stride-1 depthwise convolution 3 taps wide (see package gen).
+//
+//go:noescape
+func dwRowK3AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias float32, lo float32, hi float32)
+
+// dwRowK5AVX512 computes one output row of a stride-1 depthwise convolution 5 taps wide (see package gen).
+//
+//go:noescape
+func dwRowK5AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias float32, lo float32, hi float32)
+
 // dwRowAVX2 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape

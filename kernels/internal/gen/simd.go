@@ -6,6 +6,9 @@ func simd() {
 	tables()
 	mathTables()
 	deintTables()
+	for _, kw := range []int{3, 5} {
+		dwRowShift(kw)
+	}
 	for _, s := range []isa{avx2, avx512} {
 		dwRow(s)
 		binaryKernels(s)
