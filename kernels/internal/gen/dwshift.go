@@ -30,8 +30,8 @@ func dwRowShift(kw int) {
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes one output row of a stride-1 depthwise convolution %d taps wide (see package gen).", name, kw))
 	const nvMax = 8
-	acc := func(j int) VecPhysical { return s.vec(j) }       // 0..7
-	src := func(j int) VecPhysical { return s.vec(8 + j) }   // 8..16
+	acc := func(j int) VecPhysical { return s.vec(j) }     // 0..7
+	src := func(j int) VecPhysical { return s.vec(8 + j) } // 8..16
 	wb, tmp := s.vec(17), s.vec(18)
 	vlo, vhi, vbias := s.vec(19), s.vec(20), s.vec(21)
 
