@@ -100,12 +100,13 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 			flat = getBuf(p.OH * lp)
 			defer putBuf(flat)
 		}
-		// Undilated rows of 3 or 5 taps: each window row's source read
-		// once (dwShift), from where its first tap reads.
-		var shift func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias, lo, hi float32)
+		// Undilated rows of 3 or 5 taps, stride 1 or 2 in both
+		// directions: each window row's source (phase rows) read once
+		// (dwShift), from where its first tap reads.
+		var shift dwShiftFunc
 		var rowOffs []int
-		if flat != nil && p.DilW == 1 && p.KW < len(simd.dwShift) {
-			if shift = simd.dwShift[p.KW]; shift != nil {
+		if p.DilW == 1 && p.StrideH == s && s < len(simd.dwShift) && p.KW < len(simd.dwShift[s]) {
+			if shift = simd.dwShift[s][p.KW]; shift != nil {
 				rowOffs = make([]int, p.KH)
 				for r := range rowOffs {
 					rowOffs[r] = offs[r*p.KW]
@@ -134,7 +135,7 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 				// compacted: long vectors instead of a call per short row.
 				g := (*flat)[:(p.OH-1)*lp+p.OW]
 				if shift != nil {
-					shift(&g[0], len(g), &pad[0], &rowOffs[0], &wk[0], p.KH, bv, lo, hi)
+					shift(&g[0], len(g), &pad[0], &rowOffs[0], &wk[0], p.KH, 0, bv, lo, hi)
 				} else {
 					kernel(&g[0], len(g), &pad[0], &offs[0], &wk[0], taps, bv, lo, hi)
 				}
@@ -142,6 +143,10 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 				continue
 			}
 			for oh := 0; oh < p.OH; oh++ {
+				if shift != nil {
+					shift(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &rowOffs[0], &wk[0], p.KH, lp, bv, lo, hi)
+					continue
+				}
 				kernel(&yp[oh*p.OW], p.OW, &pad[oh*rowStep], &offs[0], &wk[0], taps, bv, lo, hi)
 			}
 		}

@@ -20,14 +20,18 @@ const (
 
 var simdNames = [...]string{simdGo: "go", simdAVX2: "avx2", simdAVX512: "avx512"}
 
+// dwShiftFunc is a depthwise row kernel for undilated windows (dwShift).
+type dwShiftFunc func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh, phase int, bias, lo, hi float32)
+
 // simdImpl is one level's set of kernels; a nil field falls back to Go.
 type simdImpl struct {
 	level  simdLevel
 	dwRow  func(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias, lo, hi float32)
 	maxRow func(y *float32, n int, x *float32, offs *int, taps int)
-	// dwShift[kw] is dwRow for stride 1, no dilation and kw taps per
-	// window row, reading each row's source once (nil where missing).
-	dwShift [6]func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias, lo, hi float32)
+	// dwShift[st][kw] is dwRow for stride st, no dilation and kw taps per
+	// window row, reading each row's source (phase rows, phase apart)
+	// once (nil where missing).
+	dwShift [3][6]dwShiftFunc
 	deint2  func(even, odd, src *float32, n int)
 	// Layer normalization's row passes (skiplayernorm.go).
 	rowSum   func(x *float32, n int) float32

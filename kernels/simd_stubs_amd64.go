@@ -7,12 +7,22 @@ package kernels
 // dwRowK3AVX512 computes one output row of a stride-1 depthwise convolution 3 taps wide (see package gen).
 //
 //go:noescape
-func dwRowK3AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias float32, lo float32, hi float32)
+func dwRowK3AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, phase int, bias float32, lo float32, hi float32)
 
 // dwRowK5AVX512 computes one output row of a stride-1 depthwise convolution 5 taps wide (see package gen).
 //
 //go:noescape
-func dwRowK5AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias float32, lo float32, hi float32)
+func dwRowK5AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, phase int, bias float32, lo float32, hi float32)
+
+// dwRowK3S2AVX512 computes one output row of a stride-2 depthwise convolution 3 taps wide (see package gen).
+//
+//go:noescape
+func dwRowK3S2AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, phase int, bias float32, lo float32, hi float32)
+
+// dwRowK5S2AVX512 computes one output row of a stride-2 depthwise convolution 5 taps wide (see package gen).
+//
+//go:noescape
+func dwRowK5S2AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, phase int, bias float32, lo float32, hi float32)
 
 // dwRowAVX2 computes one output row of a depthwise convolution (see package gen).
 //

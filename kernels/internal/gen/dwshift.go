@@ -8,27 +8,37 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// dwRowShift generates, for AVX-512 and a kernel width kw,
+// dwRowShift generates, for AVX-512, a kernel width kw and a stride st
+// (1 or 2),
 //
-//	func dwRowK<kw>AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias, lo, hi float32)
+//	func dwRowK<kw>[S2]AVX512(y *float32, n int, x *float32, rowOffs *int, w *float32, kh, phase int, bias, lo, hi float32)
 //
-// y[i] = min(max(bias + Σ_r Σ_c w[r·kw+c]·x[rowOffs[r]+i+c], lo), hi) for
-// i < n: dwRow for a stride-1, undilated window, whose kw taps of a row
-// read the same source shifted by one element each. Instead of one
+// y[i] = min(max(bias + Σ_r Σ_c w[r·kw+c]·x[rowOffs[r] + (c%st)·phase +
+// c/st + i], lo), hi) for i < n: dwRow for an undilated window whose taps
+// of one window row read st phase rows (phase elements apart; stride 2
+// splits the even and odd columns) shifted by whole elements. Instead of one
 // unaligned load per tap (most of them crossing a cache line, which made
 // dwRow load-bound), each window row loads its source once and makes the
 // shifted vectors with VALIGND. Eight vectors of outputs at a time (eight
 // independent sums), then four, two, one, then a masked tail; sources are read under
 // masks past what the outputs need, so nothing beyond x[rowOffs[r]+n-1+kw-1]
 // is touched.
-func dwRowShift(kw int) {
+func dwRowShift(kw, st int) {
 	s := avx512
 	L := s.lanes
 	vb := 4 * L
 	name := fmt.Sprintf("dwRowK%d%s", kw, s.name)
-	TEXT(name, NOSPLIT, "func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, bias, lo, hi float32)")
+	if st == 2 {
+		name = fmt.Sprintf("dwRowK%dS2%s", kw, s.name)
+	}
+	TEXT(name, NOSPLIT, "func(y *float32, n int, x *float32, rowOffs *int, w *float32, kh int, phase int, bias, lo, hi float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s computes one output row of a stride-1 depthwise convolution %d taps wide (see package gen).", name, kw))
+	Doc(fmt.Sprintf("%s computes one output row of a stride-%d depthwise convolution %d taps wide (see package gen).", name, st, kw))
+	// shiftOf[q]: the largest shift of phase q's taps.
+	shiftOf := make([]int, st)
+	for c := 0; c < kw; c++ {
+		shiftOf[c%st] = c / st
+	}
 	const nvMax = 8
 	acc := func(j int) VecPhysical { return s.vec(j) }     // 0..7
 	src := func(j int) VecPhysical { return s.vec(8 + j) } // 8..16
@@ -41,6 +51,8 @@ func dwRowShift(kw int) {
 	ro := Load(Param("rowOffs"), GP64())
 	w := Load(Param("w"), GP64())
 	kh := Load(Param("kh"), GP64())
+	phase := Load(Param("phase"), GP64())
+	SHLQ(U8(2), phase)
 	for _, p := range []struct {
 		name string
 		v    VecPhysical
@@ -51,12 +63,17 @@ func dwRowShift(kw int) {
 		}
 		VBROADCASTSS(a.Addr, p.v)
 	}
-	// K3: the kw-1 lanes of the extra source vector a full block needs.
+	// K3 (phase 0) and K6 (phase 1): the lanes of the extra source
+	// vector a full block needs.
 	m := GP64()
-	MOVQ(U32((1<<(kw-1))-1), m)
-	KMOVW(m.As32(), K3)
+	kFull := []Register{K3, K6}
+	for q := 0; q < st; q++ {
+		MOVQ(U32((1<<shiftOf[q])-1), m)
+		KMOVW(m.As32(), kFull[q])
+	}
 
 	i, rem, r, op, wp, p := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+	tailK := [2][2]Register{{K4, K5}, {K7, K2}}
 	XORQ(i, i)
 
 	// block computes nv vectors of outputs at element i; with tail, the
@@ -75,29 +92,39 @@ func dwRowShift(kw int) {
 		Label(lbl)
 		MOVQ(Mem{Base: op}, p)
 		ADDQ(i, p)
-		for j := 0; j <= nv; j++ {
-			at := Mem{Base: x, Index: p, Scale: 4, Disp: j * vb}
-			switch {
-			case tail && j == 0:
-				VMOVUPS_Z(at, K4, src(j))
-			case tail:
-				VMOVUPS_Z(at, K5, src(j))
-			case j == nv:
-				VMOVUPS_Z(at, K3, src(j))
-			default:
-				VMOVUPS(at, src(j))
+		base := GP64()
+		LEAQ(Mem{Base: x, Index: p, Scale: 4}, base)
+		for q := 0; q < st; q++ {
+			if q > 0 {
+				ADDQ(phase, base)
 			}
-		}
-		for c := 0; c < kw; c++ {
-			VBROADCASTSS(Mem{Base: wp, Disp: 4 * c}, wb)
-			for j := 0; j < nv; j++ {
-				if c == 0 {
-					VFMADD231PS(src(j), wb, acc(j))
-					continue
+			sh := shiftOf[q]
+			for j := 0; j <= nv; j++ {
+				at := Mem{Base: base, Disp: j * vb}
+				switch {
+				case j == nv && sh == 0:
+					// not needed
+				case tail && j == 0:
+					VMOVUPS_Z(at, tailK[q][0], src(j))
+				case tail:
+					VMOVUPS_Z(at, tailK[q][1], src(j))
+				case j == nv:
+					VMOVUPS_Z(at, kFull[q], src(j))
+				default:
+					VMOVUPS(at, src(j))
 				}
-				// Lanes c.. of src(j), then the first c of src(j+1).
-				VALIGND(Imm(uint64(c)), src(j), src(j+1), tmp)
-				VFMADD231PS(tmp, wb, acc(j))
+			}
+			for c := 0; c <= sh; c++ {
+				VBROADCASTSS(Mem{Base: wp, Disp: 4 * (q + st*c)}, wb)
+				for j := 0; j < nv; j++ {
+					if c == 0 {
+						VFMADD231PS(src(j), wb, acc(j))
+						continue
+					}
+					// Lanes c.. of src(j), then the first c of src(j+1).
+					VALIGND(Imm(uint64(c)), src(j), src(j+1), tmp)
+					VFMADD231PS(tmp, wb, acc(j))
+				}
 			}
 		}
 		ADDQ(U8(8), op)
@@ -148,16 +175,18 @@ func dwRowShift(kw int) {
 	Label(name + "_tail")
 	TESTQ(rem, rem)
 	JZ(LabelRef(name + "_done"))
-	// K1: rem output lanes; the sources rem+kw-1 lanes over two vectors:
-	// K4 the first 16 of them, K5 the rest.
+	// K1: rem output lanes; phase q's sources rem+shift lanes over two
+	// vectors: the first 16 of them, then the rest (tailK).
 	tailMask(rem)
-	MOVQ(U32(1), m)
-	LEAQ(Mem{Base: rem, Disp: kw - 1}, r)
-	SHLXQ(r, m, m)
-	DECQ(m)
-	KMOVW(m.As32(), K4)
-	SHRQ(U8(16), m)
-	KMOVW(m.As32(), K5)
+	for q := 0; q < st; q++ {
+		MOVQ(U32(1), m)
+		LEAQ(Mem{Base: rem, Disp: shiftOf[q]}, r)
+		SHLXQ(r, m, m)
+		DECQ(m)
+		KMOVW(m.As32(), tailK[q][0])
+		SHRQ(U8(16), m)
+		KMOVW(m.As32(), tailK[q][1])
+	}
 	block(1, true)
 
 	Label(name + "_done")

@@ -6,8 +6,10 @@ func simd() {
 	tables()
 	mathTables()
 	deintTables()
-	for _, kw := range []int{3, 5} {
-		dwRowShift(kw)
+	for _, st := range []int{1, 2} {
+		for _, kw := range []int{3, 5} {
+			dwRowShift(kw, st)
+		}
 	}
 	for _, s := range []isa{avx2, avx512} {
 		dwRow(s)
