@@ -288,6 +288,9 @@ func newDeint2(w, padLeft int, j0, j1 [2]int) deint2Plan {
 	d.hi = min((w-d.o)/2, j1[0]-d.base, j1[1]-d.base)
 	if d.hi > d.lo && simd.deint2 != nil {
 		d.done = (d.hi - d.lo) / 16 * 16 // both widths divide 16
+		if simd.deint2All {
+			d.done = d.hi - d.lo
+		}
 	}
 	return d
 }

@@ -33,6 +33,8 @@ type simdImpl struct {
 	// once (nil where missing).
 	dwShift [3][6]dwShiftFunc
 	deint2  func(even, odd, src *float32, n int)
+	// deint2All: deint2 splits all n pairs, not n rounded down to 16.
+	deint2All bool
 	// Layer normalization's row passes (skiplayernorm.go).
 	rowSum   func(x *float32, n int) float32
 	rowSqDev func(x *float32, n int, mean float32) float32

@@ -33,6 +33,7 @@ func init() {
 	for _, s := range simdImpls {
 		if s.level == simdAVX512 && cpu.X86.HasBMI2 {
 			s.dwShift[1][3], s.dwShift[1][5] = dwRowK3AVX512, dwRowK5AVX512
+			s.deint2All = true
 			s.dwShift[2][3], s.dwShift[2][5] = dwRowK3S2AVX512, dwRowK5S2AVX512
 		}
 		switch s.level {

@@ -8785,7 +8785,7 @@ dotRowsAVX512_done:
 	RET
 
 // func deint2AVX512(even *float32, odd *float32, src *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·deint2AVX512(SB), NOSPLIT, $0-32
 	MOVQ    even+0(FP), AX
 	MOVQ    odd+8(FP), CX
@@ -8813,6 +8813,27 @@ deint2AVX512_loop:
 	JMP       deint2AVX512_loop
 
 deint2AVX512_done:
+	TESTQ     BX, BX
+	JZ        deint2AVX512_end
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(BX*2), K1
+	MOVQ      $0x00000001, SI
+	LEAQ      (BX)(BX*1), BX
+	SHLXQ     BX, SI, SI
+	DECQ      SI
+	KMOVW     SI, K2
+	SHRQ      $0x10, SI
+	KMOVW     SI, K3
+	VMOVUPS.Z (DX), K2, Z0
+	VMOVUPS.Z 64(DX), K3, Z1
+	VMOVAPS   Z4, Z2
+	VPERMI2PS Z1, Z0, Z2
+	VMOVAPS   Z5, Z3
+	VPERMI2PS Z1, Z0, Z3
+	VMOVUPS   Z2, K1, (AX)
+	VMOVUPS   Z3, K1, (CX)
+
+deint2AVX512_end:
 	VZEROUPPER
 	RET
 

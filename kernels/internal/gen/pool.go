@@ -135,8 +135,9 @@ func maxRow(s isa) {
 
 // deint2 generates func deint2<ISA>(even, odd, src *float32, n int):
 // even[i] = src[2i], odd[i] = src[2i+1] for i < n rounded down to the
-// vector width (the caller does the rest): the column phases of a
-// stride-2 window, in one pass.
+// vector width (AVX2; the caller does the rest), or for every i < n
+// (AVX-512, the last pairs under masks): the column phases of a stride-2
+// window, in one pass.
 func deint2(s isa) {
 	name := "deint2" + s.name
 	TEXT(name, NOSPLIT, "func(even, odd, src *float32, n int)")
@@ -181,6 +182,30 @@ func deint2(s isa) {
 	SUBQ(U32(L), n)
 	JMP(LabelRef(name + "_loop"))
 	Label(name + "_done")
+	if s.lanes == 16 {
+		// The last n < 16 pairs: outputs under K1, the 2n sources
+		// under K2 (first vector) and K3 (second).
+		TESTQ(n, n)
+		JZ(LabelRef(name + "_end"))
+		tailMask(n)
+		m, c := GP64(), GP64()
+		MOVQ(U32(1), m)
+		LEAQ(Mem{Base: n, Index: n, Scale: 1}, c)
+		SHLXQ(c, m, m)
+		DECQ(m)
+		KMOVW(m.As32(), K2)
+		SHRQ(U8(16), m)
+		KMOVW(m.As32(), K3)
+		VMOVUPS_Z(Mem{Base: src}, K2, a)
+		VMOVUPS_Z(Mem{Base: src, Disp: vb}, K3, b)
+		VMOVAPS(ie, e)
+		VPERMI2PS(b, a, e)
+		VMOVAPS(io, o)
+		VPERMI2PS(b, a, o)
+		VMOVUPS(e, K1, Mem{Base: even})
+		VMOVUPS(o, K1, Mem{Base: odd})
+		Label(name + "_end")
+	}
 	VZEROUPPER()
 	RET()
 }
