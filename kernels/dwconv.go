@@ -87,6 +87,10 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 		kernel = dwRowGo
 	}
 	grain := max(1, 32768/max(1, p.OH*p.OW*taps))
+	if p.StrideH == 2 && s == 2 && p.DilH == 1 && p.DilW == 1 && p.KW < len(simd.dwShift[2]) && simd.dwShift[2][p.KW] != nil {
+		p.stride2(w, x, wts, bias, y, simd.dwShift[2][p.KW], grain)
+		return nil
+	}
 	parallelFor(w, planes, grain, func(a, b int) {
 		buf := getBuf(hp * s * lp)
 		defer putBuf(buf)
@@ -152,6 +156,50 @@ func DepthwiseConv2D(w *cpu.Workers, p *Depthwise2D, x, wts, bias, y []float32) 
 		}
 	})
 	return nil
+}
+
+// stride2 is DepthwiseConv2D for strides of 2 and no dilation with a shift
+// kernel: each input plane is split into four phase planes (even and odd
+// rows and columns, Im2col2D.PaddedGrid), on which the outputs are one run
+// over a grid of OH rows of ls (the kernel called once per plane, not per
+// output row of a few values), compacted after.
+func (p *Depthwise2D) stride2(w *cpu.Workers, x, wts, bias, y []float32, shift dwShiftFunc, grain int) {
+	g := Im2col2D{C: 1, H: p.H, W: p.W, KH: p.KH, KW: p.KW, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1,
+		PadTop: p.PadTop, PadLeft: p.PadLeft, OH: p.OH, OW: p.OW}
+	hs, ls := g.PaddedGrid()
+	ps := g.PlaneSize(hs, ls)
+	// Window row r's even columns: phase plane (r%2, 0), row r/2; its
+	// odd columns one plane (hs·ls) further.
+	rowOffs := make([]int, p.KH)
+	for r := range rowOffs {
+		rowOffs[r] = ((r%2)*2*hs + r/2) * ls
+	}
+	n := (p.OH-1)*ls + p.OW
+	m := p.C * p.Mult
+	taps := p.KH * p.KW
+	lo, hi := p.bounds()
+	parallelFor(w, p.Batch*m, grain, func(a, b int) {
+		buf := getBuf(ps)
+		defer putBuf(buf)
+		pad := (*buf)[:ps]
+		fbuf := getBuf(p.OH * ls)
+		defer putBuf(fbuf)
+		flat := (*fbuf)[:n]
+		lastIn := -1
+		for pl := a; pl < b; pl++ {
+			bi, oc := pl/m, pl%m
+			if in := bi*p.C + oc/p.Mult; in != lastIn {
+				g.fillPadded(pad, x[in*p.H*p.W:(in+1)*p.H*p.W], hs, ls, ps, 0, 1)
+				lastIn = in
+			}
+			var bv float32
+			if bias != nil {
+				bv = bias[oc]
+			}
+			shift(&flat[0], n, &pad[0], &rowOffs[0], &wts[oc*taps], p.KH, hs*ls, bv, lo, hi)
+			CopyRows(y[pl*p.OH*p.OW:(pl+1)*p.OH*p.OW], p.OW, flat, ls, p.OH, p.OW)
+		}
+	})
 }
 
 // fillPhasePlane copies the h x w plane xp into pad, hp rows of s phase
