@@ -212,7 +212,7 @@ func TestSgemmVariants(t *testing.T) {
 				check(t, v, w, randomCase(rng, rng.Intn(71), rng.Intn(71), rng.Intn(71)), rng)
 			}
 			// Deep and large products, several depth blocks and tasks.
-			for _, s := range [][3]int{{13, 37, 600}, {100, 130, 300}, {64, 64, 1030}, {150, 300, 257}, {7, 500, 129}, {300, 9, 200}} {
+			for _, s := range [][3]int{{13, 37, 600}, {100, 130, 300}, {64, 64, 1030}, {150, 300, 257}, {7, 500, 129}, {300, 9, 200}, {1, 5000, 300}, {1, 2100, 1030}} {
 				for i := 0; i < 3; i++ {
 					check(t, v, w, randomCase(rng, s[0], s[1], s[2]), rng)
 				}

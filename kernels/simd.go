@@ -39,6 +39,8 @@ type simdImpl struct {
 	rowSum   func(x *float32, n int) float32
 	rowSqDev func(x *float32, n int, mean float32) float32
 	rowNorm  func(y, x *float32, n int, mean, inv float32, gamma, beta *float32)
+	// axpyRows adds a[p]·B row p to y for p < rows (one row of A times B).
+	axpyRows func(y *float32, n int, a *float32, rows int, b *float32, ldb int)
 	// copyRows copies rows of n values between row strides (CopyRows).
 	copyRows func(dst *float32, ldd int, src *float32, lds int, rows, n int)
 	vv       [numBinaryOps]vvFunc

@@ -9,7 +9,7 @@ import "golang.org/x/sys/cpu"
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		simdImpls = append(simdImpls, &simdImpl{
-			level: simdAVX2, dwRow: dwRowAVX2, maxRow: maxRowAVX2, deint2: deint2AVX2, copyRows: copyRowsAVX2,
+			level: simdAVX2, dwRow: dwRowAVX2, maxRow: maxRowAVX2, deint2: deint2AVX2, copyRows: copyRowsAVX2, axpyRows: axpyRowsAVX2,
 			rowSum: rowSumAVX2, rowSqDev: rowSqDevAVX2, rowNorm: rowNormAVX2,
 			vv:   [numBinaryOps]vvFunc{Add: addVVAVX2, Sub: subVVAVX2, Mul: mulVVAVX2, Div: divVVAVX2},
 			vs:   [numBinaryOps]vsFunc{Add: addVSAVX2, Sub: subVSAVX2, Mul: mulVSAVX2, Div: divVSAVX2},
@@ -20,7 +20,7 @@ func init() {
 	}
 	if cpu.X86.HasAVX512F {
 		simdImpls = append(simdImpls, &simdImpl{
-			level: simdAVX512, dwRow: dwRowAVX512, maxRow: maxRowAVX512, deint2: deint2AVX512, copyRows: copyRowsAVX512,
+			level: simdAVX512, dwRow: dwRowAVX512, maxRow: maxRowAVX512, deint2: deint2AVX512, copyRows: copyRowsAVX512, axpyRows: axpyRowsAVX512,
 			rowSum: rowSumAVX512, rowSqDev: rowSqDevAVX512, rowNorm: rowNormAVX512,
 			vv:   [numBinaryOps]vvFunc{Add: addVVAVX512, Sub: subVVAVX512, Mul: mulVVAVX512, Div: divVVAVX512},
 			vs:   [numBinaryOps]vsFunc{Add: addVSAVX512, Sub: subVSAVX512, Mul: mulVSAVX512, Div: divVSAVX512},

@@ -5634,6 +5634,106 @@ rowNormAVX2_end:
 	VZEROUPPER
 	RET
 
+// func axpyRowsAVX2(y *float32, n int, a *float32, rows int, b *float32, ldb int)
+// Requires: AVX, FMA3
+TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ    y+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    a+16(FP), DX
+	MOVQ    rows+24(FP), BX
+	MOVQ    b+32(FP), SI
+	MOVQ    ldb+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    CX, R8
+	ANDQ    $-8, R8
+	SUBQ    R8, CX
+	LEAQ    lanemask32<>+0(SB), R9
+	MOVQ    $0x00000008, R10
+	SUBQ    CX, R10
+	VMOVUPS (R9)(R10*4), Y15
+
+axpyRowsAVX2_four:
+	CMPQ         BX, $0x04
+	JL           axpyRowsAVX2_one
+	VBROADCASTSS (DX), Y4
+	VBROADCASTSS 4(DX), Y5
+	VBROADCASTSS 8(DX), Y6
+	VBROADCASTSS 12(DX), Y7
+	MOVQ         SI, R9
+	LEAQ         (R9)(DI*1), R10
+	LEAQ         (R10)(DI*1), R11
+	LEAQ         (R11)(DI*1), R12
+	XORQ         R13, R13
+
+axpyRowsAVX2_g4_vec:
+	CMPQ        R13, R8
+	JGE         axpyRowsAVX2_g4_tail
+	VMOVUPS     (AX)(R13*4), Y0
+	VFMADD231PS (R9)(R13*4), Y4, Y0
+	VFMADD231PS (R10)(R13*4), Y5, Y0
+	VFMADD231PS (R11)(R13*4), Y6, Y0
+	VFMADD231PS (R12)(R13*4), Y7, Y0
+	VMOVUPS     Y0, (AX)(R13*4)
+	ADDQ        $0x08, R13
+	JMP         axpyRowsAVX2_g4_vec
+
+axpyRowsAVX2_g4_tail:
+	TESTQ       CX, CX
+	JZ          axpyRowsAVX2_g4_next
+	VMASKMOVPS  (AX)(R13*4), Y15, Y0
+	VMASKMOVPS  (R9)(R13*4), Y15, Y1
+	VFMADD231PS Y1, Y4, Y0
+	VMASKMOVPS  (R10)(R13*4), Y15, Y1
+	VFMADD231PS Y1, Y5, Y0
+	VMASKMOVPS  (R11)(R13*4), Y15, Y1
+	VFMADD231PS Y1, Y6, Y0
+	VMASKMOVPS  (R12)(R13*4), Y15, Y1
+	VFMADD231PS Y1, Y7, Y0
+	VMASKMOVPS  Y0, Y15, (AX)(R13*4)
+
+axpyRowsAVX2_g4_next:
+	ADDQ $0x10, DX
+	ADDQ DI, SI
+	ADDQ DI, SI
+	ADDQ DI, SI
+	ADDQ DI, SI
+	SUBQ $0x04, BX
+	JMP  axpyRowsAVX2_four
+
+axpyRowsAVX2_one:
+	TESTQ        BX, BX
+	JZ           axpyRowsAVX2_done
+	VBROADCASTSS (DX), Y4
+	MOVQ         SI, R9
+	XORQ         R13, R13
+
+axpyRowsAVX2_g1_vec:
+	CMPQ        R13, R8
+	JGE         axpyRowsAVX2_g1_tail
+	VMOVUPS     (AX)(R13*4), Y0
+	VFMADD231PS (R9)(R13*4), Y4, Y0
+	VMOVUPS     Y0, (AX)(R13*4)
+	ADDQ        $0x08, R13
+	JMP         axpyRowsAVX2_g1_vec
+
+axpyRowsAVX2_g1_tail:
+	TESTQ       CX, CX
+	JZ          axpyRowsAVX2_g1_next
+	VMASKMOVPS  (AX)(R13*4), Y15, Y0
+	VMASKMOVPS  (R9)(R13*4), Y15, Y1
+	VFMADD231PS Y1, Y4, Y0
+	VMASKMOVPS  Y0, Y15, (AX)(R13*4)
+
+axpyRowsAVX2_g1_next:
+	ADDQ $0x04, DX
+	ADDQ DI, SI
+	SUBQ $0x01, BX
+	JMP  axpyRowsAVX2_one
+
+axpyRowsAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dwRowAVX512(y *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, lo float32, hi float32)
 // Requires: AVX, AVX512F
 TEXT ·dwRowAVX512(SB), NOSPLIT, $0-60
@@ -9052,5 +9152,103 @@ rowNormAVX512_tail:
 	VMOVUPS     Z2, K1, (AX)(DI*4)
 
 rowNormAVX512_end:
+	VZEROUPPER
+	RET
+
+// func axpyRowsAVX512(y *float32, n int, a *float32, rows int, b *float32, ldb int)
+// Requires: AVX, AVX512F
+TEXT ·axpyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ  y+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  a+16(FP), DX
+	MOVQ  rows+24(FP), BX
+	MOVQ  b+32(FP), SI
+	MOVQ  ldb+40(FP), DI
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	ANDQ  $-16, R8
+	SUBQ  R8, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+axpyRowsAVX512_four:
+	CMPQ         BX, $0x04
+	JL           axpyRowsAVX512_one
+	VBROADCASTSS (DX), Z4
+	VBROADCASTSS 4(DX), Z5
+	VBROADCASTSS 8(DX), Z6
+	VBROADCASTSS 12(DX), Z7
+	MOVQ         SI, R9
+	LEAQ         (R9)(DI*1), R10
+	LEAQ         (R10)(DI*1), R11
+	LEAQ         (R11)(DI*1), R12
+	XORQ         R13, R13
+
+axpyRowsAVX512_g4_vec:
+	CMPQ        R13, R8
+	JGE         axpyRowsAVX512_g4_tail
+	VMOVUPS     (AX)(R13*4), Z0
+	VFMADD231PS (R9)(R13*4), Z4, Z0
+	VFMADD231PS (R10)(R13*4), Z5, Z0
+	VFMADD231PS (R11)(R13*4), Z6, Z0
+	VFMADD231PS (R12)(R13*4), Z7, Z0
+	VMOVUPS     Z0, (AX)(R13*4)
+	ADDQ        $0x10, R13
+	JMP         axpyRowsAVX512_g4_vec
+
+axpyRowsAVX512_g4_tail:
+	TESTQ       CX, CX
+	JZ          axpyRowsAVX512_g4_next
+	VMOVUPS.Z   (AX)(R13*4), K1, Z0
+	VMOVUPS.Z   (R9)(R13*4), K1, Z1
+	VFMADD231PS Z1, Z4, Z0
+	VMOVUPS.Z   (R10)(R13*4), K1, Z1
+	VFMADD231PS Z1, Z5, Z0
+	VMOVUPS.Z   (R11)(R13*4), K1, Z1
+	VFMADD231PS Z1, Z6, Z0
+	VMOVUPS.Z   (R12)(R13*4), K1, Z1
+	VFMADD231PS Z1, Z7, Z0
+	VMOVUPS     Z0, K1, (AX)(R13*4)
+
+axpyRowsAVX512_g4_next:
+	ADDQ $0x10, DX
+	ADDQ DI, SI
+	ADDQ DI, SI
+	ADDQ DI, SI
+	ADDQ DI, SI
+	SUBQ $0x04, BX
+	JMP  axpyRowsAVX512_four
+
+axpyRowsAVX512_one:
+	TESTQ        BX, BX
+	JZ           axpyRowsAVX512_done
+	VBROADCASTSS (DX), Z4
+	MOVQ         SI, R9
+	XORQ         R13, R13
+
+axpyRowsAVX512_g1_vec:
+	CMPQ        R13, R8
+	JGE         axpyRowsAVX512_g1_tail
+	VMOVUPS     (AX)(R13*4), Z0
+	VFMADD231PS (R9)(R13*4), Z4, Z0
+	VMOVUPS     Z0, (AX)(R13*4)
+	ADDQ        $0x10, R13
+	JMP         axpyRowsAVX512_g1_vec
+
+axpyRowsAVX512_g1_tail:
+	TESTQ       CX, CX
+	JZ          axpyRowsAVX512_g1_next
+	VMOVUPS.Z   (AX)(R13*4), K1, Z0
+	VMOVUPS.Z   (R9)(R13*4), K1, Z1
+	VFMADD231PS Z1, Z4, Z0
+	VMOVUPS     Z0, K1, (AX)(R13*4)
+
+axpyRowsAVX512_g1_next:
+	ADDQ $0x04, DX
+	ADDQ DI, SI
+	SUBQ $0x01, BX
+	JMP  axpyRowsAVX512_one
+
+axpyRowsAVX512_done:
 	VZEROUPPER
 	RET

@@ -189,6 +189,11 @@ func rowSqDevAVX2(x *float32, n int, mean float32) float32
 //go:noescape
 func rowNormAVX2(y *float32, x *float32, n int, mean float32, inv float32, gamma *float32, beta *float32)
 
+// axpyRowsAVX2 adds a[p]·b[p·ldb:][:n] for p < rows to y[:n] (see package gen).
+//
+//go:noescape
+func axpyRowsAVX2(y *float32, n int, a *float32, rows int, b *float32, ldb int)
+
 // dwRowAVX512 computes one output row of a depthwise convolution (see package gen).
 //
 //go:noescape
@@ -363,3 +368,8 @@ func rowSqDevAVX512(x *float32, n int, mean float32) float32
 //
 //go:noescape
 func rowNormAVX512(y *float32, x *float32, n int, mean float32, inv float32, gamma *float32, beta *float32)
+
+// axpyRowsAVX512 adds a[p]·b[p·ldb:][:n] for p < rows to y[:n] (see package gen).
+//
+//go:noescape
+func axpyRowsAVX512(y *float32, n int, a *float32, rows int, b *float32, ldb int)

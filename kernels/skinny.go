@@ -23,6 +23,10 @@ func skinnyGemm(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 	if g.m > 8 || g.transB || g.pack != nil || simd.skinny[g.m].f == nil {
 		return false
 	}
+	if g.m == 1 && simd.axpyRows != nil {
+		rowTimesMatrix(w, g, ep)
+		return true
+	}
 	sk := simd.skinny[g.m]
 	m, n, k, nr := g.m, g.n, g.k, sk.nr
 	rs, ks := g.lda, 1
@@ -76,6 +80,57 @@ func skinnyGemm(w *cpu.Workers, g *problem, ep *Epilogue) bool {
 		}
 	})
 	return true
+}
+
+// axpyChunk is how many columns of C one task of rowTimesMatrix keeps:
+// 8 KiB, in L1 while B streams through it.
+const axpyChunk = 2048
+
+// rowTimesMatrix runs g, one row of A times a stored B, with axpyRows:
+// B is read row after row in chunks of columns, which the threads split.
+func rowTimesMatrix(w *cpu.Workers, g *problem, ep *Epilogue) {
+	n, k := g.n, g.k
+	chunks := (n + axpyChunk - 1) / axpyChunk
+	// Columns of their own for each thread when the product is big
+	// enough to be worth a worker (~256K multiply-adds each).
+	per := max(1, min((k*n)/262144, 8))
+	parts := chunks * per
+	width := (n + parts - 1) / parts
+	width = (width + 15) / 16 * 16
+	parts = (n + width - 1) / width
+	parallelFor(w, g.bt.Count*parts, 1, func(lo, hi int) {
+		ybuf := getBuf(width)
+		defer putBuf(ybuf)
+		var xbuf *[]float32
+		for t := lo; t < hi; t++ {
+			bi, q := t/parts, t%parts
+			j := q * width
+			cols := min(width, n-j)
+			aOff, bOff, cOff := g.bt.aOff(bi), g.bt.bOff(bi), bi*g.bt.CStride
+			x := g.a[aOff:]
+			if g.transA && g.lda != 1 {
+				// A's one row is a column of the stored matrix.
+				if xbuf == nil {
+					xbuf = getBuf(k)
+					defer putBuf(xbuf)
+				}
+				xs := (*xbuf)[:k]
+				for p := range xs {
+					xs[p] = g.a[aOff+p*g.lda]
+				}
+				x = xs
+			}
+			y := (*ybuf)[:cols]
+			clear(y)
+			simd.axpyRows(&y[0], cols, &x[0], k, &g.b[bOff+j], g.ldb)
+			if g.alpha != 1 {
+				for i := range y {
+					y[i] *= g.alpha
+				}
+			}
+			epilogueRow(g.c[cOff+j:cOff+j+cols], cOff, 0, j, y, g.beta, ep)
+		}
+	})
 }
 
 // dotGemv runs g as dot products when it is a matrix times a vector (n ==

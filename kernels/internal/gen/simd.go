@@ -23,5 +23,6 @@ func simd() {
 		deint2(s)
 		copyRows(s)
 		layerNormKernels(s)
+		axpyRows(s)
 	}
 }
