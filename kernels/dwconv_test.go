@@ -59,6 +59,9 @@ func TestDepthwiseConv2D(t *testing.T) {
 		tc{"k7", mk(2, 20, 20, 1, 7, 1, 1, 3)},
 		tc{"k1", mk(2, 5, 37, 1, 1, 1, 1, 0)},
 		tc{"clip", clip}, tc{"relu", relu}, tc{"asym", asym},
+		// Stride 2 on phase planes with a batch and a channel multiplier.
+		tc{"batch_mult_s2", Depthwise2D{Batch: 2, C: 3, H: 11, W: 13, Mult: 2, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadTop: 1, PadLeft: 1, OH: 6, OW: 7}},
+		tc{"batch_mult_s2_k5", Depthwise2D{Batch: 2, C: 2, H: 9, W: 16, Mult: 3, KH: 5, KW: 5, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadTop: 2, PadLeft: 2, OH: 5, OW: 8}},
 	)
 	rng := rand.New(rand.NewPCG(1, 2))
 	w := cpu.NewWorkers(2)
