@@ -14,7 +14,7 @@ import (
 func BenchmarkSgemm(b *testing.B) {
 	type shape struct{ m, n, k int }
 	var shapes []shape
-	for _, s := range []int{64, 128, 256, 512, 1024} {
+	for _, s := range []int{64, 128, 256, 512, 1024, 2048} {
 		shapes = append(shapes, shape{s, s, s})
 	}
 	for _, m := range []int{1, 2, 4, 8, 32, 128, 512} {
