@@ -343,6 +343,7 @@ func prepareLogic(name string) func(*ops.Node) (*ops.Plan, error) {
 func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kernel {
 	// The shapes are the plan's: the broadcast plan is made once, here.
 	p := newBcastPlan(outShape, aShape, bShape)
+	op, f := arith32Ops[name], floatArith[float32](name) // once, not per row
 	return func(env *ops.Env, in, out []*tensor.Tensor) error {
 		a, err := tensor.View[float32](in[0])
 		if err != nil {
@@ -366,7 +367,7 @@ func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kerne
 			var offs [2]int
 			for row := range p.rows() {
 				p.offsets(row, offs[:])
-				arith32Row(name, o[row*inner:row*inner+inner], a, b, offs[0], offs[1], sa, sb)
+				arith32Row(op, f, o[row*inner:row*inner+inner], a, b, offs[0], offs[1], sa, sb)
 			}
 			return nil
 		}
@@ -374,7 +375,7 @@ func arith32Kernel(name string, aShape, bShape, outShape tensor.Shape) ops.Kerne
 			var offs [2]int
 			for row := lo; row < hi; row++ {
 				p.offsets(row, offs[:])
-				arith32Row(name, o[row*inner:row*inner+inner], a, b, offs[0], offs[1], sa, sb)
+				arith32Row(op, f, o[row*inner:row*inner+inner], a, b, offs[0], offs[1], sa, sb)
 			}
 		})
 		return nil
@@ -386,10 +387,9 @@ var arith32Ops = map[string]kernels.BinaryOp{"Add": kernels.Add, "Sub": kernels.
 
 // arith32Row computes o[i] = a[ia+i*sa] op b[ib+i*sb]: the vector kernels
 // when each input is contiguous or a broadcast scalar, otherwise a strided
-// loop.
-func arith32Row(name string, o, a, b []float32, ia, ib, sa, sb int) {
+// loop of f (op's scalar form).
+func arith32Row(op kernels.BinaryOp, f func(a, b float32) float32, o, a, b []float32, ia, ib, sa, sb int) {
 	n := len(o)
-	op := arith32Ops[name]
 	switch {
 	case sa == 1 && sb == 1:
 		kernels.BinaryF32(op, o, a[ia:ia+n], b[ib:ib+n])
@@ -398,7 +398,6 @@ func arith32Row(name string, o, a, b []float32, ia, ib, sa, sb int) {
 	case sa == 0 && sb == 1:
 		kernels.ScalarBinaryF32(op, o, a[ia], b[ib:ib+n])
 	default:
-		f := floatArith[float32](name)
 		for i := range o {
 			o[i] = f(a[ia], b[ib])
 			ia += sa
