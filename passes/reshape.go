@@ -103,7 +103,7 @@ func eliminateTransposes(c *Context) (bool, error) {
 			removed++
 			continue
 		}
-		if in, ok := c.StaticShape(n.Inputs[0]); ok && len(in) == len(p2) && movesOnlyUnitDims(in, p2) {
+		if in, ok := c.StaticShape(n.Inputs[0]); ok && len(in) == len(p2) && in.PermutesInPlace(p2) {
 			dims := make([]int64, len(p2))
 			for i, v := range p2 {
 				dims[i] = int64(in[v])
@@ -128,23 +128,6 @@ func eliminateTransposes(c *Context) (bool, error) {
 		}
 	}
 	return composed+removed > 0, nil
-}
-
-// movesOnlyUnitDims reports whether permuting shape by p keeps the
-// dimensions larger than 1 in their order: the elements then stay where
-// they are, and the Transpose is a Reshape.
-func movesOnlyUnitDims(shape tensor.Shape, p []int) bool {
-	last := -1
-	for _, v := range p {
-		if shape[v] == 1 {
-			continue
-		}
-		if v < last {
-			return false
-		}
-		last = v
-	}
-	return true
 }
 
 // reshapeLike are the operators that only relabel dimensions.

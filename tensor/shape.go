@@ -68,6 +68,26 @@ func (s Shape) Strides() []int {
 }
 
 // Equal reports whether s and o have the same dimensions; nil equals an
+// PermutesInPlace reports whether transposing s by perm (a permutation of
+// its dimensions) leaves every element where it is: the dimensions larger
+// than 1 keep their order, so the transpose is a reshape. It is false for
+// a shape with unknown (negative) dimensions.
+func (s Shape) PermutesInPlace(perm []int) bool {
+	last := -1
+	for _, p := range perm {
+		switch {
+		case s[p] < 0:
+			return false
+		case s[p] == 1:
+		case p < last:
+			return false
+		default:
+			last = p
+		}
+	}
+	return true
+}
+
 // empty shape.
 func (s Shape) Equal(o Shape) bool {
 	if len(s) != len(o) {

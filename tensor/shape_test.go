@@ -127,3 +127,23 @@ func TestParseShape(t *testing.T) {
 		}
 	}
 }
+
+func TestPermutesInPlace(t *testing.T) {
+	for _, c := range []struct {
+		s    Shape
+		perm []int
+		want bool
+	}{
+		{Shape{1, 128, 8}, []int{1, 0, 2}, true},
+		{Shape{4, 1, 1, 3}, []int{0, 2, 3, 1}, true},
+		{Shape{2, 3}, []int{0, 1}, true},
+		{Shape{2, 1, 3}, []int{2, 1, 0}, false},
+		{Shape{2, 3}, []int{1, 0}, false},
+		{Shape{-1, 1, 3}, []int{1, 0, 2}, false},
+		{Shape{0, 5}, []int{1, 0}, false},
+	} {
+		if got := c.s.PermutesInPlace(c.perm); got != c.want {
+			t.Errorf("%v by %v: %v, want %v", c.s, c.perm, got, c.want)
+		}
+	}
+}

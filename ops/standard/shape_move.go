@@ -58,25 +58,7 @@ func prepareTranspose(n *ops.Node) (*ops.Plan, error) {
 	}
 	// A permutation that only moves dimensions of size 1 keeps every
 	// element where it is ([1, 128, 256] to [128, 1, 256]): a view.
-	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, outShape)}, Kernel: k, View: shapeUnitMove(x.Shape, perm)}, nil
-}
-
-// shapeUnitMove reports whether permuting the static shape s by perm keeps
-// its dimensions larger than 1 in order.
-func shapeUnitMove(s tensor.Shape, perm []int) bool {
-	last := -1
-	for _, p := range perm {
-		switch {
-		case s[p] < 0:
-			return false
-		case s[p] == 1:
-		case p < last:
-			return false
-		default:
-			last = p
-		}
-	}
-	return true
+	return &ops.Plan{Outputs: []ops.Type{ops.TensorType(x.DType, outShape)}, Kernel: k, View: x.Shape.PermutesInPlace(perm)}, nil
 }
 
 func prepareConcat(n *ops.Node) (*ops.Plan, error) {
